@@ -1,0 +1,70 @@
+"""Errors a user (or a calling service) can cause. Each carries a stable code, a message a
+person can act on, and details; the HTTP edge turns them into 4xx JSON bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every refusal. `status` is the HTTP status the edge should answer with."""
+
+    code = "invalid"
+    status = 422
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, "details": self.details}
+
+
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+
+
+class UnknownItem(DomainError):
+    code = "unknown_item"
+    status = 404
+
+
+class OutsideFreshnessWindow(DomainError):
+    code = "outside_freshness_window"
+
+
+class SoldOut(DomainError):
+    code = "sold_out"
+    status = 409
+
+
+class DayClosed(DomainError):
+    code = "day_closed"
+    status = 409
+
+
+class OldCropRice(DomainError):
+    code = "old_crop_rice"
+
+
+class InsufficientStock(DomainError):
+    code = "insufficient_stock"
+    status = 409
+
+
+class ReservationNotFound(DomainError):
+    code = "reservation_not_found"
+    status = 404
+
+
+class ReservationStateError(DomainError):
+    """The reservation is not in a state that allows this move (e.g. confirming an expired hold)."""
+
+    code = "reservation_state"
+    status = 409
+
+
+class DuplicateReference(DomainError):
+    code = "duplicate_reference"
+    status = 409

@@ -1,0 +1,192 @@
+"""Settings: the one place that reads the environment.
+
+Nothing reads configuration at import time: `Settings.from_env()` is called by the app factory,
+the CLI and the scheduler process, and the resulting object is passed down explicitly.
+Every business number the domain marks as an *assumption* is here as a default, never buried
+in code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
+
+TIMEZONE = "Asia/Shanghai"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable and what is wrong."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _time(env: Mapping[str, str], name: str, default: time) -> time:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        hours, minutes = raw.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be HH:MM (24 h, Asia/Shanghai), got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _secret_key(env: Mapping[str, str], instance: Path, production: bool) -> str:
+    """SECRET_KEY from the environment; in development a generated key kept under instance/.
+
+    Kept rather than regenerated on each start so that sessions survive a restart of
+    `gaogan serve`.
+    """
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if production and len(key) < 32:
+            raise SettingsError("SECRET_KEY must be at least 32 characters in production")
+        return key
+    if production:
+        raise SettingsError("SECRET_KEY is required when GAOGAN_ENV=production")
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
+    database_url: str = ""
+    secret_key: str = ""
+    # Payments: "pay_at_pickup" is the embedded default; "stripe" needs the keys below.
+    payment_provider: str = "pay_at_pickup"
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""  # a local Stripe-compatible server in tests
+    # Mail: SMTP when a host is set, otherwise files in mail_dir a developer can open.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = "noreply@gaogan.local"
+    mail_dir: Path = field(default_factory=lambda: Path("instance/mail").resolve())
+    # Business defaults the domain marks as assumptions.
+    hold_minutes: int = 15
+    order_cutoff: time = time(20, 0)  # the day before production, before the soak starts
+    production_start: time = time(4, 0)
+    harvest_month: int = 10  # rice from this month on belongs to the new crop year
+    default_best_before_days: int = 7
+    # Outbox relay.
+    relay_batch_size: int = 50
+    relay_max_attempts: int = 8
+    relay_interval_seconds: int = 2
+    log_json: bool = True
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        mode = env.get("GAOGAN_ENV", "development")
+        if mode not in {"development", "production", "test"}:
+            raise SettingsError(
+                f"GAOGAN_ENV must be development, production or test, got {mode!r}"
+            )
+        production = mode == "production"
+        instance = Path(env.get("GAOGAN_INSTANCE", "instance")).resolve()
+
+        database_url = env.get("DATABASE_URL", "")
+        if not database_url:
+            if production:
+                raise SettingsError("DATABASE_URL is required when GAOGAN_ENV=production")
+            instance.mkdir(parents=True, exist_ok=True)
+            database_url = f"sqlite:///{instance / 'gaogan.db'}"
+        if not database_url.startswith(("sqlite", "postgresql")):
+            raise SettingsError(
+                "DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL, "
+                f"got {database_url.split(':', 1)[0]!r}"
+            )
+        if database_url.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
+            database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+
+        provider = env.get("PAYMENT_PROVIDER", "pay_at_pickup")
+        if provider not in {"pay_at_pickup", "stripe"}:
+            raise SettingsError(
+                f"PAYMENT_PROVIDER must be pay_at_pickup or stripe, got {provider!r}"
+            )
+        stripe_secret = env.get("STRIPE_SECRET_KEY", "")
+        stripe_webhook = env.get("STRIPE_WEBHOOK_SECRET", "")
+        if provider == "stripe" and not (stripe_secret and stripe_webhook):
+            raise SettingsError(
+                "PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"
+            )
+
+        harvest_month = _int(env, "GAOGAN_HARVEST_MONTH", 10, minimum=1)
+        if harvest_month > 12:
+            raise SettingsError(f"GAOGAN_HARVEST_MONTH must be 1-12, got {harvest_month}")
+
+        return cls(
+            env=mode,
+            instance_path=instance,
+            database_url=database_url,
+            secret_key=_secret_key(env, instance, production),
+            payment_provider=provider,
+            stripe_secret_key=stripe_secret,
+            stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),
+            stripe_webhook_secret=stripe_webhook,
+            stripe_api_base=env.get("STRIPE_API_BASE", ""),
+            smtp_host=env.get("SMTP_HOST", ""),
+            smtp_port=_int(env, "SMTP_PORT", 25, minimum=1),
+            smtp_user=env.get("SMTP_USER", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            mail_from=env.get("MAIL_FROM", "noreply@gaogan.local"),
+            mail_dir=Path(env.get("GAOGAN_MAIL_DIR", str(instance / "mail"))).resolve(),
+            hold_minutes=_int(env, "GAOGAN_HOLD_MINUTES", 15, minimum=1),
+            order_cutoff=_time(env, "GAOGAN_ORDER_CUTOFF", time(20, 0)),
+            production_start=_time(env, "GAOGAN_PRODUCTION_START", time(4, 0)),
+            harvest_month=harvest_month,
+            default_best_before_days=_int(env, "GAOGAN_BEST_BEFORE_DAYS", 7, minimum=1),
+            relay_batch_size=_int(env, "GAOGAN_RELAY_BATCH", 50, minimum=1),
+            relay_max_attempts=_int(env, "GAOGAN_RELAY_MAX_ATTEMPTS", 8, minimum=1),
+            relay_interval_seconds=_int(env, "GAOGAN_RELAY_INTERVAL", 2, minimum=1),
+            log_json=_bool(env, "GAOGAN_LOG_JSON", production),
+        )
