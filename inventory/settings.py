@@ -127,9 +127,7 @@ class Settings:
         env = os.environ if env is None else env
         mode = env.get("GAOGAN_ENV", "development")
         if mode not in {"development", "production", "test"}:
-            raise SettingsError(
-                f"GAOGAN_ENV must be development, production or test, got {mode!r}"
-            )
+            raise SettingsError(f"GAOGAN_ENV must be development, production or test, got {mode!r}")
         production = mode == "production"
         instance = Path(env.get("GAOGAN_INSTANCE", "instance")).resolve()
 

@@ -1,29 +1,51 @@
-"""The app factory: the composition root that wires every package into one Flask app."""
+"""The app factory: the composition root that wires every package into one Flask app.
+
+Each area contributes through one `init_app(app, runtime)` call listed here, in the spirit of
+Flask's tutorial and Warehouse's `includeme`: nothing registers itself at import time.
+"""
 
 from __future__ import annotations
 
 from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
+from shop import csrf, errors, i18n, logs, nav
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     settings = settings or (runtime.settings if runtime else Settings.from_env())
     runtime = runtime or Runtime.from_settings(settings)
+    logs.configure_logging(settings.log_json)
 
     app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=1024 * 1024)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        # Nothing we accept is larger; a 10 MB body is refused before it is read.
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["gaogan"] = runtime
 
+    logs.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    nav.init_app(app)
+    errors.init_app(app)
+
     @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
+    def healthz() -> ResponseReturnValue:
         try:
             with runtime.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # the point of a health check is to report, not raise
-            return jsonify(status="error", database=str(exc.__class__.__name__)), 503
+            return jsonify(status="error", database=exc.__class__.__name__), 503
         return jsonify(status="ok", database="ok")
 
     return app

@@ -24,8 +24,8 @@ POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
 def _import_all_models() -> None:
     """Every package's models must be on Base.metadata before create_all."""
     import inventory.models  # noqa: F401
-    import shop.models  # noqa: F401
     import scheduling.models  # noqa: F401
+    import shop.models  # noqa: F401
 
 
 @pytest.fixture(scope="session")
