@@ -1,3 +1,5 @@
 """The scheduling package's tables (capacity, calendar, plans, job runs)."""
 
 from __future__ import annotations
+
+from scheduling import slot_models  # noqa: E402, F401  (pickup_slots on Base.metadata)

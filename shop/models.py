@@ -42,3 +42,6 @@ class User(Base):
     distributor_id: Mapped[int | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+from shop.distributors import models as _distributor_models  # noqa: E402, F401
