@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError, SlotFull, SlotUnavailable
@@ -103,16 +104,32 @@ def ensure_slots(
     Idempotent: existing rows are kept (with their bookings and any capacity the manager
     changed), only missing slots are added.
     """
-    existing = {s.starts_at: s for s in slots_for_day(session, day, include_closed=True)}
     if not open_day:
         return []
-    for start, end in slot_times(day, rules):
-        if start not in existing:
-            slot = PickupSlot(day=day, starts_at=start, ends_at=end, capacity=rules.capacity)
-            session.add(slot)
-            existing[start] = slot
-    session.flush()
-    return sorted((s for s in existing.values() if not s.closed), key=lambda s: s.starts_at)
+    existing = {s.starts_at for s in slots_for_day(session, day, include_closed=True)}
+    missing = [
+        {
+            "day": day,
+            "starts_at": start,
+            "ends_at": end,
+            "capacity": rules.capacity,
+            "booked": 0,
+            "closed": False,
+        }
+        for start, end in slot_times(day, rules)
+        if start not in existing
+    ]
+    if missing:
+        # Two first visitors of a day may both find it empty: the second insert is a no-op
+        # instead of a unique-constraint error.
+        dialect = session.get_bind().dialect.name
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert_fn(PickupSlot)
+            .values(missing)
+            .on_conflict_do_nothing(index_elements=["day", "starts_at"])
+        )
+    return slots_for_day(session, day)
 
 
 def slots_for_day(session: Session, day: date, *, include_closed: bool = False) -> list[PickupSlot]:
