@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from inventory.errors import DomainError, SlotFull, SlotUnavailable
+from inventory.errors import DomainError
+from scheduling.errors import SlotFull, SlotUnavailable
 from inventory.settings import TIMEZONE, Settings
 from scheduling.slot_models import PickupSlot
 

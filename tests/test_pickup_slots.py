@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
-from inventory.errors import DomainError, SlotFull
+from inventory.errors import DomainError
+from scheduling.errors import SlotFull
 from scheduling import slots
 from scheduling.slots import SlotRules
 
