@@ -59,3 +59,14 @@ def test_a_distributor_cannot_revoke_another_distributor_s_token(db: sessionmake
         revoke_token(s, b, token_id)
     with db() as s:
         assert s.get(ApiToken, token_id).revoked_at is None  # type: ignore[union-attr]
+
+
+def test_every_issued_token_authenticates_whatever_characters_its_secret_has(
+    db: sessionmaker[Session],
+) -> None:
+    a = _distributor(db, "TJ02")
+    with transaction(db) as s:
+        issued = [create_token(s, a, f"t{i}").plaintext for i in range(40)]
+    assert any("_" in t.split("_", 2)[2] or "-" in t for t in issued)
+    with transaction(db) as s:
+        assert all(authenticate_token(s, t).id == a for t in issued)

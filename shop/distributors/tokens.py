@@ -37,7 +37,7 @@ def hash_token(plaintext: str) -> str:
 
 def split_token(plaintext: str) -> str | None:
     """The lookup prefix of a well-formed token, or None."""
-    parts = plaintext.split("_")
+    parts = plaintext.split("_", 2)  # the secret part may itself contain "_"
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 12 or not parts[2]:
         return None
     return parts[1]
