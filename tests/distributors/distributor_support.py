@@ -1,0 +1,56 @@
+"""Shared set-up for distributor tests: two products sold in cases, supply, distributors."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from inventory import catalog, supply
+from inventory.db import transaction
+from scheduling.slots import local_moment
+from shop.distributors import accounts, services
+
+CLASSIC = "GG-CLASSIC"
+OSMANTHUS = "GG-OSMANTHUS"
+CASE = 10  # pieces per case
+
+
+def setup_products(db: sessionmaker[Session], days: list[date], cases_per_day: int) -> None:
+    with transaction(db) as s:
+        catalog.create_product(s, CLASSIC, "杨村糕干（原味）", "Yangcun gaogan, classic", 1200, 250, 2, 7)
+        catalog.create_product(s, OSMANTHUS, "桂花糕干", "Osmanthus gaogan", 1500, 250, 2, 7)
+        services.set_case_pack(s, CLASSIC, CASE)
+        services.set_case_pack(s, OSMANTHUS, CASE)
+        supply.set_planned_supply(
+            s,
+            "test-plan",
+            {(sku, d): cases_per_day * CASE for d in days for sku in (CLASSIC, OSMANTHUS)},
+        )
+
+
+def make_distributor(db: sessionmaker[Session], code: str, webhook_url: str = "") -> int:
+    with transaction(db) as s:
+        d = accounts.create_distributor(
+            s, code=code, company=f"{code} 副食商行", region="天津", webhook_url=webhook_url
+        )
+        services.set_price(s, d.id, CLASSIC, 9600)
+        services.set_price(s, d.id, OSMANTHUS, 12000)
+        return d.id
+
+
+def local(day: date, hh: int, mm: int = 0) -> datetime:
+    return local_moment(day, time(hh, mm))
+
+
+def before_cutoff(day: date) -> datetime:
+    """Noon, two days before pickup: well before the 20:00 cut-off."""
+    return local(day - timedelta(days=2), 12)
+
+
+def after_cutoff(day: date) -> datetime:
+    return local(day - timedelta(days=1), 20, 1)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
