@@ -23,7 +23,16 @@ from shop.cli import CliState, pass_state
 from shop.i18n import local_datetime
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-COLUMNS = ("id", "type", "key", "status", "tries", "occurred (Shanghai)", "next try (Shanghai)", "error")
+COLUMNS = (
+    "id",
+    "type",
+    "key",
+    "status",
+    "tries",
+    "occurred (Shanghai)",
+    "next try (Shanghai)",
+    "error",
+)
 
 
 def format_table(rows: Sequence[OutboxEvent]) -> str:
