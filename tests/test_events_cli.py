@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -172,3 +178,42 @@ def test_events_help_needs_no_database(args: list[str]) -> None:
     result = CliRunner().invoke(cli, ["events", *args], env={"DATABASE_URL": "nonsense://"})
     assert result.exit_code == 0
     assert "Usage:" in result.output
+
+
+@pytest.mark.slow
+def test_events_relay_runs_in_the_foreground_until_sigterm_and_then_stops_cleanly(
+    db: sessionmaker[Session], settings: Settings
+) -> None:
+    rows = [add_event(db, "test.cli-loop") for _ in range(3)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "GAOGAN_ENV": "test",
+        "GAOGAN_INSTANCE": str(settings.instance_path),
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key,
+        "GAOGAN_RELAY_INTERVAL": "1",
+        "GAOGAN_LOG_JSON": "false",
+    }
+    relay = subprocess.Popen(
+        [sys.executable, "-c", "from shop.cli import main; main()", "events", "relay"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if {reload(db, r.id).status for r in rows} == {OutboxStatus.DONE}:
+                break
+            time.sleep(0.05)
+        relay.send_signal(signal.SIGTERM)
+        output, _ = relay.communicate(timeout=15)
+    finally:
+        if relay.poll() is None:
+            relay.kill()
+    text = output.decode()
+    assert relay.returncode == 0, text
+    assert "Relaying events (batch 50" in text
+    assert "Stopping after the current batch (SIGTERM)." in text
+    assert "Stopped. In all: claimed 3, delivered 3" in text
