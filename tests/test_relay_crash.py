@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, Select, create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
@@ -63,9 +63,9 @@ class Observer:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
 
-    def count(self, stmt: object) -> int:
+    def count(self, stmt: Select[int]) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(stmt).scalar_one())  # type: ignore[call-overload]
+            return conn.execute(stmt).scalar_one()
 
     def effects(self) -> int:
         return self.count(select(func.count()).select_from(worker.effects))
