@@ -22,7 +22,10 @@ def import_all_models() -> None:
 
 def migrations_dir() -> Path:
     """The repository's migrations/ (editable install, Docker image) or ./migrations."""
-    for candidate in (Path(__file__).resolve().parents[1] / "migrations", Path.cwd() / "migrations"):
+    for candidate in (
+        Path(__file__).resolve().parents[1] / "migrations",
+        Path.cwd() / "migrations",
+    ):
         if (candidate / "env.py").exists():
             return candidate
     raise FileNotFoundError("migrations/ not found: run from the project directory")

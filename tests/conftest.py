@@ -8,15 +8,7 @@ with CI=true an unreachable PostgreSQL is a failure, never a silent skip.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
-
-from inventory.db import Base, make_engine, make_session_factory
-from inventory.settings import Settings
 from shop.schema import import_all_models
 
 POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
