@@ -22,8 +22,6 @@ from shop.schema import import_all_models
 POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
 
 
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if POSTGRES_URL:
