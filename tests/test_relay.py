@@ -412,3 +412,27 @@ def test_four_relays_at_once_apply_every_effect_exactly_once_and_in_key_order(
     assert sum(1 for t in totals if t > 0) >= 2, f"the work was not shared: {totals}"
     assert_each_effect_once_in_key_order(db, ids, keys)
     print(f"4 relays, 500 events: {elapsed:.2f} s, per relay {totals}")
+
+
+@pytest.mark.postgres
+def test_apply_once_racing_itself_on_postgres_says_yes_to_exactly_one_transaction(
+    db: sessionmaker[Session],
+) -> None:
+    answers: list[bool] = []
+    first = db()
+    first.begin()
+    assert apply_once(first, "mailer", "e-race") is True
+
+    def second() -> None:
+        with transaction(db) as session:
+            # Waits on the first transaction's uncommitted row, then sees the conflict.
+            answers.append(apply_once(session, "mailer", "e-race"))
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    time.sleep(0.2)
+    assert answers == [], "the second transaction must wait for the first"
+    first.commit()
+    first.close()
+    racer.join(timeout=10)
+    assert answers == [False]
