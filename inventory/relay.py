@@ -23,7 +23,8 @@ holds its key back: parking it lets the aggregate's later events flow, and re-qu
 (`gaogan events retry`) delivers it late, after events that were written after it. Events
 with an empty key are not ordered.
 
-Handlers receive the relay's session: they must do their work there and must not commit.
+Handlers receive the relay's session: they must do their work there and must not commit (a
+commit from a handler is refused with `HandlerCommitted`, a failed attempt) or roll back.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -128,6 +130,7 @@ def relay_once(
     now = now or utcnow()
     stats = RelayStats()
     with transaction(sessions) as session:
+        sa_event.listen(session, "before_commit", _refuse_commit_inside_handler)
         rows = _claim(session, now, settings.relay_batch_size)
         stats.claimed = len(rows)
         if not rows:
@@ -198,6 +201,24 @@ def run_relay(
     return total
 
 
+class HandlerCommitted(RuntimeError):
+    """A handler tried to commit the relay's transaction."""
+
+
+_IN_HANDLER = "inventory.relay.handler"
+
+
+def _refuse_commit_inside_handler(session: Session) -> None:
+    # A commit from a handler would commit the whole batch half-way and leave the relay
+    # working outside any transaction; refusing it turns the mistake into a failed attempt
+    # with a message that says what to fix.
+    consumer = session.info.get(_IN_HANDLER)
+    if consumer:
+        raise HandlerCommitted(
+            f"handler {consumer} called commit(); handlers must leave committing to the relay"
+        )
+
+
 def _claim(session: Session, now: datetime, limit: int) -> list[OutboxEvent]:
     earlier = aliased(OutboxEvent)
     # Events behind an earlier one of their key that is backing off are not even claimed:
@@ -250,7 +271,11 @@ def _deliver(session: Session, row: OutboxEvent, registry: Registry) -> list[str
         try:
             with session.begin_nested():
                 if apply_once(session, subscriber.consumer, row.event_id):
-                    subscriber.handler(session, event)
+                    session.info[_IN_HANDLER] = subscriber.consumer
+                    try:
+                        subscriber.handler(session, event)
+                    finally:
+                        session.info.pop(_IN_HANDLER, None)
                     # Surface the handler's constraint violations inside its own savepoint.
                     session.flush()
         except Exception as exc:

@@ -99,6 +99,12 @@ def effect_rows(
         return [(e, k, s) for e, k, s in session.execute(stmt)]
 
 
+def effect_rows_by_consumer(db: sessionmaker[Session]) -> list[tuple[str, str]]:
+    with db() as session:
+        stmt = select(effects.c.consumer, effects.c.event_id).order_by(effects.c.id)
+        return [(c, e) for c, e in session.execute(stmt)]
+
+
 class Flaky:
     """A handler that fails its first `failures` calls for the chosen events, then works."""
 
@@ -296,6 +302,33 @@ def test_a_dead_event_stops_holding_back_the_later_events_of_its_key(
     assert (stats.dead, stats.delivered) == (1, 1)
     assert [r.status for r in outbox(db)] == [OutboxStatus.DEAD, OutboxStatus.DONE]
     assert [s for _, _, s in effect_rows(db)] == [1]
+
+
+def test_a_handler_that_commits_is_refused_and_its_attempt_counts_as_failed(
+    db: sessionmaker[Session], settings: Settings, effect_table: None
+) -> None:
+    registry = Registry()
+
+    def committing(session: Session, event: Event) -> None:
+        session.execute(
+            insert(effects).values(consumer="rogue", event_id=event.event_id, key="", seq=0)
+        )
+        session.commit()
+
+    registry.subscribe("test.thing", "rogue", committing)
+    registry.subscribe("test.thing", *record_effect("polite"))
+    seed(db, 1)
+
+    stats = relay_once(db, settings, registry=registry)
+
+    [row] = outbox(db)
+    assert (stats.failed, row.status, row.attempts) == (1, OutboxStatus.PENDING, 1)
+    assert row.last_error is not None
+    assert "HandlerCommitted: handler rogue called commit()" in row.last_error
+    assert [c for c, *_ in effect_rows_by_consumer(db)] == ["polite"]
+    with db() as session:
+        assert not already_applied(session, "rogue", row.event_id)
+        assert already_applied(session, "polite", row.event_id)
 
 
 def test_an_event_nobody_subscribes_to_is_simply_marked_done(
