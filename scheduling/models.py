@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from scheduling import slot_models  # noqa: E402, F401  (pickup_slots on Base.metadata)
+from scheduling import slot_models  # noqa: F401  (pickup_slots on Base.metadata)

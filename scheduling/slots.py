@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError
-from scheduling.errors import SlotFull, SlotUnavailable
 from inventory.settings import TIMEZONE, Settings
+from scheduling.errors import SlotFull, SlotUnavailable
 from scheduling.slot_models import PickupSlot
 
 LOCAL = ZoneInfo(TIMEZONE)

@@ -51,16 +51,25 @@ def register(cli: click.Group) -> None:
     @click.option("--phone", default="")
     @pass_state
     def add(
-        state: CliState, code: str, company: str, region: str, webhook_url: str,
-        contact_name: str, phone: str,
+        state: CliState,
+        code: str,
+        company: str,
+        region: str,
+        webhook_url: str,
+        contact_name: str,
+        phone: str,
     ) -> None:
         """Create a distributor account (payment on account)."""
         contacts = [{"name": contact_name, "phone": phone}] if contact_name else []
         try:
             with transaction(state.runtime.sessions) as session:
                 d = accounts.create_distributor(
-                    session, code=code, company=company, region=region,
-                    webhook_url=webhook_url, contacts=contacts,
+                    session,
+                    code=code,
+                    company=company,
+                    region=region,
+                    webhook_url=webhook_url,
+                    contacts=contacts,
                 )
                 click.echo(f"distributor {d.code} (id {d.id}) created")
                 click.echo(f"webhook secret: {d.webhook_secret}")
@@ -82,8 +91,12 @@ def register(cli: click.Group) -> None:
             with transaction(state.runtime.sessions) as session:
                 distributor_id = _distributor_id(session, code)
                 create_user(
-                    session, email=email, name=name, password=password,
-                    role=Role.DISTRIBUTOR, distributor_id=distributor_id,
+                    session,
+                    email=email,
+                    name=name,
+                    password=password,
+                    role=Role.DISTRIBUTOR,
+                    distributor_id=distributor_id,
                 )
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
@@ -133,7 +146,9 @@ def register(cli: click.Group) -> None:
 
     @group.command("generate-standing")
     @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
-    @click.option("--days", "days_ahead", type=int, default=None, help="days ahead (default: setting)")
+    @click.option(
+        "--days", "days_ahead", type=int, default=None, help="days ahead (default: setting)"
+    )
     @pass_state
     def generate(state: CliState, today: datetime | None, days_ahead: int | None) -> None:
         """Turn standing orders into bookings for the coming days (skips closed days)."""
@@ -141,7 +156,9 @@ def register(cli: click.Group) -> None:
         start: date = today.date() if today else utcnow().astimezone(slot_rules.LOCAL).date()
         with transaction(state.runtime.sessions) as session:
             refs = services.generate_standing_bookings(
-                session, start, days_ahead or settings.standing_days_ahead,
+                session,
+                start,
+                days_ahead or settings.standing_days_ahead,
                 rules=SlotRules.from_settings(settings),
             )
         click.echo(f"{len(refs)} bookings made: {' '.join(refs)}")
@@ -153,7 +170,9 @@ def register(cli: click.Group) -> None:
         settings = state.runtime.settings
         with transaction(state.runtime.sessions) as session:
             refs = services.sweep_no_shows(
-                session, utcnow(), grace_minutes=settings.no_show_grace_minutes,
+                session,
+                utcnow(),
+                grace_minutes=settings.no_show_grace_minutes,
                 rules=SlotRules.from_settings(settings),
             )
         click.echo(f"{len(refs)} no-shows: {' '.join(refs)}")

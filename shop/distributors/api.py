@@ -9,7 +9,7 @@ Token management needs the signed-in session: a leaked token cannot mint new one
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import abort, current_app, g, request
@@ -32,7 +32,7 @@ blp = Blueprint(
     url_prefix="/api/v1/distributor",
     description="Distributor pickups: slots, bulk bookings, standing orders (bearer token).",
 )
-SECURITY = [{"bearerAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def _runtime() -> Runtime:
@@ -238,7 +238,12 @@ def booking_dict(session: Session, booking: Booking, rules: SlotRules) -> dict[s
         "standing_order_id": booking.standing_order_id,
         "cutoff": slot_rules.booking_cutoff(booking.day, rules.cutoff),
         "lines": [
-            {"sku": ln.sku, "cases": ln.cases, "pieces": ln.pieces, "case_price_fen": ln.case_price_fen}
+            {
+                "sku": ln.sku,
+                "cases": ln.cases,
+                "pieces": ln.pieces,
+                "case_price_fen": ln.case_price_fen,
+            }
             for ln in booking.lines
         ],
         "total_fen": sum(ln.cases * ln.case_price_fen for ln in booking.lines),
@@ -386,7 +391,9 @@ class StandingOrders(MethodView):
     def get(self) -> list[dict[str, Any]]:
         distributor_id = caller_distributor_id()
         with _runtime().sessions() as session:
-            return [standing_dict(o) for o in services.list_standing_orders(session, distributor_id)]
+            return [
+                standing_dict(o) for o in services.list_standing_orders(session, distributor_id)
+            ]
 
     @blp.arguments(StandingIn)
     @blp.response(201, StandingOut)
@@ -445,8 +452,12 @@ class StandingSkip(MethodView):
         distributor_id = caller_distributor_id()
         with transaction(_runtime().sessions) as session:
             services.skip_occurrence(
-                session, _rules(), distributor_id=distributor_id, order_id=order_id,
-                day=data["day"], now=utcnow(),
+                session,
+                _rules(),
+                distributor_id=distributor_id,
+                order_id=order_id,
+                day=data["day"],
+                now=utcnow(),
             )
 
 
@@ -513,7 +524,3 @@ class TokenItem(MethodView):
         distributor_id = caller_distributor_id(session_only=True)
         with transaction(_runtime().sessions) as session:
             return tokens.revoke_token(session, distributor_id, token_id)
-
-
-def parse_time(value: str) -> time:
-    return datetime.strptime(value, "%H:%M").time()

@@ -112,7 +112,9 @@ def week() -> ResponseReturnValue:
                     all_slots[slot.id] = slot
         standing = services.list_standing_orders(session, distributor_id)
         by_day = {day: [b for b in bookings if b.day == day] for day in days}
-        open_for_change = {day: not slot_rules.is_past_cutoff(day, now, rules.cutoff) for day in days}
+        open_for_change = {
+            day: not slot_rules.is_past_cutoff(day, now, rules.cutoff) for day in days
+        }
         cutoffs = {day: slot_rules.booking_cutoff(day, rules.cutoff) for day in days}
         return render_template(
             "distributors/week.html",
@@ -194,7 +196,11 @@ def cancel(booking_id: int) -> ResponseReturnValue:
     try:
         with transaction(_runtime().sessions) as session:
             booking = services.cancel_booking(
-                session, _rules(), distributor_id=distributor_id, booking_id=booking_id, now=utcnow()
+                session,
+                _rules(),
+                distributor_id=distributor_id,
+                booking_id=booking_id,
+                now=utcnow(),
             )
             day = booking.day
         flash(translate("dist.flash.cancelled"), "ok")
@@ -243,10 +249,14 @@ def standing() -> ResponseReturnValue:
                 services.save_standing_order(
                     session,
                     distributor_id=distributor_id,
-                    slot_time=datetime.strptime(request.form.get("slot_time", "06:00"), "%H:%M").time(),
+                    slot_time=datetime.strptime(
+                        request.form.get("slot_time", "06:00"), "%H:%M"
+                    ).time(),
                     weekday_lines=weekday_lines,
                     starts_on=_day_arg("starts_on", _today() + timedelta(days=1)),
-                    ends_on=date.fromisoformat(request.form["ends_on"]) if request.form.get("ends_on") else None,
+                    ends_on=date.fromisoformat(request.form["ends_on"])
+                    if request.form.get("ends_on")
+                    else None,
                     standing_order_id=int(order_id) if order_id else None,
                 )
             flash(translate("dist.flash.standing_saved"), "ok")
@@ -258,9 +268,7 @@ def standing() -> ResponseReturnValue:
     with transaction(_runtime().sessions) as session:
         prices = services.price_list(session, distributor_id)
         orders = services.list_standing_orders(session, distributor_id)
-        grids = {
-            o.id: {(ln.weekday, ln.sku): ln.cases for ln in o.lines} for o in orders
-        }
+        grids = {o.id: {(ln.weekday, ln.sku): ln.cases for ln in o.lines} for o in orders}
         slot_choices = [
             slot_rules.local_slot_label(a, b)[:5] for a, b in slot_rules.slot_times(_today(), rules)
         ]
@@ -293,7 +301,11 @@ def skip_standing(order_id: int) -> ResponseReturnValue:
     try:
         with transaction(_runtime().sessions) as session:
             services.skip_occurrence(
-                session, _rules(), distributor_id=_distributor_id(), order_id=order_id, day=day,
+                session,
+                _rules(),
+                distributor_id=_distributor_id(),
+                order_id=order_id,
+                day=day,
                 now=utcnow(),
             )
         flash(translate("dist.flash.skipped"), "ok")
@@ -377,9 +389,7 @@ def _board_context(day: date) -> dict[str, Any]:
             "rows": rows,
             "counts": counts,
             "waiting": services.waitlist(session, day),
-            "companies": {
-                d.id: d.company for d in session.scalars(select(Distributor))
-            },
+            "companies": {d.id: d.company for d in session.scalars(select(Distributor))},
             "status": BookingStatus,
         }
 

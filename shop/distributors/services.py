@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import holidays
@@ -20,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from inventory import catalog, reservations
 from inventory.errors import DayClosed, DomainError, InvalidQuantity, SoldOut
-from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
 from inventory.events import publish
 from inventory.models import Item, Reservation, Supply
 from scheduling import slots as slot_rules
+from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
 from scheduling.slot_models import PickupSlot
 from scheduling.slots import SlotRules
 from scheduling.standing_orders import (
@@ -68,11 +67,11 @@ def _atomic(func: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[
     the old seat was given back) leaves the caller's transaction exactly as it was, even if
     the caller goes on and commits."""
 
-    @wraps(func)
-    def wrapped(session: Session, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapped(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with session.begin_nested():
             return func(session, *args, **kwargs)
 
+    wrapped.__name__, wrapped.__doc__ = func.__name__, func.__doc__
     return wrapped
 
 

@@ -18,7 +18,9 @@ CASE = 10  # pieces per case
 
 def setup_products(db: sessionmaker[Session], days: list[date], cases_per_day: int) -> None:
     with transaction(db) as s:
-        catalog.create_product(s, CLASSIC, "杨村糕干（原味）", "Yangcun gaogan, classic", 1200, 250, 2, 7)
+        catalog.create_product(
+            s, CLASSIC, "杨村糕干（原味）", "Yangcun gaogan, classic", 1200, 250, 2, 7
+        )
         catalog.create_product(s, OSMANTHUS, "桂花糕干", "Osmanthus gaogan", 1500, 250, 2, 7)
         services.set_case_pack(s, CLASSIC, CASE)
         services.set_case_pack(s, OSMANTHUS, CASE)
@@ -54,3 +56,62 @@ def after_cutoff(day: date) -> datetime:
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def open_day_from(start: date, step: int = 1) -> date:
+    """The first day from `start` (going forward or backward) that is not an official holiday."""
+    import holidays
+
+    official = holidays.country_holidays("CN", years=range(start.year - 1, start.year + 2))
+    day = start
+    while day in official:
+        day += timedelta(days=step)
+    return day
+
+
+def local_today() -> date:
+    from inventory.db import utcnow
+    from scheduling.slots import LOCAL
+
+    return utcnow().astimezone(LOCAL).date()
+
+
+def make_user(
+    db: sessionmaker[Session], email: str, role: object, distributor_id: int | None = None
+) -> int:
+    from shop.auth import create_user
+    from shop.models import Role
+
+    assert isinstance(role, Role)
+    with transaction(db) as s:
+        return create_user(
+            s,
+            email=email,
+            name=email.split("@")[0],
+            password="long-enough-pw",
+            role=role,
+            distributor_id=distributor_id,
+        ).id
+
+
+def sign_in(client: object, db: sessionmaker[Session], user_id: int) -> None:
+    """Put the user's id and password fingerprint in the session cookie, as shop.auth.login does."""
+    import hashlib
+
+    from shop.models import User
+
+    with db() as s:
+        user = s.get(User, user_id)
+        assert user is not None
+        fingerprint = hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    with client.session_transaction() as sess:  # type: ignore[attr-defined]
+        sess["uid"] = user_id
+        sess["ufp"] = fingerprint
+
+
+def csrf_from(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found, "page has no csrf meta tag"
+    return found.group(1)

@@ -36,7 +36,9 @@ RULES = SlotRules()
 
 
 def _atp(s: Session, day: date = DAY, sku: str = CLASSIC) -> int:
-    return atp.available_to_promise(s, [sku], day, day, window_days=1, now=before_cutoff(day))[sku][day]
+    return atp.available_to_promise(s, [sku], day, day, window_days=1, now=before_cutoff(day))[sku][
+        day
+    ]
 
 
 def _slots(db: sessionmaker[Session], day: date = DAY) -> list[int]:
@@ -45,11 +47,20 @@ def _slots(db: sessionmaker[Session], day: date = DAY) -> list[int]:
 
 
 def _book(
-    db: sessionmaker[Session], distributor_id: int, slot_id: int, lines: dict[str, int], day: date = DAY
+    db: sessionmaker[Session],
+    distributor_id: int,
+    slot_id: int,
+    lines: dict[str, int],
+    day: date = DAY,
 ) -> int:
     with transaction(db) as s:
         return services.create_booking(
-            s, RULES, distributor_id=distributor_id, day=day, slot_id=slot_id, lines=lines,
+            s,
+            RULES,
+            distributor_id=distributor_id,
+            day=day,
+            slot_id=slot_id,
+            lines=lines,
             now=before_cutoff(day),
         ).id
 
@@ -127,8 +138,13 @@ def test_a_change_after_the_cut_off_is_refused_with_a_clear_message(
     booking_id = _book(db, world["a"], first, {CLASSIC: 2})
     with transaction(db) as s, pytest.raises(CutoffPassed) as refused:
         services.change_booking(
-            s, RULES, distributor_id=world["a"], booking_id=booking_id, now=after_cutoff(DAY),
-            slot_id=second, lines={CLASSIC: 5},
+            s,
+            RULES,
+            distributor_id=world["a"],
+            booking_id=booking_id,
+            now=after_cutoff(DAY),
+            slot_id=second,
+            lines={CLASSIC: 5},
         )
     assert "2027-01-19 20:00" in refused.value.message
     with transaction(db) as s, pytest.raises(CutoffPassed):
@@ -148,8 +164,13 @@ def test_a_change_before_the_cut_off_moves_slot_and_stock_together(
     booking_id = _book(db, world["a"], first, {CLASSIC: 2})
     with transaction(db) as s:
         services.change_booking(
-            s, RULES, distributor_id=world["a"], booking_id=booking_id, now=before_cutoff(DAY),
-            slot_id=second, lines={CLASSIC: 5, OSMANTHUS: 1},
+            s,
+            RULES,
+            distributor_id=world["a"],
+            booking_id=booking_id,
+            now=before_cutoff(DAY),
+            slot_id=second,
+            lines={CLASSIC: 5, OSMANTHUS: 1},
         )
     with db() as s:
         booking = s.get(Booking, booking_id)
@@ -176,13 +197,22 @@ def test_a_change_that_does_not_fit_keeps_the_old_slot_and_stock(
     # even for a caller that swallows the refusal and commits.
     with transaction(db) as s, pytest.raises(SlotFull):
         services.change_booking(
-            s, RULES, distributor_id=world["a"], booking_id=booking_id, now=before_cutoff(DAY),
-            slot_id=second, lines={CLASSIC: 3},
+            s,
+            RULES,
+            distributor_id=world["a"],
+            booking_id=booking_id,
+            now=before_cutoff(DAY),
+            slot_id=second,
+            lines={CLASSIC: 3},
         )
     # More than the day makes: the old allocation is kept whole.
     with pytest.raises(SoldOut), transaction(db) as s:
         services.change_booking(
-            s, RULES, distributor_id=world["a"], booking_id=booking_id, now=before_cutoff(DAY),
+            s,
+            RULES,
+            distributor_id=world["a"],
+            booking_id=booking_id,
+            now=before_cutoff(DAY),
             lines={CLASSIC: 25},
         )
     with db() as s:
@@ -214,11 +244,17 @@ def test_cancelling_frees_seat_and_stock_and_serves_the_waitlist_in_order(
     big = _book(db, world["a"], slot, {CLASSIC: 18})
     c = make_distributor(db, "HB01")
     with transaction(db) as s:
-        first = services.join_waitlist(s, distributor_id=world["b"], day=DAY, slot_id=slot, lines={CLASSIC: 5})
-        second = services.join_waitlist(s, distributor_id=c, day=DAY, slot_id=slot, lines={CLASSIC: 5})
+        first = services.join_waitlist(
+            s, distributor_id=world["b"], day=DAY, slot_id=slot, lines={CLASSIC: 5}
+        )
+        second = services.join_waitlist(
+            s, distributor_id=c, day=DAY, slot_id=slot, lines={CLASSIC: 5}
+        )
         first_id, second_id = first.id, second.id
     with transaction(db) as s:
-        services.cancel_booking(s, RULES, distributor_id=world["a"], booking_id=big, now=before_cutoff(DAY))
+        services.cancel_booking(
+            s, RULES, distributor_id=world["a"], booking_id=big, now=before_cutoff(DAY)
+        )
     with db() as s:
         assert s.get(Booking, big).status is BookingStatus.CANCELLED  # type: ignore[union-attr]
         served = [e for e in services.waitlist(s, DAY)]
@@ -242,8 +278,11 @@ def test_standing_orders_over_the_national_day_week_book_nothing_on_the_holiday(
     a = make_distributor(db, "TJ01")
     with transaction(db) as s:
         services.save_standing_order(
-            s, distributor_id=a, slot_time=time(6, 15),
-            weekday_lines={wd: {CLASSIC: 3} for wd in range(5)}, starts_on=week[0],
+            s,
+            distributor_id=a,
+            slot_time=time(6, 15),
+            weekday_lines={wd: {CLASSIC: 3} for wd in range(5)},
+            starts_on=week[0],
         )
     with transaction(db) as s:
         refs = services.generate_standing_bookings(s, date(2027, 9, 26), 7, rules=RULES)
@@ -268,20 +307,34 @@ def test_a_standing_order_day_can_be_skipped_or_changed_until_its_cut_off(
     a = make_distributor(db, "TJ01")
     with transaction(db) as s:
         order_id = services.save_standing_order(
-            s, distributor_id=a, slot_time=time(6, 0),
-            weekday_lines={wd: {CLASSIC: 2} for wd in range(5)}, starts_on=DAY,
+            s,
+            distributor_id=a,
+            slot_time=time(6, 0),
+            weekday_lines={wd: {CLASSIC: 2} for wd in range(5)},
+            starts_on=DAY,
         ).id
     today = DAY - timedelta(days=1)
     with transaction(db) as s:
         # Friday is skipped before it is booked; Thursday after (its booking is cancelled).
-        services.skip_occurrence(s, RULES, distributor_id=a, order_id=order_id, day=days[2], now=before_cutoff(days[2]))
+        services.skip_occurrence(
+            s, RULES, distributor_id=a, order_id=order_id, day=days[2], now=before_cutoff(days[2])
+        )
         services.generate_standing_bookings(s, today, 2, rules=RULES)
     with transaction(db) as s:
         thursday = s.scalars(select(Booking).where(Booking.day == days[1])).one()
-        services.skip_occurrence(s, RULES, distributor_id=a, order_id=order_id, day=days[1], now=before_cutoff(days[1]))
+        services.skip_occurrence(
+            s, RULES, distributor_id=a, order_id=order_id, day=days[1], now=before_cutoff(days[1])
+        )
         assert thursday.status is BookingStatus.CANCELLED
         with pytest.raises(CutoffPassed):
-            services.skip_occurrence(s, RULES, distributor_id=a, order_id=order_id, day=days[0], now=after_cutoff(days[0]))
+            services.skip_occurrence(
+                s,
+                RULES,
+                distributor_id=a,
+                order_id=order_id,
+                day=days[0],
+                now=after_cutoff(days[0]),
+            )
     with transaction(db) as s:
         services.generate_standing_bookings(s, today, 3, rules=RULES)
         live = s.scalars(select(Booking).where(Booking.status == BookingStatus.CONFIRMED)).all()
@@ -296,11 +349,15 @@ def test_a_no_show_after_the_grace_period_returns_the_goods_to_the_day_and_is_co
     with transaction(db) as s:
         assert services.sweep_no_shows(s, local(DAY, 6, 44), grace_minutes=30) == []
     with transaction(db) as s:
-        assert services.sweep_no_shows(s, local(DAY, 6, 46), grace_minutes=30) == [f"booking:{booking_id}"]
+        assert services.sweep_no_shows(s, local(DAY, 6, 46), grace_minutes=30) == [
+            f"booking:{booking_id}"
+        ]
     with db() as s:
         assert s.get(Booking, booking_id).status is BookingStatus.NO_SHOW  # type: ignore[union-attr]
         assert s.get(Distributor, world["a"]).no_shows == 1  # type: ignore[union-attr]
-        available = atp.available_to_promise(s, [CLASSIC], DAY, DAY, window_days=1, now=local(DAY, 6, 46))
+        available = atp.available_to_promise(
+            s, [CLASSIC], DAY, DAY, window_days=1, now=local(DAY, 6, 46)
+        )
         assert available[CLASSIC][DAY] == 200
     with transaction(db) as s:
         assert services.sweep_no_shows(s, local(DAY, 9, 0), grace_minutes=30) == []
@@ -328,7 +385,9 @@ def test_a_checked_in_distributor_is_not_a_no_show_and_hand_out_draws_on_the_day
         assert sum(e.quantity for e in entries) == -3 * CASE
         assert {e.reference for e in entries} == {f"booking:{booking_id}"}
         statement = services.monthly_statement(s, world["a"], 2027, 1)
-        assert [(ln.booking_id, ln.cases, ln.amount_fen) for ln in statement] == [(booking_id, 3, 28800)]
+        assert [(ln.booking_id, ln.cases, ln.amount_fen) for ln in statement] == [
+            (booking_id, 3, 28800)
+        ]
         ready = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.ready")).one()
         assert ready.key == f"booking:{booking_id}"
 
@@ -339,8 +398,11 @@ def test_quotas_proportional_to_standing_orders_cap_each_distributor(
     with transaction(db) as s:
         for distributor_id, cases in ((world["a"], 30), (world["b"], 10)):
             services.save_standing_order(
-                s, distributor_id=distributor_id, slot_time=time(6, 0),
-                weekday_lines={DAY.weekday(): {CLASSIC: cases}}, starts_on=DAY,
+                s,
+                distributor_id=distributor_id,
+                slot_time=time(6, 0),
+                weekday_lines={DAY.weekday(): {CLASSIC: cases}},
+                starts_on=DAY,
             )
         demand = {row.sku: row for row in services.demand_for_day(s, DAY)}
         assert demand[CLASSIC].standing_cases == 40 and demand[CLASSIC].capacity_cases == 20
