@@ -144,6 +144,29 @@ def register(cli: click.Group) -> None:
                 label = slot_rules.local_slot_label(s.starts_at, s.ends_at)
                 click.echo(f"{s.id:>6}  {label}  {s.booked}/{s.capacity}")
 
+    @group.command("slot-capacity")
+    @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+    @click.argument("start", metavar="HH:MM")
+    @click.argument("capacity", type=int)
+    @pass_state
+    def slot_capacity(state: CliState, day: datetime, start: str, capacity: int) -> None:
+        """Set the loading bays of one slot (e.g. a bay out of use); never below its bookings."""
+        try:
+            at = datetime.strptime(start, "%H:%M").time()
+        except ValueError as exc:
+            raise click.BadParameter("start must be HH:MM, e.g. 06:15") from exc
+        rules = SlotRules.from_settings(state.runtime.settings)
+        try:
+            with transaction(state.runtime.sessions) as session:
+                services.day_slots(session, day.date(), rules)
+                slot = slot_rules.slot_at(session, day.date(), at)
+                if slot is None:
+                    raise click.ClickException(f"no pickup slot at {start} on {day.date()}")
+                slot_rules.set_capacity(session, slot.id, capacity)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        click.echo(f"{day.date()} {start}: {capacity} loading bays")
+
     @group.command("generate-standing")
     @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
     @click.option(

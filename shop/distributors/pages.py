@@ -21,9 +21,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from inventory.db import transaction, utcnow
-from inventory.errors import DomainError
+from inventory.errors import DomainError, SoldOut
 from inventory.runtime import Runtime
 from scheduling import slots as slot_rules
+from scheduling.errors import SlotFull
 from scheduling.slot_models import PickupSlot
 from scheduling.slots import SlotRules
 from shop.auth import current_user, require_role
@@ -157,9 +158,31 @@ def book() -> ResponseReturnValue:
                 now=utcnow(),
             )
         flash(translate("dist.flash.booked"), "ok")
+    except (SlotFull, SoldOut) as exc:
+        _flash_error(exc)
+        if request.form.get("waitlist"):
+            _join_waitlist(distributor_id, day, exc.code)
     except DomainError as exc:
         _flash_error(exc)
     return _back_to_week(day)
+
+
+def _join_waitlist(distributor_id: int, day: date, reason: str) -> None:
+    try:
+        with transaction(_runtime().sessions) as session:
+            skus = [p.sku for p in services.price_list(session, distributor_id)]
+            slot_id = request.form.get("slot_id")
+            services.join_waitlist(
+                session,
+                distributor_id=distributor_id,
+                day=day,
+                slot_id=int(slot_id) if slot_id else None,
+                lines=_cases_from_form(skus),
+                reason=reason,
+            )
+        flash(translate("dist.flash.waitlisted"), "warning")
+    except DomainError as exc:
+        _flash_error(exc)
 
 
 @portal.post("/bookings/<int:booking_id>/change")

@@ -73,3 +73,40 @@ def test_booking_events_reach_a_receiver_that_fails_twice_exactly_once_each_and_
         ("booking.changed", booking_id, True),
         ("booking.cancelled", booking_id, True),
     ]
+
+
+def test_when_the_morning_batch_comes_out_the_booking_is_ready_and_order_ready_is_sent(
+    db: sessionmaker[Session], settings: Settings
+) -> None:
+    from sqlalchemy import select
+
+    from inventory import production
+    from inventory.models import OutboxEvent
+    from shop.distributors.models import Booking, WebhookDelivery
+
+    setup_products(db, [DAY], cases_per_day=20)
+    a = make_distributor(db, "TJ01", webhook_url="http://127.0.0.1:9/hooks")
+    with transaction(db) as s:
+        slot = services.day_slots(s, DAY, SlotRules())[0]
+        booking_id = services.create_booking(
+            s,
+            SlotRules(),
+            distributor_id=a,
+            day=DAY,
+            slot_id=slot.id,
+            lines={CLASSIC: 2},
+            now=before_cutoff(DAY),
+        ).id
+    registry = Registry()
+    register_subscribers(registry)
+    relay_once(db, settings, registry=registry)
+    with transaction(db) as s:
+        production.receive_production(s, DAY, {CLASSIC: 200}, batch_ref="B1", made_at=utcnow())
+    relay_once(db, settings, registry=registry)  # lot.produced -> order.ready
+    relay_once(db, settings, registry=registry)  # order.ready -> webhook delivery
+    with db() as s:
+        assert s.get(Booking, booking_id).ready_at is not None  # type: ignore[union-attr]
+        ready = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.ready")).one()
+        assert ready.payload["booking_id"] == booking_id
+        kinds = s.scalars(select(WebhookDelivery.event_type).order_by(WebhookDelivery.id)).all()
+        assert kinds == ["booking.confirmed", "order.ready"]
