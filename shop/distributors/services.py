@@ -28,6 +28,7 @@ from scheduling.slots import SlotRules
 from scheduling.standing_orders import (
     Occurrence,
     StandingPattern,
+    days_between,
     occurrences,
     proportional_quotas,
 )
@@ -227,6 +228,11 @@ def _check_quota(
     }
     if not quotas:
         return
+    # Read-then-check is only safe one booking at a time per distributor: a distributor's
+    # system sending two bookings at once must not both fit under the quota.
+    session.execute(
+        select(Distributor.id).where(Distributor.id == distributor_id).with_for_update()
+    ).first()
     stmt = (
         select(BookingLine.sku, func.sum(BookingLine.cases))
         .join(Booking, Booking.id == BookingLine.booking_id)
@@ -761,6 +767,10 @@ def generate_standing_bookings(
         ).all()
         if sid is not None
     }
+    # Earlier occurrences that waited (sold out before the plan was published, slot full)
+    # are tried again first: they were there before today's new ones.
+    for day in days_between(start, end):
+        serve_waitlist(session, rules, day, now=now)
     due = occurrences(
         [pattern_of(o) for o in orders],
         start,
@@ -780,15 +790,16 @@ def generate_standing_bookings(
 def _book_occurrence(
     session: Session, rules: SlotRules, occurrence: Occurrence, now: datetime
 ) -> Booking | None:
+    """The default slot if it has a bay, else the next later one that has (an earlier one
+    could be before the distributor can be at the gate); waitlisted when none can serve."""
     slots = day_slots(session, occurrence.day, rules)
-    wanted = slot_rules.local_moment(occurrence.day, occurrence.slot_time)
-    slot = next((s for s in slots if s.starts_at == wanted), None) or next(
-        (s for s in slots if s.starts_at >= wanted), slots[-1] if slots else None
-    )
-    if slot is None:
+    if not slots:
         return None
-    try:
-        with session.begin_nested():
+    wanted = slot_rules.local_moment(occurrence.day, occurrence.slot_time)
+    candidates = [s for s in slots if s.starts_at >= wanted] or [slots[-1]]
+    refusal: DomainError | None = None
+    for slot in candidates:
+        try:
             return create_booking(
                 session,
                 rules,
@@ -801,19 +812,24 @@ def _book_occurrence(
                 standing_order_id=occurrence.order_id,
                 enforce_cutoff=False,
             )
-    except DayClosed:
-        return None  # production closed that day after all: nothing to book or to wait for
-    except (SlotFull, SoldOut, QuotaExceeded) as exc:
-        join_waitlist(
-            session,
-            distributor_id=occurrence.distributor_id,
-            day=occurrence.day,
-            slot_id=slot.id,
-            lines=occurrence.lines,
-            reason=exc.code,
-            standing_order_id=occurrence.order_id,
-        )
-        return None
+        except DayClosed:
+            return None  # production closed that day after all: nothing to book or wait for
+        except SlotFull as exc:
+            refusal = exc
+            continue
+        except (SoldOut, QuotaExceeded) as exc:
+            refusal = exc
+            break
+    join_waitlist(
+        session,
+        distributor_id=occurrence.distributor_id,
+        day=occurrence.day,
+        slot_id=candidates[0].id,
+        lines=occurrence.lines,
+        reason=refusal.code if refusal is not None else "",
+        standing_order_id=occurrence.order_id,
+    )
+    return None
 
 
 # --- peak rationing and the waitlist ---------------------------------------------------------

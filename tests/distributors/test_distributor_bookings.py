@@ -413,3 +413,37 @@ def test_quotas_proportional_to_standing_orders_cap_each_distributor(
     with pytest.raises(QuotaExceeded, match="quota"):
         _book(db, world["b"], slot, {CLASSIC: 2})
     _book(db, world["b"], slot, {CLASSIC: 1})
+
+
+def test_a_standing_order_whose_slot_is_full_takes_the_next_bay_and_waits_when_sold_out(
+    db: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    from inventory import supply
+
+    first, second = _slots(db)[:2]
+    for _ in range(4):
+        _book(db, world["b"], first, {OSMANTHUS: 1})
+    thursday = DAY + timedelta(days=1)  # no supply planned yet
+    with transaction(db) as s:
+        services.save_standing_order(
+            s,
+            distributor_id=world["a"],
+            slot_time=time(6, 0),
+            weekday_lines={DAY.weekday(): {CLASSIC: 2}, thursday.weekday(): {CLASSIC: 2}},
+            starts_on=DAY,
+        )
+        services.generate_standing_bookings(s, DAY - timedelta(days=1), 2, rules=RULES)
+    with db() as s:
+        wednesday = s.scalars(select(Booking).where(Booking.distributor_id == world["a"])).one()
+        assert wednesday.day == DAY and wednesday.slot_id == second
+        assert [(e.day, e.reason) for e in services.waitlist(s, thursday)] == [
+            (thursday, "sold_out")
+        ]
+    with transaction(db) as s:
+        supply.set_planned_supply(s, "later-plan", {(CLASSIC, thursday): 100})
+    with transaction(db) as s:
+        services.generate_standing_bookings(s, DAY - timedelta(days=1), 2, rules=RULES)
+    with db() as s:
+        assert services.waitlist(s, thursday) == []
+        served = s.scalars(select(Booking).where(Booking.day == thursday)).one()
+        assert served.source == "waitlist" and served.standing_order_id is not None
