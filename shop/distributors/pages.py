@@ -498,6 +498,31 @@ def peak() -> ResponseReturnValue:
         )
 
 
+@board.route("/distributors", methods=["GET", "POST"])
+@require_role(Role.MANAGER)
+def distributor_accounts() -> ResponseReturnValue:
+    """Accounts at a glance: contacts, price list, no-shows, webhook URL (editable here)."""
+    if request.method == "POST":
+        try:
+            with transaction(_runtime().sessions) as session:
+                accounts.set_webhook(
+                    session,
+                    int(request.form.get("distributor_id", "0") or 0),
+                    request.form.get("webhook_url", ""),
+                )
+            flash(translate("dist.flash.webhook_saved"), "ok")
+        except DomainError as exc:
+            _flash_error(exc)
+        return redirect(url_for("pickups.distributor_accounts"))
+    with _runtime().sessions() as session:
+        rows = list(session.scalars(select(Distributor).order_by(Distributor.code)))
+        return render_template(
+            "distributors/accounts.html",
+            distributors=rows,
+            prices={d.id: services.price_list(session, d.id) for d in rows},
+        )
+
+
 def init_pages(app: Flask) -> None:
     app.register_blueprint(portal)
     app.register_blueprint(board)

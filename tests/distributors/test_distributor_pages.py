@@ -225,3 +225,31 @@ def test_the_manager_s_board_checks_in_hands_out_and_refreshes_itself(
     assert "Collected: 1" in rows
     peak = manager.get(f"/manager/pickups/peak?day={day}&lang=zh").get_data(as_text=True)
     assert "高峰配额" in peak and CLASSIC in peak
+
+
+def test_the_manager_sees_accounts_and_sets_a_webhook_url(
+    app: Flask, db: sessionmaker[Session], distributor: int
+) -> None:
+    manager = app.test_client()
+    sign_in(manager, db, make_user(db, "boss@gaogan.local", Role.MANAGER))
+    page = manager.get("/manager/pickups/distributors").get_data(as_text=True)
+    assert "经销商账户" in page and "TJ01 副食商行" in page and "¥96.00" in page
+    token = csrf_from(page)
+    bad = manager.post(
+        "/manager/pickups/distributors",
+        data={"csrf_token": token, "distributor_id": distributor, "webhook_url": "ftp://x"},
+        follow_redirects=True,
+    )
+    assert "http://" in bad.get_data(as_text=True)
+    manager.post(
+        "/manager/pickups/distributors",
+        data={
+            "csrf_token": token,
+            "distributor_id": distributor,
+            "webhook_url": "https://erp.tj01.example/hooks",
+        },
+    )
+    from shop.distributors.models import Distributor
+
+    with db() as s:
+        assert s.get(Distributor, distributor).webhook_url == "https://erp.tj01.example/hooks"  # type: ignore[union-attr]
