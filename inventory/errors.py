@@ -68,3 +68,14 @@ class ReservationStateError(DomainError):
 class DuplicateReference(DomainError):
     code = "duplicate_reference"
     status = 409
+
+
+class InvalidInput(DomainError):
+    """A malformed argument that is not a quantity (a date range backwards, a blank reference)."""
+
+    code = "invalid_input"
+
+
+class UnknownLot(DomainError):
+    code = "unknown_lot"
+    status = 404
