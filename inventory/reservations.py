@@ -353,8 +353,7 @@ def _new_claims(
     deltas: dict[int, int] = defaultdict(int)
     for demand, takes in planned:
         for sid, quantity in takes:
-            Claim(
-                reservation=reservation,
+            claim = Claim(
                 supply_id=sid,
                 item_id=demand.item.id,
                 demand_day=demand.line.day,
@@ -365,6 +364,8 @@ def _new_claims(
                 expires_at=hold_until,
                 created_at=now,
             )
+            # Through the collection, not the backref: only the forward side cascades the add.
+            reservation.claims.append(claim)
             deltas[sid] += quantity
     return deltas
 
