@@ -278,7 +278,7 @@ def _shortfalls(
             select(Claim.id, Reservation.ref)
             .join(Reservation, Reservation.id == Claim.reservation_id)
             .where(Claim.id.in_(sorted(short)))
-        ).tuples()
+        ).all()
     )
     sku_of = {item.id: sku for sku, item in products.items()}
     totals: dict[tuple[str, str], int] = defaultdict(int)

@@ -10,7 +10,9 @@ import click
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "shop.commands.inventory",
+]
 
 
 class CliState:

@@ -61,20 +61,16 @@ def snapshot(session_or_factory: Session | sessionmaker[Session]) -> dict[str, o
     def take(s: Session) -> dict[str, object]:
         return {
             "ledger": s.scalar(select(func.count()).select_from(LedgerEntry)),
-            "lots": sorted(s.execute(select(Lot.code, Lot.on_hand)).tuples()),
+            "lots": sorted(s.execute(select(Lot.code, Lot.on_hand)).all()),
             "claims": sorted(
                 (c.id, c.status.value, c.kind.value, c.quantity) for c in s.scalars(select(Claim))
             ),
             "claim_lots": s.scalar(select(func.count()).select_from(ClaimLot)),
-            "reservations": sorted(
-                (r.ref, r.status.value) for r in s.scalars(select(Reservation))
-            ),
+            "reservations": sorted((r.ref, r.status.value) for r in s.scalars(select(Reservation))),
             "supply": sorted(
                 s.execute(
-                    select(
-                        Supply.id, Supply.planned, Supply.actual, Supply.promised, Supply.closed
-                    )
-                ).tuples()
+                    select(Supply.id, Supply.planned, Supply.actual, Supply.promised, Supply.closed)
+                ).all()
             ),
             "outbox": s.scalar(select(func.count()).select_from(OutboxEvent)),
         }

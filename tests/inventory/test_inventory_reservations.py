@@ -176,7 +176,13 @@ def test_a_new_order_reclaims_expired_holds_when_stock_runs_short(floor: Floor) 
         reserve(s, "order:1", [Line(CLASSIC, day(1), 8)], hold_until=HOLD, now=NOW)
     later = HOLD + timedelta(minutes=1)
     with transaction(floor.db) as s:
-        reserve(s, "order:2", [Line(CLASSIC, day(1), 9)], hold_until=later + timedelta(minutes=15), now=later)
+        reserve(
+            s,
+            "order:2",
+            [Line(CLASSIC, day(1), 9)],
+            hold_until=later + timedelta(minutes=15),
+            now=later,
+        )
     with floor.db() as s:
         assert get_reservation(s, "order:1").status is ReservationStatus.EXPIRED
         types = list(s.scalars(select(OutboxEvent.type).order_by(OutboxEvent.id)))
@@ -188,10 +194,18 @@ def test_a_new_order_reclaims_expired_holds_when_stock_runs_short(floor: Floor) 
 def test_the_sweep_expires_holds_but_never_a_confirmed_reservation(floor: Floor) -> None:
     floor.plan({(CLASSIC, day(1)): 10, (OSMANTHUS, day(1)): 10})
     with transaction(floor.db) as s:
-        reserve(s, "order:1", [Line(CLASSIC, day(1), 2), Line(OSMANTHUS, day(1), 1)], hold_until=HOLD, now=NOW)
+        reserve(
+            s,
+            "order:1",
+            [Line(CLASSIC, day(1), 2), Line(OSMANTHUS, day(1), 1)],
+            hold_until=HOLD,
+            now=NOW,
+        )
         reserve(s, "order:2", [Line(CLASSIC, day(1), 3)], hold_until=HOLD, now=NOW)
         confirm(s, "order:2", now=NOW)
-        reserve(s, "order:3", [Line(CLASSIC, day(1), 1)], hold_until=HOLD + timedelta(hours=1), now=NOW)
+        reserve(
+            s, "order:3", [Line(CLASSIC, day(1), 1)], hold_until=HOLD + timedelta(hours=1), now=NOW
+        )
     with transaction(floor.db) as s:
         assert expire_holds(s, now=HOLD + timedelta(seconds=1)) == ["order:1"]
         assert expire_holds(s, now=HOLD + timedelta(seconds=2)) == []
@@ -207,11 +221,15 @@ def test_releasing_gives_the_stock_back_and_is_idempotent(floor: Floor) -> None:
     with transaction(floor.db) as s:
         reserve(s, "order:1", [Line(CLASSIC, day(1), 6)], hold_until=None, now=NOW)
     with transaction(floor.db) as s:
-        assert release(s, "order:1", reason="customer cancelled").status is ReservationStatus.RELEASED
+        assert (
+            release(s, "order:1", reason="customer cancelled").status is ReservationStatus.RELEASED
+        )
         assert release(s, "order:1", reason="again").status is ReservationStatus.RELEASED
     assert floor.promised(CLASSIC, day(1)) == 0
     with floor.db() as s:
-        assert list(s.scalars(select(OutboxEvent.type).where(OutboxEvent.type == "stock.released"))) == ["stock.released"]
+        assert list(
+            s.scalars(select(OutboxEvent.type).where(OutboxEvent.type == "stock.released"))
+        ) == ["stock.released"]
     with transaction(floor.db) as s, pytest.raises(ReservationStateError):
         confirm(s, "order:1", now=NOW)
 
@@ -287,9 +305,20 @@ def test_every_move_publishes_its_event_in_the_same_transaction(floor: Floor) ->
         change(s, "order:1", [Line(CLASSIC, day(1), 3)], now=NOW)
         release(s, "order:1", reason="cancelled")
     with floor.db() as s:
-        events = list(s.scalars(select(OutboxEvent).where(OutboxEvent.key == "order:1").order_by(OutboxEvent.id)))
-    assert [e.type for e in events] == ["stock.reserved", "stock.confirmed", "stock.changed", "stock.released"]
-    assert events[0].payload["lines"] == [{"sku": CLASSIC, "day": day(1).isoformat(), "quantity": 2}]
+        events = list(
+            s.scalars(
+                select(OutboxEvent).where(OutboxEvent.key == "order:1").order_by(OutboxEvent.id)
+            )
+        )
+    assert [e.type for e in events] == [
+        "stock.reserved",
+        "stock.confirmed",
+        "stock.changed",
+        "stock.released",
+    ]
+    assert events[0].payload["lines"] == [
+        {"sku": CLASSIC, "day": day(1).isoformat(), "quantity": 2}
+    ]
     assert events[0].payload["skus"] == [CLASSIC]
     assert events[0].payload["days"] == [day(1).isoformat()]
     assert events[3].payload["reason"] == "cancelled"
@@ -307,8 +336,13 @@ def test_claims_and_promised_agree_after_a_busy_morning(floor: Floor) -> None:
         expire_holds(s, now=HOLD)
     with floor.db() as s:
         live = {}
-        for c in s.scalars(select(Claim).where(Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.FULFILLED]))):
+        for c in s.scalars(
+            select(Claim).where(Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.FULFILLED]))
+        ):
             live[c.supply_id] = live.get(c.supply_id, 0) + c.quantity
-        assert all(c.kind is ClaimKind.ALLOCATION for c in s.scalars(select(Claim).where(Claim.status == ClaimStatus.ACTIVE)))
+        assert all(
+            c.kind is ClaimKind.ALLOCATION
+            for c in s.scalars(select(Claim).where(Claim.status == ClaimStatus.ACTIVE))
+        )
     assert floor.promised(CLASSIC, day(1)) == 3
     assert floor.promised(CLASSIC, day(1)) + floor.promised(CLASSIC, day(2)) == sum(live.values())
