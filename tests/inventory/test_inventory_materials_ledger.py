@@ -148,9 +148,8 @@ def test_postgresql_itself_refuses_to_rewrite_the_ledger(
     floor: Floor, db: sessionmaker[Session]
 ) -> None:
     _stock(floor)
-    with db() as s:
-        with pytest.raises(DBAPIError, match="append-only"):
-            s.execute(text("UPDATE stock_ledger SET quantity = 1"))
+    with db() as s, pytest.raises(DBAPIError, match="append-only"):
+        s.execute(text("UPDATE stock_ledger SET quantity = 1"))
 
 
 def test_a_correction_is_an_adjustment_entry_and_the_ledger_still_balances(floor: Floor) -> None:
