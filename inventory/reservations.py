@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -343,30 +343,41 @@ def _reclaim_expired(session: Session, rows: dict[int, SupplyRow], now: datetime
     return [ref for _rid, ref in newly]
 
 
-def _new_claims(
+def _insert_claims(
+    session: Session,
     reservation: Reservation,
     planned: Sequence[tuple[_Demand, list[tuple[int, int]]]],
     hold_until: datetime | None,
     now: datetime,
 ) -> dict[int, int]:
+    """All claims of a (flushed) reservation in one multi-row INSERT.
+
+    Not through the ORM: it would insert row by row on SQLite (RETURNING of many rows has no
+    guaranteed order there). The reservation's `claims` collection reloads on next access.
+    Returns the change of `promised` per supply row.
+    """
     kind = ClaimKind.ALLOCATION if hold_until is None else ClaimKind.HOLD
     deltas: dict[int, int] = defaultdict(int)
+    rows: list[dict[str, Any]] = []
     for demand, takes in planned:
         for sid, quantity in takes:
-            claim = Claim(
-                supply_id=sid,
-                item_id=demand.item.id,
-                demand_day=demand.line.day,
-                line_no=demand.line_no,
-                quantity=quantity,
-                kind=kind,
-                status=ClaimStatus.ACTIVE,
-                expires_at=hold_until,
-                created_at=now,
+            rows.append(
+                {
+                    "reservation_id": reservation.id,
+                    "supply_id": sid,
+                    "item_id": demand.item.id,
+                    "demand_day": demand.line.day,
+                    "line_no": demand.line_no,
+                    "quantity": quantity,
+                    "kind": kind,
+                    "status": ClaimStatus.ACTIVE,
+                    "expires_at": hold_until,
+                    "created_at": now,
+                }
             )
-            # Through the collection, not the backref: only the forward side cascades the add.
-            reservation.claims.append(claim)
             deltas[sid] += quantity
+    session.execute(insert(Claim).values(rows))
+    session.expire(reservation, ["claims"])
     return deltas
 
 
@@ -441,7 +452,6 @@ def reserve(
         ref=ref, status=status, expires_at=hold_until, created_at=now, updated_at=now
     )
     session.add(reservation)
-    deltas = _new_claims(reservation, planned, hold_until, now)
     publish(
         session,
         "stock.reserved",
@@ -459,6 +469,7 @@ def reserve(
         # Two requests with one ref raced past the check above; the loser's transaction is
         # spoilt (the caller rolls it back) but it is told why.
         raise DuplicateReference(f"reservation {ref!r} already exists", ref=ref) from exc
+    deltas = _insert_claims(session, reservation, planned, hold_until, now)
     bump_promised(session, deltas)
     return reservation
 
@@ -636,12 +647,11 @@ def change(
             .values(status=ClaimStatus.RELEASED)
             .execution_options(synchronize_session=False)
         )
-    session.expire(reservation, ["claims"])
     new_status = ReservationStatus.CONFIRMED if hold_until is None else ReservationStatus.HELD
     reservation.status = new_status
     reservation.expires_at = hold_until
     reservation.updated_at = now
-    deltas = _new_claims(reservation, planned, hold_until, now)
+    deltas = _insert_claims(session, reservation, planned, hold_until, now)
     for sid, quantity in freed.items():
         deltas[sid] = deltas.get(sid, 0) - quantity
     publish(
@@ -656,7 +666,7 @@ def change(
         key=ref,
     )
     bump_promised(session, deltas)
-    session.expire(reservation, ["claims"])
+    _forget(session, reservation)
     return reservation
 
 
