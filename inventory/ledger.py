@@ -85,7 +85,7 @@ def adjust_lot(
 ) -> LedgerEntry:
     """A stock-take correction: a signed adjustment entry on one lot."""
     lot = session.scalars(
-        select(Lot).where(Lot.code == lot_code).with_for_update(of=Lot)
+        select(Lot).where(Lot.code == lot_code).with_for_update(of=Lot, key_share=True)
     ).one_or_none()
     if lot is None:
         raise UnknownLot(f"no lot {lot_code!r}", lot=lot_code)

@@ -41,9 +41,16 @@ def lock_supply(
     session: Session,
     ranges: Iterable[tuple[int, date, date]] = (),
     ids: Collection[int] = (),
+    *,
+    lock: bool = True,
 ) -> dict[int, SupplyRow]:
     """Lock, in one statement and in id order, the supply rows of items over day ranges
-    (item_id, first production day, last production day) and rows named by id."""
+    (item_id, first production day, last production day) and rows named by id.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: a claim being inserted elsewhere holds a KEY SHARE
+    lock on its supply row (the foreign key check) and must not be made to wait for us, nor
+    we for it, or the two could deadlock. `lock=False` only reads (the optimistic path).
+    """
     conditions: list[ColumnElement[bool]] = [
         and_(Supply.item_id == item_id, Supply.production_day.between(first, last))
         for item_id, first, last in sorted(set(ranges))
@@ -65,8 +72,8 @@ def lock_supply(
         .where(or_(false(), *conditions))
         .order_by(Supply.id)
     )
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
+    if lock and is_postgres(session):
+        stmt = stmt.with_for_update(key_share=True)
     rows: dict[int, SupplyRow] = {}
     for sid, item_id, day, planned, actual, promised, closed in session.execute(stmt):
         rows[sid] = SupplyRow(
@@ -88,6 +95,6 @@ def lock_reservation(
         Reservation.id == reservation_id
     )
     if is_postgres(session):
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     status, expires_at = session.execute(stmt).one()
     return status, expires_at

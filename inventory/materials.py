@@ -151,7 +151,7 @@ def consume_material(
                 or_(Lot.best_before.is_(None), Lot.best_before >= day),
             )
             .order_by(Lot.id)
-            .with_for_update(of=Lot)
+            .with_for_update(of=Lot, key_share=True)
         )
     )
     usable = lots
@@ -204,7 +204,7 @@ def expire_lots(session: Session, today: date) -> list[Lot]:
             select(Lot)
             .where(Lot.best_before.is_not(None), Lot.best_before < today, Lot.on_hand > 0)
             .order_by(Lot.id)
-            .with_for_update(of=Lot)
+            .with_for_update(of=Lot, key_share=True)
         )
     )
     for lot in lots:

@@ -61,7 +61,7 @@ def _lock_lots(session: Session, item_ids: Sequence[int], day: date) -> list[Lot
         select(Lot)
         .where(Lot.item_id.in_(sorted(set(item_ids))), Lot.production_day == day)
         .order_by(Lot.id)
-        .with_for_update(of=Lot)
+        .with_for_update(of=Lot, key_share=True)
     )
     return list(session.scalars(stmt))
 
@@ -168,7 +168,7 @@ def receive_production(
         .order_by(Supply.id)
     )
     if is_postgres(session):
-        stmt = stmt.with_for_update(of=Supply)
+        stmt = stmt.with_for_update(of=Supply, key_share=True)
     rows = {row.item_id: row for row in session.scalars(stmt)}
 
     new_lots: list[Lot] = []

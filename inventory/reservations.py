@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ from inventory.models import (
     ClaimKind,
     ClaimStatus,
     Item,
+    OutboxEvent,
     Reservation,
     ReservationStatus,
     Supply,
@@ -246,8 +247,10 @@ def bump_promised(session: Session, deltas: Mapping[int, int]) -> None:
             Supply.id.in_(sorted(deltas)),
             or_(
                 delta <= 0,
-                Supply.promised + delta
-                <= case((Supply.actual.is_(None), Supply.planned), else_=Supply.actual),
+                and_(
+                    Supply.closed.is_(False),
+                    Supply.promised + delta <= func.coalesce(Supply.actual, Supply.planned),
+                ),
             ),
         )
         .values(promised=Supply.promised + delta)
@@ -433,9 +436,15 @@ def reserve(
 ) -> Reservation:
     """Take every line or none. `hold_until=None` allocates at once (a confirmed booking).
 
-    Statements on the hot path, whatever the number of lines: products, duplicate ref, one
-    locking select of all candidate supply rows, one insert each for the reservation, its
-    claims and the event, one update of `promised` for all touched rows.
+    Two paths, the same statements whatever the number of lines:
+
+    - fast (the whole order fits on one supply row, the usual checkout): read the candidate
+      rows without a lock, write the reservation, its claims and the event, then take the
+      stock with one guarded `UPDATE ... WHERE promised + n <= capacity`. The row lock is
+      only held from that UPDATE to the caller's commit, as short as a bare counter.
+    - locked (several rows, or the fast guard lost a race, or stock is short): lock every
+      candidate row of all lines in one `SELECT ... FOR NO KEY UPDATE ORDER BY id`, reclaim
+      expired holds if short, split freshest first, write, one UPDATE for all touched rows.
     """
     now = _check_now(now)
     ref = _check_ref(ref)
@@ -443,16 +452,40 @@ def reserve(
     demands = _demands(session, lines, window_days, now)
     if session.scalar(select(Reservation.id).where(Reservation.ref == ref)) is not None:
         raise DuplicateReference(f"reservation {ref!r} already exists", ref=ref)
+    ranges = _ranges(demands)
 
-    rows = lock_supply(session, _ranges(demands))
+    rows = lock_supply(session, ranges, lock=False)
+    planned, shortages = _plan(demands, rows, {})
+    touched = {sid for _, takes in planned for sid, _ in takes}
+    if not shortages and len(touched) == 1:
+        reservation, event = _write_reservation(session, ref, demands, hold_until, now)
+        deltas = _insert_claims(session, reservation, planned, hold_until, now)
+        if _take_one(session, *next(iter(deltas.items()))):
+            return reservation
+        # Someone took the last units between our read and our update: undo our rows (no
+        # supply row is locked by us yet) and go the locked way.
+        _unwrite_reservation(session, reservation, event)
+
+    rows = lock_supply(session, ranges)
     planned = _take(session, demands, rows, now)
+    reservation, _event = _write_reservation(session, ref, demands, hold_until, now)
+    bump_promised(session, _insert_claims(session, reservation, planned, hold_until, now))
+    return reservation
 
+
+def _write_reservation(
+    session: Session,
+    ref: str,
+    demands: Sequence[_Demand],
+    hold_until: datetime | None,
+    now: datetime,
+) -> tuple[Reservation, OutboxEvent]:
     status = ReservationStatus.CONFIRMED if hold_until is None else ReservationStatus.HELD
     reservation = Reservation(
         ref=ref, status=status, expires_at=hold_until, created_at=now, updated_at=now
     )
     session.add(reservation)
-    publish(
+    event = publish(
         session,
         "stock.reserved",
         {
@@ -469,9 +502,46 @@ def reserve(
         # Two requests with one ref raced past the check above; the loser's transaction is
         # spoilt (the caller rolls it back) but it is told why.
         raise DuplicateReference(f"reservation {ref!r} already exists", ref=ref) from exc
-    deltas = _insert_claims(session, reservation, planned, hold_until, now)
-    bump_promised(session, deltas)
-    return reservation
+    return reservation, event
+
+
+def _unwrite_reservation(session: Session, reservation: Reservation, event: OutboxEvent) -> None:
+    session.execute(
+        delete(Claim)
+        .where(Claim.reservation_id == reservation.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(OutboxEvent)
+        .where(OutboxEvent.id == event.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(Reservation)
+        .where(Reservation.id == reservation.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.expunge(event)
+    session.expunge(reservation)
+
+
+def _take_one(session: Session, supply_id: int, quantity: int) -> bool:
+    """The conditional UPDATE of the fast path: no row back means it no longer fits."""
+    taken = session.execute(
+        update(Supply)
+        .where(
+            Supply.id == supply_id,
+            Supply.closed.is_(False),
+            Supply.promised + quantity <= func.coalesce(Supply.actual, Supply.planned),
+        )
+        .values(promised=Supply.promised + quantity)
+        .returning(Supply.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
+        return False
+    _expire_cached(session, Supply, [supply_id], ["promised"])
+    return True
 
 
 def confirm(session: Session, ref: str, *, now: datetime | None = None) -> Reservation:

@@ -49,7 +49,7 @@ def _locked_rows(
         .order_by(Supply.id)
     )
     if is_postgres(session):
-        stmt = stmt.with_for_update(of=Supply)
+        stmt = stmt.with_for_update(of=Supply, key_share=True)
     return {(row.item_id, row.production_day): row for row in session.scalars(stmt)}
 
 

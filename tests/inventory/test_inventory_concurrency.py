@@ -8,13 +8,21 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import make_engine, make_session_factory, transaction
 from inventory.errors import ReservationStateError, SoldOut
 from inventory.ledger import verify_ledger
-from inventory.models import Claim, ClaimKind, ClaimStatus, Reservation, ReservationStatus, Supply
+from inventory.models import (
+    Claim,
+    ClaimKind,
+    ClaimStatus,
+    OutboxEvent,
+    Reservation,
+    ReservationStatus,
+    Supply,
+)
 from inventory.reservations import Line, confirm, expire_holds, reserve
 from tests.inventory.conftest import CLASSIC, HOLD, NOW, OSMANTHUS, Floor, day
 
@@ -164,3 +172,47 @@ def test_a_hold_confirmed_while_the_sweep_runs_is_either_confirmed_or_expired_ne
             select(func.count()).where(Reservation.status == ReservationStatus.CONFIRMED)
         )
         assert s.scalars(select(Supply.promised)).one() == 2 * confirmed
+
+
+@pytest.mark.parametrize(("rival_takes", "outcome"), [(1, "reserved"), (4, "sold out")])
+def test_an_order_that_loses_the_race_between_read_and_update_retries_under_lock(
+    floor: Floor, rival_takes: int, outcome: str
+) -> None:
+    floor.plan({(CLASSIC, day(1)): 5})
+    fired = False
+
+    def rival_checkout(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
+        # Just before our guarded UPDATE, another checkout takes stock and commits.
+        nonlocal fired
+        if fired or not statement.startswith("UPDATE supply"):
+            return
+        fired = True
+        with transaction(floor.db) as other:
+            reserve(
+                other, "order:rival", [Line(CLASSIC, day(1), rival_takes)], hold_until=HOLD, now=NOW
+            )
+
+    with floor.db() as s:
+        connection = s.connection()
+        event.listen(connection, "before_cursor_execute", rival_checkout)
+        try:
+            if outcome == "reserved":
+                reserve(s, "order:1", [Line(CLASSIC, day(1), 3)], hold_until=HOLD, now=NOW)
+            else:
+                with pytest.raises(SoldOut):
+                    reserve(s, "order:1", [Line(CLASSIC, day(1), 3)], hold_until=HOLD, now=NOW)
+                # The first attempt's rows are gone even before the caller rolls back.
+                assert s.scalars(select(Reservation.ref)).all() == ["order:rival"]
+                assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 2
+            s.commit()
+        finally:
+            event.remove(connection, "before_cursor_execute", rival_checkout)
+    assert fired
+    with floor.db() as s:
+        refs = sorted(s.scalars(select(Reservation.ref)))
+        promised = s.scalars(select(Supply.promised)).one()
+        assert promised == sum(_live_claims(s).values())
+    if outcome == "reserved":
+        assert refs == ["order:1", "order:rival"] and promised == 3 + rival_takes
+    else:
+        assert refs == ["order:rival"] and promised == rival_takes

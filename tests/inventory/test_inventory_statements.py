@@ -38,9 +38,13 @@ def test_reserving_five_lines_takes_as_many_statements_as_one(
     floor.plan({(sku, day(d)): 100 for sku in skus for d in (0, 1)})
 
     one = _statements_of_reserve(db, "order:1", [Line(skus[0], day(1), 1)])
-    # Five products, and each line split over two production days.
+    # Five products, and each line split over two production days: the locked path.
     five = _statements_of_reserve(db, "order:5", [Line(sku, day(1), 150) for sku in skus])
+    ten = _statements_of_reserve(db, "order:10", [Line(sku, day(1), 1) for sku in skus] * 2)
 
-    # products, duplicate ref, lock, insert reservation, insert claims, insert event, update.
+    # products, duplicate ref, supply; reservation, event, claims; the guarded update.
     assert one == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
-    assert five == one
+    # The same plus one locking select of every candidate row of every line.
+    locked = ["SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
+    assert five == locked
+    assert ten == locked
