@@ -17,13 +17,12 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inventory.catalog import get_products
 from inventory.db import utcnow
 from inventory.errors import (
     DayClosed,
@@ -32,6 +31,7 @@ from inventory.errors import (
     ReservationNotFound,
     ReservationStateError,
     SoldOut,
+    UnknownItem,
 )
 from inventory.events import publish
 from inventory.locks import SupplyRow, lock_reservation, lock_supply
@@ -40,6 +40,7 @@ from inventory.models import (
     ClaimKind,
     ClaimStatus,
     Item,
+    ItemKind,
     OutboxEvent,
     Reservation,
     ReservationStatus,
@@ -114,29 +115,59 @@ def _check_hold_until(hold_until: datetime | None, now: datetime) -> datetime | 
     return hold_until
 
 
+class _Product(NamedTuple):
+    id: int
+    sku: str
+    freshness_days: int
+
+
 @dataclass(frozen=True)
 class _Demand:
     line_no: int
     line: Line
-    item: Item
+    item: _Product
     window: int
 
 
 def _demands(
-    session: Session, lines: Sequence[Line], window_days: int | None, now: datetime
+    session: Session,
+    lines: Sequence[Line],
+    window_days: int | None,
+    now: datetime,
+    *,
+    new_ref: str | None = None,
 ) -> list[_Demand]:
-    """Every check of a request that needs no lock: products exist, days and windows are sane."""
+    """Every check of a request that needs no lock: products exist, days and windows are sane,
+    and (given `new_ref`) the ref is not taken yet. One query for all of it: this is on the
+    checkout's hot path."""
     checked = _check_lines(lines)
     today = local_today(now)
     for line in checked:
         check_demand_day(line.day, today)
-    products = get_products(session, (line.sku for line in checked))
-    demands: list[_Demand] = []
-    for line_no, line in enumerate(checked):
-        item = products[line.sku]
-        assert item.freshness_days is not None  # guaranteed by the items CHECK constraint
-        demands.append(_Demand(line_no, line, item, window_for(item.freshness_days, window_days)))
-    return demands
+    wanted = sorted({line.sku for line in checked})
+    columns: list[Any] = [Item.id, Item.sku, Item.freshness_days]
+    if new_ref is not None:
+        columns.append(select(Reservation.id).where(Reservation.ref == new_ref).scalar_subquery())
+    found = session.execute(
+        select(*columns).where(
+            Item.sku.in_(wanted), Item.kind == ItemKind.PRODUCT, Item.active.is_(True)
+        )
+    ).all()
+    products = {row[1]: _Product(row[0], row[1], row[2] or 1) for row in found}
+    for sku in wanted:
+        if sku not in products:
+            raise UnknownItem(f"no product with SKU {sku!r}", sku=sku)
+    if new_ref is not None and found[0][3] is not None:
+        raise DuplicateReference(f"reservation {new_ref!r} already exists", ref=new_ref)
+    return [
+        _Demand(
+            line_no,
+            line,
+            products[line.sku],
+            window_for(products[line.sku].freshness_days, window_days),
+        )
+        for line_no, line in enumerate(checked)
+    ]
 
 
 def _ranges(demands: Sequence[_Demand]) -> list[tuple[int, date, date]]:
@@ -271,7 +302,9 @@ def _expire_cached(
             session.expire(obj, attrs)
 
 
-def _reclaim_expired(session: Session, rows: dict[int, SupplyRow], now: datetime) -> list[str]:
+def _reclaim_expired(
+    session: Session, rows: dict[int, SupplyRow], now: datetime, by: str = "reclaim"
+) -> list[str]:
     """Free holds past their expiry that sit on these (locked) rows.
 
     Expires their reservations with a guarded update first: a hold confirmed meanwhile keeps
@@ -336,11 +369,12 @@ def _reclaim_expired(session: Session, rows: dict[int, SupplyRow], now: datetime
         rows[sid].promised += delta
     _expire_cached(session, Reservation, targets, ["status", "updated_at", "claims"])
     _expire_cached(session, Claim, expired_claims, ["status"])
-    for _rid, ref in newly:
+    payloads = _claims_payloads(session, [rid for rid, _ in newly]) if newly else {}
+    for rid, ref in newly:
         publish(
             session,
             "stock.expired",
-            {"ref": ref, "expired_at": now.isoformat(), "by": "reclaim"},
+            {"ref": ref, "expired_at": now.isoformat(), "by": by, **payloads[rid]},
             key=ref,
         )
     return [ref for _rid, ref in newly]
@@ -395,24 +429,34 @@ def _lines_payload(demands: Sequence[_Demand]) -> dict[str, Any]:
     }
 
 
-def _claims_payload(session: Session, reservation_id: int) -> dict[str, Any]:
+def _claims_payloads(
+    session: Session, reservation_ids: Collection[int]
+) -> dict[int, dict[str, Any]]:
+    """The lines of several reservations as event payload fields, in one query."""
     rows = session.execute(
-        select(Item.sku, Claim.demand_day, Claim.quantity)
+        select(Claim.reservation_id, Item.sku, Claim.demand_day, Claim.quantity)
         .join(Item, Item.id == Claim.item_id)
-        .where(Claim.reservation_id == reservation_id)
-        .order_by(Claim.line_no, Claim.id)
+        .where(Claim.reservation_id.in_(sorted(reservation_ids)))
+        .order_by(Claim.reservation_id, Claim.line_no, Claim.id)
     ).all()
-    lines: dict[tuple[str, date], int] = defaultdict(int)
-    for sku, day, quantity in rows:
-        lines[(sku, day)] += quantity
+    lines: dict[int, dict[tuple[str, date], int]] = {rid: {} for rid in reservation_ids}
+    for rid, sku, day, quantity in rows:
+        lines[rid][(sku, day)] = lines[rid].get((sku, day), 0) + quantity
     return {
-        "lines": [
-            {"sku": sku, "day": day.isoformat(), "quantity": quantity}
-            for (sku, day), quantity in lines.items()
-        ],
-        "skus": sorted({sku for sku, _ in lines}),
-        "days": sorted({day.isoformat() for _, day in lines}),
+        rid: {
+            "lines": [
+                {"sku": sku, "day": day.isoformat(), "quantity": quantity}
+                for (sku, day), quantity in by_line.items()
+            ],
+            "skus": sorted({sku for sku, _ in by_line}),
+            "days": sorted({day.isoformat() for _, day in by_line}),
+        }
+        for rid, by_line in lines.items()
     }
+
+
+def _claims_payload(session: Session, reservation_id: int) -> dict[str, Any]:
+    return _claims_payloads(session, [reservation_id])[reservation_id]
 
 
 # ---------------------------------------------------------------- the services
@@ -449,9 +493,7 @@ def reserve(
     now = _check_now(now)
     ref = _check_ref(ref)
     hold_until = _check_hold_until(hold_until, now)
-    demands = _demands(session, lines, window_days, now)
-    if session.scalar(select(Reservation.id).where(Reservation.ref == ref)) is not None:
-        raise DuplicateReference(f"reservation {ref!r} already exists", ref=ref)
+    demands = _demands(session, lines, window_days, now, new_ref=ref)
     ranges = _ranges(demands)
 
     rows = lock_supply(session, ranges, lock=False)
@@ -774,4 +816,4 @@ def expire_holds(session: Session, *, now: datetime | None = None) -> list[str]:
     if not stale_rows:
         return []
     rows = lock_supply(session, ids=stale_rows)
-    return _reclaim_expired(session, rows, now)
+    return _reclaim_expired(session, rows, now, by="sweep")

@@ -171,17 +171,25 @@ def main() -> None:
     statements = _count_statements(engine, factory, day)
     r, u = statistics.median(reserve_rates), statistics.median(update_rates)
     print()
-    print(f"engine: {engine.dialect.name}, clients: {args.clients}, seconds per round: "
-          f"{args.seconds}, rounds: {args.rounds}")
+    print(
+        f"engine: {engine.dialect.name}, clients: {args.clients}, seconds per round: "
+        f"{args.seconds}, rounds: {args.rounds}"
+    )
     print("| path | median per second | rounds |")
     print("| --- | ---: | --- |")
-    print(f"| reserve() (hold, 1 line, commit each) | {r:.0f} | "
-          f"{', '.join(f'{x:.0f}' for x in reserve_rates)} |")
-    print(f"| bare conditional UPDATE (commit each) | {u:.0f} | "
-          f"{', '.join(f'{x:.0f}' for x in update_rates)} |")
+    print(
+        f"| reserve() (hold, 1 line, commit each) | {r:.0f} | "
+        f"{', '.join(f'{x:.0f}' for x in reserve_rates)} |"
+    )
+    print(
+        f"| bare conditional UPDATE (commit each) | {u:.0f} | "
+        f"{', '.join(f'{x:.0f}' for x in update_rates)} |"
+    )
     print(f"ratio reserve()/UPDATE: {r / u:.2f}")
-    print(f"SQL statements per reserve() (BEGIN/COMMIT not counted): 1 line {statements[1]}, "
-          f"5 lines {statements[5]}")
+    print(
+        f"SQL statements per reserve() (BEGIN/COMMIT not counted): 1 line {statements[1]}, "
+        f"5 lines {statements[5]}"
+    )
     engine.dispose()
 
 
