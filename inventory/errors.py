@@ -79,3 +79,15 @@ class InvalidInput(DomainError):
 class UnknownLot(DomainError):
     code = "unknown_lot"
     status = 404
+
+
+class EventNotFound(DomainError):
+    code = "event_not_found"
+    status = 404
+
+
+class EventStateError(DomainError):
+    """The outbox event is not in a state that allows this (e.g. retrying one that is done)."""
+
+    code = "event_state"
+    status = 409

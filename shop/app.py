@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import csrf, errors, i18n, logs, nav
+from shop import api, csrf, errors, i18n, logs, nav
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -37,6 +37,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     i18n.init_app(app)
     csrf.init_app(app)
     nav.init_app(app)
+    # After the Api: flask-smorest registers its own HTTPException handler and ours must win,
+    # so every 4xx has the same {error, message, details} body.
+    api.init_app(app)
     errors.init_app(app)
 
     @app.get("/healthz")

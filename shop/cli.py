@@ -11,7 +11,10 @@ from inventory.runtime import Runtime
 from inventory.settings import Settings
 
 COMMAND_MODULES: list[str] = [
+    "shop.commands.db",
+    "shop.commands.events",
     "shop.commands.inventory",
+    "shop.commands.users",
 ]
 
 

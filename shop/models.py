@@ -1,3 +1,44 @@
-"""The shop's tables (customers, orders, distributors) live here as the shop issues add them."""
+"""The shop's tables. Areas add their own models in their own modules and import them here
+so that `Base.metadata` (create_all, Alembic) sees every table."""
 
 from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from inventory.db import Base, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    CUSTOMER = "customer"
+    DISTRIBUTOR = "distributor"
+    MANAGER = "manager"
+
+
+class User(Base):
+    """Anyone who signs in. A distributor user belongs to a distributor company (set by the
+    distributor area); customers own their orders; managers see everything."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    mobile: Mapped[str] = mapped_column(String(32), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            name="user_role",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda members: [m.value for m in members],
+        )
+    )
+    distributor_id: Mapped[int | None] = mapped_column(default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

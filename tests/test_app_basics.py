@@ -83,3 +83,16 @@ def test_prices_are_shown_in_yuan_from_integer_fen() -> None:
     assert yuan(5) == "¥0.05"
     assert yuan(123456789) == "¥1,234,567.89"
     assert yuan(None) == "-"
+
+
+def test_the_openapi_document_and_offline_docs_are_served(settings: Settings) -> None:
+    client = make_app(settings).test_client()
+    spec = client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    assert spec.get_json()["info"]["title"] == "gaogan API"
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    assert b"/api/docs/assets/swagger-ui-bundle.js" in docs.data
+    asset = client.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    asset.close()
