@@ -28,16 +28,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import Engine, event, select, text  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
-import inventory.models  # noqa: E402, F401  (tables on the metadata)
-from inventory.catalog import create_product  # noqa: E402
-from inventory.db import Base, make_engine, make_session_factory, transaction, utcnow  # noqa: E402
-from inventory.models import Item, Supply  # noqa: E402
-from inventory.reservations import Line, reserve  # noqa: E402
-from inventory.rules import local_today  # noqa: E402
-from inventory.supply import set_planned_supply  # noqa: E402
+import inventory.models  # noqa: F401  (tables on the metadata)
+from inventory.catalog import create_product
+from inventory.db import Base, make_engine, make_session_factory, transaction, utcnow
+from inventory.models import Item, Supply
+from inventory.reservations import Line, reserve
+from inventory.rules import local_today
+from inventory.supply import set_planned_supply
 
 HOT = "BENCH-HOT"
 BASE = "BENCH-BASE"
@@ -102,7 +102,9 @@ def _count_statements(engine: Engine, factory: sessionmaker[Session], day: date)
     for lines in (1, 5):
         seen: list[str] = []
 
-        def count(_c: object, _cu: object, statement: str, *_a: object) -> None:
+        def count(
+            _c: object, _cu: object, statement: str, *_a: object, seen: list[str] = seen
+        ) -> None:
             seen.append(statement)
 
         event.listen(engine, "before_cursor_execute", count)
