@@ -734,12 +734,20 @@ def change(
     now: datetime | None = None,
 ) -> Reservation:
     """Replace the lines of a live reservation in one step: what it held counts as free for
-    its new lines, and if the new lines do not fit, the old ones stay exactly as they were."""
+    its new lines, and if the new lines do not fit, the old ones stay exactly as they were.
+
+    The reservation keeps its kind: a confirmed one stays confirmed (it cannot become a hold
+    again), a hold stays a hold, until `hold_until` if given, else until its old expiry.
+    """
     now = _check_now(now)
     hold_until = _check_hold_until(hold_until, now)
     demands = _demands(session, lines, window_days, now)
     reservation = get_reservation(session, ref)
     _refuse_dead(reservation.status, reservation.expires_at, ref, now)
+    if hold_until is not None and reservation.status is ReservationStatus.CONFIRMED:
+        raise InvalidInput(
+            f"reservation {ref!r} is confirmed; it cannot be turned back into a hold", ref=ref
+        )
 
     old_rows = {sid for _, sid, _ in _active_claims(session, reservation.id)}
     rows = lock_supply(session, _ranges(demands), ids=old_rows)
@@ -759,8 +767,9 @@ def change(
             .values(status=ClaimStatus.RELEASED)
             .execution_options(synchronize_session=False)
         )
-    new_status = ReservationStatus.CONFIRMED if hold_until is None else ReservationStatus.HELD
-    reservation.status = new_status
+    new_status = status
+    if status is ReservationStatus.HELD and hold_until is None:
+        hold_until = expires_at
     reservation.expires_at = hold_until
     reservation.updated_at = now
     deltas = _insert_claims(session, reservation, planned, hold_until, now)

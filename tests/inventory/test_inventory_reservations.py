@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.atp import available_to_promise
 from inventory.db import transaction
-from inventory.errors import DayClosed, ReservationNotFound, ReservationStateError, SoldOut
+from inventory.errors import (
+    DayClosed,
+    InvalidInput,
+    ReservationNotFound,
+    ReservationStateError,
+    SoldOut,
+)
 from inventory.models import Claim, ClaimKind, ClaimStatus, OutboxEvent, ReservationStatus
 from inventory.reservations import (
     Line,
@@ -346,3 +352,24 @@ def test_claims_and_promised_agree_after_a_busy_morning(floor: Floor) -> None:
         )
     assert floor.promised(CLASSIC, day(1)) == 3
     assert floor.promised(CLASSIC, day(1)) + floor.promised(CLASSIC, day(2)) == sum(live.values())
+
+
+def test_a_changed_hold_stays_a_hold_and_a_confirmed_booking_stays_confirmed(
+    floor: Floor,
+) -> None:
+    floor.plan({(CLASSIC, day(1)): 10})
+    with transaction(floor.db) as s:
+        reserve(s, "order:1", [Line(CLASSIC, day(1), 2)], hold_until=HOLD, now=NOW)
+        reserve(s, "booking:1", [Line(CLASSIC, day(1), 2)], hold_until=None, now=NOW)
+    with transaction(floor.db) as s:
+        held = change(s, "order:1", [Line(CLASSIC, day(1), 3)], now=NOW)
+        assert (held.status, held.expires_at) == (ReservationStatus.HELD, HOLD)
+        longer = HOLD + timedelta(minutes=10)
+        held = change(s, "order:1", [Line(CLASSIC, day(1), 3)], hold_until=longer, now=NOW)
+        assert held.expires_at == longer
+        assert {c.kind for c in held.claims if c.status is ClaimStatus.ACTIVE} == {ClaimKind.HOLD}
+        booked = change(s, "booking:1", [Line(CLASSIC, day(1), 1)], now=NOW)
+        assert booked.status is ReservationStatus.CONFIRMED
+    with transaction(floor.db) as s, pytest.raises(InvalidInput):
+        change(s, "booking:1", [Line(CLASSIC, day(1), 1)], hold_until=HOLD, now=NOW)
+    assert floor.promised(CLASSIC, day(1)) == 4
