@@ -55,11 +55,16 @@ def _wipe(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
 
 
-def _setup(factory: sessionmaker[Session], day: date) -> int:
+def _spread_sku(index: int) -> str:
+    return f"BENCH-S{index}"
+
+
+def _setup(factory: sessionmaker[Session], day: date, clients: int) -> int:
+    skus = SKUS + [_spread_sku(i) for i in range(clients)]
     with transaction(factory) as s:
-        for sku in SKUS:
+        for sku in skus:
             create_product(s, sku, "基准糕干", "Benchmark gaogan", 1000, 250, 2, 7)
-        set_planned_supply(s, "bench", {(sku, day): 1_000_000 for sku in SKUS})
+        set_planned_supply(s, "bench", {(sku, day): 1_000_000 for sku in skus})
     with factory() as s:
         return s.scalars(
             select(Supply.id).join(Item, Item.id == Supply.item_id).where(Item.sku == BASE)
@@ -134,7 +139,7 @@ def main() -> None:
     factory = make_session_factory(engine)
     _wipe(engine)
     day = local_today(utcnow()) + timedelta(days=1)
-    base_id = _setup(factory, day)
+    base_id = _setup(factory, day, args.clients)
     refs = itertools.count()
 
     def reserve_one(_index: int) -> None:
@@ -143,6 +148,16 @@ def main() -> None:
                 s,
                 f"bench:{next(refs)}",
                 [Line(HOT, day, 1)],
+                hold_until=utcnow() + timedelta(minutes=15),
+            )
+
+    def reserve_spread(index: int) -> None:
+        # Each client on its own product: the same work without a shared hot row.
+        with transaction(factory) as s:
+            reserve(
+                s,
+                f"bench:{next(refs)}",
+                [Line(_spread_sku(index), day, 1)],
                 hold_until=utcnow() + timedelta(minutes=15),
             )
 
@@ -161,12 +176,15 @@ def main() -> None:
 
     reserve_rates: list[float] = []
     update_rates: list[float] = []
+    spread_rates: list[float] = []
     for round_no in range(1, args.rounds + 1):
         reserve_rates.append(_run_clients(args.clients, args.seconds, reserve_one))
         update_rates.append(_run_clients(args.clients, args.seconds, update_one))
+        spread_rates.append(_run_clients(args.clients, args.seconds, reserve_spread))
         print(
             f"round {round_no}: reserve() {reserve_rates[-1]:.0f}/s, "
-            f"bare UPDATE {update_rates[-1]:.0f}/s",
+            f"bare UPDATE {update_rates[-1]:.0f}/s, "
+            f"reserve() spread {spread_rates[-1]:.0f}/s",
             flush=True,
         )
 
@@ -187,7 +205,12 @@ def main() -> None:
         f"| bare conditional UPDATE (commit each) | {u:.0f} | "
         f"{', '.join(f'{x:.0f}' for x in update_rates)} |"
     )
-    print(f"ratio reserve()/UPDATE: {r / u:.2f}")
+    spread = statistics.median(spread_rates)
+    print(
+        f"| reserve(), each client its own product (no hot row) | {spread:.0f} | "
+        f"{', '.join(f'{x:.0f}' for x in spread_rates)} |"
+    )
+    print(f"ratio reserve()/UPDATE on the hot row: {r / u:.2f}")
     print(
         f"SQL statements per reserve() (BEGIN/COMMIT not counted): 1 line {statements[1]}, "
         f"5 lines {statements[5]}"
