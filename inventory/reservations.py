@@ -369,7 +369,13 @@ def _reclaim_expired(
         rows[sid].promised += delta
     _expire_cached(session, Reservation, targets, ["status", "updated_at", "claims"])
     _expire_cached(session, Claim, expired_claims, ["status"])
-    payloads = _claims_payloads(session, [rid for rid, _ in newly]) if newly else {}
+    payloads = (
+        _claims_payloads(
+            session, [rid for rid, _ in newly], (ClaimStatus.ACTIVE, ClaimStatus.EXPIRED)
+        )
+        if newly
+        else {}
+    )
     for rid, ref in newly:
         publish(
             session,
@@ -430,13 +436,18 @@ def _lines_payload(demands: Sequence[_Demand]) -> dict[str, Any]:
 
 
 def _claims_payloads(
-    session: Session, reservation_ids: Collection[int]
+    session: Session,
+    reservation_ids: Collection[int],
+    statuses: Collection[ClaimStatus] = (ClaimStatus.ACTIVE,),
 ) -> dict[int, dict[str, Any]]:
-    """The lines of several reservations as event payload fields, in one query."""
+    """The lines of several reservations as event payload fields, in one query.
+
+    Only claims in `statuses`: the claims a change replaced (released) are history.
+    """
     rows = session.execute(
         select(Claim.reservation_id, Item.sku, Claim.demand_day, Claim.quantity)
         .join(Item, Item.id == Claim.item_id)
-        .where(Claim.reservation_id.in_(sorted(reservation_ids)))
+        .where(Claim.reservation_id.in_(sorted(reservation_ids)), Claim.status.in_(list(statuses)))
         .order_by(Claim.reservation_id, Claim.line_no, Claim.id)
     ).all()
     lines: dict[int, dict[tuple[str, date], int]] = {rid: {} for rid in reservation_ids}
@@ -692,6 +703,7 @@ def release(session: Session, ref: str, *, reason: str) -> Reservation:
         session.expire(reservation)
         return reservation
     claims = _lock_claims(session, reservation.id, rows)
+    released_lines = _claims_payload(session, reservation.id)  # before they stop being active
     # An expired hold stays 'expired'; only what it still pins down is freed.
     new_claim_status = (
         ClaimStatus.EXPIRED if status is ReservationStatus.EXPIRED else ClaimStatus.RELEASED
@@ -717,7 +729,7 @@ def release(session: Session, ref: str, *, reason: str) -> Reservation:
         publish(
             session,
             "stock.released",
-            {"ref": ref, "reason": reason, **_claims_payload(session, reservation.id)},
+            {"ref": ref, "reason": reason, **released_lines},
             key=ref,
         )
     _forget(session, reservation)

@@ -373,3 +373,16 @@ def test_a_changed_hold_stays_a_hold_and_a_confirmed_booking_stays_confirmed(
     with transaction(floor.db) as s, pytest.raises(InvalidInput):
         change(s, "booking:1", [Line(CLASSIC, day(1), 1)], hold_until=HOLD, now=NOW)
     assert floor.promised(CLASSIC, day(1)) == 4
+
+
+def test_the_release_event_names_the_lines_after_a_change_not_before(floor: Floor) -> None:
+    floor.plan({(CLASSIC, day(1)): 10, (OSMANTHUS, day(1)): 10})
+    with transaction(floor.db) as s:
+        reserve(s, "booking:1", [Line(CLASSIC, day(1), 4)], hold_until=None, now=NOW)
+        change(s, "booking:1", [Line(OSMANTHUS, day(1), 2)], now=NOW)
+        release(s, "booking:1", reason="cancelled")
+    with floor.db() as s:
+        released = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "stock.released")).one()
+    assert released.payload["lines"] == [
+        {"sku": OSMANTHUS, "day": day(1).isoformat(), "quantity": 2}
+    ]
