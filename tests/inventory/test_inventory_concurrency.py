@@ -18,11 +18,13 @@ from inventory.models import (
     Claim,
     ClaimKind,
     ClaimStatus,
+    Lot,
     OutboxEvent,
     Reservation,
     ReservationStatus,
     Supply,
 )
+from inventory.production import hand_out, receive_production
 from inventory.reservations import Line, confirm, expire_holds, reserve
 from tests.inventory.conftest import CLASSIC, HOLD, NOW, OSMANTHUS, Floor, day
 
@@ -216,3 +218,23 @@ def test_an_order_that_loses_the_race_between_read_and_update_retries_under_lock
         assert refs == ["order:1", "order:rival"] and promised == 3 + rival_takes
     else:
         assert refs == ["order:rival"] and promised == rival_takes
+
+
+def test_the_same_order_handed_out_at_two_counters_at_once_leaves_once(
+    floor: Floor, wide_engine: Engine
+) -> None:
+    floor.plan({(CLASSIC, day(1)): 10})
+    made = NOW + timedelta(hours=20)
+    with transaction(floor.db) as s:
+        reserve(s, "booking:1", [Line(CLASSIC, day(1), 4)], hold_until=None, now=NOW)
+        receive_production(s, day(1), {CLASSIC: 10}, batch_ref="B1", made_at=made)
+
+    def counter(s: Session) -> object:
+        return len(hand_out(s, "booking:1", reference="pickup"))
+
+    outcomes = _race(make_session_factory(wide_engine), [counter] * 8)
+
+    assert sorted(outcomes, key=str) == [0] * 7 + [1]
+    with floor.db() as s:
+        assert s.scalars(select(Lot.on_hand)).one() == 6
+        assert verify_ledger(s) == []

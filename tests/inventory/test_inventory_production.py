@@ -20,7 +20,7 @@ from inventory.models import (
     Supply,
 )
 from inventory.production import Shortfall, hand_out, receive_production
-from inventory.reservations import Line, confirm, get_reservation, reserve
+from inventory.reservations import Line, confirm, get_reservation, release, reserve
 from tests.inventory.conftest import CLASSIC, HOLD, NOW, OSMANTHUS, Floor, day
 
 MADE = datetime(2027, 1, 20, 22, 0, tzinfo=UTC)  # 06:00 on the 21st in Tianjin
@@ -120,3 +120,29 @@ def test_a_hold_cannot_be_handed_out_nor_goods_not_yet_made(floor: Floor) -> Non
         hand_out(s, "order:1", reference="pickup")
     with transaction(floor.db) as s, pytest.raises(InsufficientStock):
         hand_out(s, "booking:1", reference="pickup")
+
+
+def test_a_handed_out_order_can_no_longer_be_released(floor: Floor) -> None:
+    floor.plan({(CLASSIC, day(1)): 10})
+    with transaction(floor.db) as s:
+        reserve(s, "booking:1", [Line(CLASSIC, day(1), 4)], hold_until=None, now=NOW)
+        receive_production(s, day(1), {CLASSIC: 10}, batch_ref="B1", made_at=MADE)
+        hand_out(s, "booking:1", reference="pickup")
+    with transaction(floor.db) as s, pytest.raises(ReservationStateError):
+        release(s, "booking:1", reason="too late")
+
+
+def test_a_product_the_batch_did_not_make_gets_no_lot_and_its_orders_fall_short(
+    floor: Floor,
+) -> None:
+    floor.plan({(CLASSIC, day(1)): 10, (OSMANTHUS, day(1)): 5})
+    with transaction(floor.db) as s:
+        reserve(s, "booking:1", [Line(OSMANTHUS, day(1), 2)], hold_until=None, now=NOW)
+        result = receive_production(
+            s, day(1), {CLASSIC: 10, OSMANTHUS: 0}, batch_ref="B1", made_at=MADE
+        )
+    assert [lot.code for lot in result.lots] == ["B1-GG-CLASSIC"]
+    assert result.shortfalls == [Shortfall("booking:1", OSMANTHUS, 2)]
+    with floor.db() as s:
+        actual = {row.item.sku: row.actual for row in s.scalars(select(Supply))}
+    assert actual == {CLASSIC: 10, OSMANTHUS: 0}
