@@ -187,8 +187,17 @@ class _Shortage:
 def _plan(
     demands: Sequence[_Demand], rows: Mapping[int, SupplyRow], freed: Mapping[int, int]
 ) -> tuple[list[tuple[_Demand, list[tuple[int, int]]]], list[_Shortage]]:
-    """Split every line over the locked rows, freshest first, lines in the order given."""
-    free = {sid: row.free + freed.get(sid, 0) for sid, row in rows.items()}
+    """Split every line over the locked rows, freshest first, lines in the order given.
+
+    `freed` is what a change gives back per row: on a closed row a change may keep up to what
+    it had there, never take more.
+    """
+    free = {
+        sid: min(row.free + freed.get(sid, 0), freed.get(sid, 0))
+        if row.closed
+        else row.free + freed.get(sid, 0)
+        for sid, row in rows.items()
+    }
     by_item: dict[int, list[SupplyRow]] = defaultdict(list)
     for row in rows.values():
         by_item[row.item_id].append(row)
@@ -197,7 +206,7 @@ def _plan(
     for demand in demands:
         first, last = production_days_for(demand.line.day, demand.window)
         in_window = [r for r in by_item[demand.item.id] if first <= r.production_day <= last]
-        open_rows = [r for r in in_window if not r.closed]
+        open_rows = [r for r in in_window if not r.closed or freed.get(r.id, 0) > 0]
         candidates = [Candidate(r.id, r.production_day, free[r.id]) for r in open_rows]
         takes = take_freshest_first(demand.line.quantity, candidates)
         if not takes:

@@ -386,3 +386,24 @@ def test_the_release_event_names_the_lines_after_a_change_not_before(floor: Floo
     assert released.payload["lines"] == [
         {"sku": OSMANTHUS, "day": day(1).isoformat(), "quantity": 2}
     ]
+
+
+def test_a_booking_on_a_closed_day_may_keep_or_shrink_its_lines_but_not_grow(
+    floor: Floor,
+) -> None:
+    floor.plan({(CLASSIC, day(1)): 10, (OSMANTHUS, day(1)): 10})
+    with transaction(floor.db) as s:
+        reserve(s, "booking:1", [Line(CLASSIC, day(1), 5)], hold_until=None, now=NOW)
+        set_day_closed(s, day(1), True, [CLASSIC])
+    with transaction(floor.db) as s:
+        change(
+            s,
+            "booking:1",
+            [Line(CLASSIC, day(1), 4), Line(OSMANTHUS, day(1), 1)],
+            window_days=1,
+            now=NOW,
+        )
+    with transaction(floor.db) as s, pytest.raises(SoldOut):
+        change(s, "booking:1", [Line(CLASSIC, day(1), 6)], window_days=1, now=NOW)
+    assert floor.promised(CLASSIC, day(1)) == 4
+    assert floor.promised(OSMANTHUS, day(1)) == 1
