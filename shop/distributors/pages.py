@@ -113,6 +113,19 @@ def week() -> ResponseReturnValue:
                     all_slots[slot.id] = slot
         standing = services.list_standing_orders(session, distributor_id)
         by_day = {day: [b for b in bookings if b.day == day] for day in days}
+        # Standing-order days not (yet) turned into a booking: shown so they can be skipped.
+        made = {(b.standing_order_id, b.day) for b in bookings if b.standing_order_id}
+        skipped = services.skipped_days(session, [o.id for o in standing], days[0], days[-1])
+        upcoming = {
+            day: [
+                (order, lines)
+                for order in standing
+                if (lines := services.pattern_of(order).lines_on(day))
+                and (order.id, day) not in made
+                and day not in closed
+            ]
+            for day in days
+        }
         open_for_change = {
             day: not slot_rules.is_past_cutoff(day, now, rules.cutoff) for day in days
         }
@@ -129,6 +142,8 @@ def week() -> ResponseReturnValue:
             open_for_change=open_for_change,
             cutoffs=cutoffs,
             standing=standing,
+            upcoming=upcoming,
+            skipped=skipped,
             prev_week=(monday - timedelta(days=7)).isoformat(),
             next_week=(monday + timedelta(days=7)).isoformat(),
             today=_today(),
@@ -482,8 +497,20 @@ def peak() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             with transaction(_runtime().sessions) as session:
-                quotas = services.apply_quotas(session, day)
-            flash(translate("dist.flash.quotas", count=len(quotas)), "ok")
+                if request.form.get("distributor_id"):
+                    services.set_quota(
+                        session,
+                        day,
+                        int(request.form["distributor_id"]),
+                        request.form.get("sku", ""),
+                        int(request.form.get("cases", "0") or 0),
+                    )
+                    count = 1
+                else:
+                    count = len(services.apply_quotas(session, day))
+            flash(translate("dist.flash.quotas", count=count), "ok")
+        except ValueError:
+            flash(translate("dist.error.cases_number"), "error")
         except DomainError as exc:
             _flash_error(exc)
         return redirect(url_for("pickups.peak", day=day.isoformat()))
@@ -493,6 +520,7 @@ def peak() -> ResponseReturnValue:
             day=day,
             demand=services.demand_for_day(session, day),
             quotas=services.quotas_for_day(session, day),
+            distributors=list(session.scalars(select(Distributor).order_by(Distributor.code))),
             waiting=services.waitlist(session, day),
             companies={d.id: d.company for d in session.scalars(select(Distributor))},
         )

@@ -679,6 +679,23 @@ def pattern_of(order: StandingOrder) -> StandingPattern:
     )
 
 
+def skipped_days(
+    session: Session, order_ids: Sequence[int], start: date, end: date
+) -> set[tuple[int, date]]:
+    if not order_ids:
+        return set()
+    return {
+        (s.standing_order_id, s.day)
+        for s in session.scalars(
+            select(StandingSkip).where(
+                StandingSkip.standing_order_id.in_(order_ids),
+                StandingSkip.day >= start,
+                StandingSkip.day <= end,
+            )
+        )
+    }
+
+
 @_atomic
 def skip_occurrence(
     session: Session,
@@ -1026,6 +1043,35 @@ def apply_quotas(
         key=f"quotas:{day.isoformat()}",
     )
     return dict(quotas)
+
+
+def set_quota(session: Session, day: date, distributor_id: int, sku: str, cases: int) -> Quota:
+    """One distributor's quota for one product and day, set by hand (keeps the others)."""
+    get_distributor(session, distributor_id)
+    catalog.get_product(session, sku)
+    if cases < 0:
+        raise InvalidQuantity("a quota cannot be negative", sku=sku)
+    quota = session.scalar(
+        select(Quota).where(
+            Quota.day == day, Quota.distributor_id == distributor_id, Quota.sku == sku
+        )
+    )
+    if quota is None:
+        quota = Quota(day=day, distributor_id=distributor_id, sku=sku, cases=cases)
+        session.add(quota)
+    else:
+        quota.cases = cases
+    session.flush()
+    publish(
+        session,
+        "distributor.quotas_set",
+        {
+            "day": day.isoformat(),
+            "quotas": [{"distributor_id": distributor_id, "sku": sku, "cases": cases}],
+        },
+        key=f"quotas:{day.isoformat()}",
+    )
+    return quota
 
 
 def quotas_for_day(session: Session, day: date) -> list[Quota]:

@@ -253,3 +253,59 @@ def test_the_manager_sees_accounts_and_sets_a_webhook_url(
 
     with db() as s:
         assert s.get(Distributor, distributor).webhook_url == "https://erp.tj01.example/hooks"  # type: ignore[union-attr]
+
+
+def test_the_week_view_shows_standing_days_not_yet_booked_and_skips_one(
+    portal: FlaskClient, db: sessionmaker[Session], distributor: int, day: date
+) -> None:
+    from datetime import time
+
+    with transaction(db) as s:
+        order_id = services.save_standing_order(
+            s,
+            distributor_id=distributor,
+            slot_time=time(6, 15),
+            weekday_lines={day.weekday(): {CLASSIC: 4}},
+            starts_on=day,
+        ).id
+    page = portal.get(f"/distributor/?week={day}").get_data(as_text=True)
+    assert f"#{order_id}" in page and "将自动预约" in page
+    token = csrf_from(page)
+    portal.post(
+        f"/distributor/standing/{order_id}/skip", data={"csrf_token": token, "day": day.isoformat()}
+    )
+    page = portal.get(f"/distributor/?week={day}").get_data(as_text=True)
+    assert "已跳过" in page
+    with transaction(db) as s:
+        assert services.generate_standing_bookings(s, day - timedelta(days=1), 1) == []
+
+
+def test_the_manager_sets_one_distributor_s_quota_by_hand(
+    app: Flask, db: sessionmaker[Session], distributor: int, day: date
+) -> None:
+    manager = app.test_client()
+    sign_in(manager, db, make_user(db, "boss@gaogan.local", Role.MANAGER))
+    with transaction(db) as s:
+        services.create_booking(
+            s,
+            SlotRules(),
+            distributor_id=distributor,
+            day=day,
+            slot_id=_first_slot(db, day),
+            lines={CLASSIC: 2},
+            now=utcnow(),
+        )
+    page = manager.get(f"/manager/pickups/peak?day={day}").get_data(as_text=True)
+    manager.post(
+        f"/manager/pickups/peak?day={day}",
+        data={
+            "csrf_token": csrf_from(page),
+            "distributor_id": distributor,
+            "sku": CLASSIC,
+            "cases": "3",
+        },
+    )
+    with db() as s:
+        assert [(q.distributor_id, q.sku, q.cases) for q in services.quotas_for_day(s, day)] == [
+            (distributor, CLASSIC, 3)
+        ]
