@@ -418,10 +418,6 @@ def _board_context(day: date) -> dict[str, Any]:
         counts = {s.value: 0 for s in BookingStatus}
         for row in rows:
             counts[row.booking.status.value] += 1
-        names = {}
-        for row in rows:
-            for ln in row.booking.lines:
-                names[ln.sku] = ln.sku
         return {
             "day": day,
             "rows": rows,
