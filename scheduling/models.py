@@ -1,3 +1,6 @@
 """The scheduling package's tables (capacity, calendar, plans, job runs)."""
 
 from __future__ import annotations
+
+# Area modules keep their own tables; importing them here puts them on Base.metadata.
+from scheduling import scheduler_models as _scheduler_models  # noqa: F401
