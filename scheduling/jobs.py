@@ -189,6 +189,9 @@ class JobRegistry:
     def all(self) -> list[JobSpec]:
         return [self._jobs[name] for name in sorted(self._jobs)]
 
+    def remove(self, name: str) -> None:
+        self._jobs.pop(name, None)
+
     def clear(self) -> None:
         self._jobs.clear()
 

@@ -126,10 +126,10 @@ class SchedulerService:
             if held and self.leader_since is None:
                 self.leader_since = self.clock.now()
                 self._settled.clear()
-                log.info("leading", extra={"instance": self.instance})
+                log.info("%s is now the leader", self.instance)
             elif not held and self.leader_since is not None:
                 self.leader_since = None
-                log.warning("no longer leading", extra={"instance": self.instance})
+                log.warning("%s is no longer the leader", self.instance)
         return held
 
     def sweep(self, *, include_interval: bool) -> list[RunReport]:
@@ -187,7 +187,7 @@ class SchedulerService:
         if isinstance(claimed, Outcome):
             return claimed
         run_id, token = claimed
-        log.info("job started", extra={"job": spec.name, "scheduled_for": str(scheduled_for)})
+        log.info("job %s for %s started", spec.name, scheduled_for.isoformat())
         try:
             with transaction(self.sessions) as session:
                 ctx = JobContext(
@@ -225,15 +225,13 @@ class SchedulerService:
                 )
                 self._record_state(session, spec.name, scheduled_for, "done", None)
         except LostClaim:
-            log.warning(
-                "job taken over while running; effect rolled back", extra={"job": spec.name}
-            )
+            log.warning("job %s was taken over while running; effect rolled back", spec.name)
             return Outcome.LOST
         except Exception as exc:
-            log.exception("job failed", extra={"job": spec.name})
+            log.exception("job %s for %s failed", spec.name, scheduled_for.isoformat())
             self._mark_failed(spec, run_id, token, scheduled_for, exc)
             return Outcome.FAILED
-        log.info("job done", extra={"job": spec.name, "scheduled_for": str(scheduled_for)})
+        log.info("job %s for %s done", spec.name, scheduled_for.isoformat())
         return Outcome.DONE
 
     def _claim(self, spec: JobSpec, scheduled_for: datetime) -> tuple[int, str] | Outcome:
@@ -272,8 +270,10 @@ class SchedulerService:
                 if not (orphaned or stale):
                     return Outcome.BUSY
                 log.warning(
-                    "taking over an abandoned run",
-                    extra={"job": spec.name, "previous_runner": existing.runner},
+                    "taking over run of %s for %s abandoned by %s",
+                    spec.name,
+                    scheduled_for.isoformat(),
+                    existing.runner,
                 )
             else:  # FAILED
                 if existing.attempts >= spec.max_attempts:
@@ -346,7 +346,7 @@ class SchedulerService:
                 )
                 spec.func(ctx)
         except Exception as exc:
-            log.exception("interval job failed", extra={"job": name})
+            log.exception("interval job %s failed", name)
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
         try:
             with transaction(self.sessions) as session:

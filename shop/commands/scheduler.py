@@ -64,6 +64,8 @@ def register(cli: click.Group) -> None:
             leader_check_seconds=leader_check,
             tick_seconds=tick,
         )
+        # One line per sweep every few seconds would drown the job lines that matter.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         stop = threading.Event()
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
