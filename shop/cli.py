@@ -10,7 +10,11 @@ import click
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 
-COMMAND_MODULES: list[str] = ["shop.commands.scheduler"]
+COMMAND_MODULES: list[str] = [
+    "shop.commands.db",
+    "shop.commands.users",
+    "shop.commands.scheduler",
+]
 
 
 class CliState:
