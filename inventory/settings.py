@@ -105,6 +105,9 @@ class Settings:
     production_start: time = time(4, 0)
     harvest_month: int = 10  # rice from this month on belongs to the new crop year
     default_best_before_days: int = 7
+    # Process standard until enough soak records exist to fit one (the article gives ~45 °C).
+    soak_default_minutes: int = 240
+    soak_water_temp_c: int = 45
     # Outbox relay.
     relay_batch_size: int = 50
     relay_max_attempts: int = 8
@@ -183,6 +186,8 @@ class Settings:
             production_start=_time(env, "GAOGAN_PRODUCTION_START", time(4, 0)),
             harvest_month=harvest_month,
             default_best_before_days=_int(env, "GAOGAN_BEST_BEFORE_DAYS", 7, minimum=1),
+            soak_default_minutes=_int(env, "GAOGAN_SOAK_MINUTES", 240, minimum=1),
+            soak_water_temp_c=_int(env, "GAOGAN_SOAK_WATER_C", 45, minimum=1),
             relay_batch_size=_int(env, "GAOGAN_RELAY_BATCH", 50, minimum=1),
             relay_max_attempts=_int(env, "GAOGAN_RELAY_MAX_ATTEMPTS", 8, minimum=1),
             relay_interval_seconds=_int(env, "GAOGAN_RELAY_INTERVAL", 2, minimum=1),

@@ -1,0 +1,80 @@
+"""Tables of production: soak records and the manager's soak standard, batches and the
+material lots each batch consumed (the traceability links)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Enum,
+    Float,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from inventory.db import Base, UTCDateTime, utcnow
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class SoakResult(enum.StrEnum):
+    GOOD = "good"
+    UNDER = "under"  # rice still hard at the core: soak was too short
+    OVER = "over"  # rice sour or mushy: soak was too long
+
+
+class SoakRecord(Base):
+    """One day's soak as the makers wrote it down since 2004."""
+
+    __tablename__ = "soak_records"
+    __table_args__ = (
+        CheckConstraint("soak_minutes > 0", name="soak_minutes_positive"),
+        CheckConstraint(
+            "rice_moisture_pct >= 0 AND rice_moisture_pct <= 100", name="moisture_percent"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    production_day: Mapped[date] = mapped_column(Date, index=True)
+    batch_ref: Mapped[str | None] = mapped_column(String(60), index=True)
+    soak_minutes: Mapped[int] = mapped_column(Integer)
+    water_temp_c: Mapped[float] = mapped_column(Float)
+    air_temp_c: Mapped[float] = mapped_column(Float)
+    rice_moisture_pct: Mapped[float] = mapped_column(Float)
+    result: Mapped[SoakResult] = mapped_column(_enum(SoakResult, "soak_result"))
+    rice_lot_code: Mapped[str | None] = mapped_column(String(60))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SoakOverride(Base):
+    """The manager's word for a season, which wins over the fitted rule until cleared."""
+
+    __tablename__ = "soak_overrides"
+    __table_args__ = (
+        UniqueConstraint("season"),
+        CheckConstraint("soak_minutes > 0", name="soak_minutes_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    season: Mapped[str] = mapped_column(String(12))
+    soak_minutes: Mapped[int] = mapped_column(Integer)
+    water_temp_c: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by: Mapped[str] = mapped_column(String(120), default="")
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
