@@ -44,3 +44,10 @@ def register_outbox_relay(
         {"trigger": "interval", "seconds": settings.relay_interval_seconds},
         description="deliver pending outbox events to their subscribers",
     )
+
+
+def register_builtin_jobs(settings: Settings, *, jobs: JobRegistry = registry) -> None:
+    """Every job the scheduling and inventory packages bring; the app factory calls this."""
+    from inventory.relay import relay_once
+
+    register_outbox_relay(relay_once, settings, jobs=jobs)

@@ -6,6 +6,7 @@ from flask import Blueprint, Flask, current_app, render_template
 from flask.typing import ResponseReturnValue
 
 from inventory.runtime import Runtime
+from scheduling.builtin import register_builtin_jobs
 from scheduling.jobs import registry
 from scheduling.status import job_statuses, recent_runs
 from shop.auth import require_role
@@ -30,3 +31,4 @@ def status_page() -> ResponseReturnValue:
 def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(bp)
     add_nav(app, "scheduling.nav.scheduler", "/manager/scheduler", 80)
+    register_builtin_jobs(runtime.settings)

@@ -337,3 +337,33 @@ def test_apscheduler_fires_cron_and_interval_jobs_in_real_time_through_the_run_r
     assert all(count == 1 for count in effects(db).values())
     assert len(ticks) >= 2
     assert not svc.leader.held  # released on shutdown
+
+
+def test_the_outbox_relay_job_delivers_events_to_their_subscribers_on_the_leader(
+    db: sessionmaker[Session], settings: Settings, make_leader: LeaderFactory
+) -> None:
+    from functools import partial
+
+    from inventory.events import Event, Registry, publish
+    from inventory.relay import relay_once
+    from scheduling.builtin import OUTBOX_RELAY, register_builtin_jobs, register_outbox_relay
+
+    delivered: list[str] = []
+
+    def on_effect(session: Session, event: Event) -> None:
+        delivered.append(event.payload["n"])
+
+    subscribers = Registry()
+    subscribers.subscribe("test.relayed", "test.relay-consumer", on_effect)
+    with transaction(db) as session:
+        for n in ("a", "b", "c"):
+            publish(session, "test.relayed", {"n": n}, key="test:relay")
+    builtin = JobRegistry()
+    register_builtin_jobs(settings, jobs=builtin)
+    assert builtin.get(OUTBOX_RELAY).interval == timedelta(seconds=settings.relay_interval_seconds)
+
+    jobs = JobRegistry()
+    register_outbox_relay(partial(relay_once, registry=subscribers), settings, jobs=jobs)
+    svc = service(db, settings, make_leader(), jobs, ManualClock(at(DAY, "10:00")))
+    svc.sweep(include_interval=True)
+    assert delivered == ["a", "b", "c"]
