@@ -7,10 +7,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from inventory.materials import expire_lots
+from inventory.relay import relay_once
+from inventory.reservations import expire_holds
 from inventory.settings import Settings
+from scheduling.batches import complete_due_batches, local_day, start_due_batches
 from scheduling.jobs import JobContext, JobRegistry, JobSpec, registry
 
 OUTBOX_RELAY = "outbox.relay"
+BATCH_START = "production.batch_start"
+BATCH_COMPLETE = "production.batch_complete"
+EXPIRE_LOTS = "inventory.expire_lots"
+EXPIRE_HOLDS = "inventory.expire_holds"
 # More than one batch per run when there is a backlog, but bounded so one run cannot starve
 # the other jobs of the scheduler's threads.
 RELAY_BATCHES_PER_RUN = 20
@@ -46,8 +54,46 @@ def register_outbox_relay(
     )
 
 
+def register_production_jobs(settings: Settings, *, jobs: JobRegistry = registry) -> None:
+    """Batch start and default completion, lots past best-before, expired holds.
+
+    Every one writes only through `ctx.session`, so its effect and its run record commit
+    together: exactly once per scheduled time.
+    """
+    jobs.register(
+        BATCH_START,
+        lambda ctx: start_due_batches(
+            ctx.session,
+            due=ctx.scheduled_for,
+            now=ctx.now(),
+            harvest_month=ctx.settings.harvest_month,
+        ),
+        # Every quarter hour from the production start on: 04:00 starts the first wave,
+        # later checks start the peak's later waves when their time comes.
+        {"trigger": "cron", "minute": "*/15"},
+        description="start today's planned batches whose start time has come",
+    )
+    jobs.register(
+        BATCH_COMPLETE,
+        lambda ctx: complete_due_batches(ctx.session, due=ctx.scheduled_for),
+        {"trigger": "cron", "minute": "*/15"},
+        description="complete as planned the batches nobody recorded by their end time",
+    )
+    jobs.register(
+        EXPIRE_LOTS,
+        lambda ctx: expire_lots(ctx.session, local_day(ctx.scheduled_for)),
+        {"trigger": "cron", "hour": 0, "minute": 30},
+        description="lots past their best-before become waste",
+    )
+    jobs.register(
+        EXPIRE_HOLDS,
+        lambda ctx: expire_holds(ctx.session, now=ctx.now()),
+        {"trigger": "cron", "minute": "*/5"},
+        description="free the stock of checkouts that were never paid",
+    )
+
+
 def register_builtin_jobs(settings: Settings, *, jobs: JobRegistry = registry) -> None:
     """Every job the scheduling and inventory packages bring; the app factory calls this."""
-    from inventory.relay import relay_once
-
     register_outbox_relay(relay_once, settings, jobs=jobs)
+    register_production_jobs(settings, jobs=jobs)

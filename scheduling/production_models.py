@@ -7,10 +7,12 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     Enum,
     Float,
+    ForeignKey,
     Integer,
     String,
     Text,
@@ -78,3 +80,59 @@ class SoakOverride(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     set_by: Mapped[str] = mapped_column(String(120), default="")
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BatchStatus(enum.StrEnum):
+    PLANNED = "planned"
+    STARTED = "started"
+    COMPLETED = "completed"
+
+
+class Batch(Base):
+    """One wave of one production day: what it should make, what it used, what it made.
+
+    `ref` ("20270120-1") names the batch everywhere: the product lots it makes are coded
+    f"{ref}-{sku}" and carry it as `Lot.batch_ref`; its ledger entries use "batch:{ref}".
+    """
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("production_day", "wave"),
+        CheckConstraint("wave >= 1", name="wave_positive"),
+        CheckConstraint("rice_g >= 0 AND sugar_g >= 0", name="materials_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    production_day: Mapped[date] = mapped_column(Date, index=True)
+    wave: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus, "batch_status"))
+    planned_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When nobody records the output, the batch is completed as planned at this time.
+    planned_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    planned: Mapped[dict[str, int]] = mapped_column(JSON)  # sku -> pieces
+    actual: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    rice_sku: Mapped[str] = mapped_column(String(40))
+    rice_g: Mapped[int] = mapped_column(Integer)
+    sugar_sku: Mapped[str] = mapped_column(String(40))
+    sugar_g: Mapped[int] = mapped_column(Integer)
+    soak_minutes: Mapped[int | None] = mapped_column(Integer)
+    water_temp_c: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BatchMaterial(Base):
+    """A raw-material lot a batch consumed: the link a recall follows back to the rice."""
+
+    __tablename__ = "batch_materials"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    quantity: Mapped[int] = mapped_column(Integer)  # grams taken from the lot
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("stock_ledger.id"))

@@ -496,11 +496,3 @@ def run_forever(process: SchedulerProcess, stop: threading.Event) -> None:
         stop.wait()
     finally:
         process.shutdown()
-
-
-def next_runs(jobs: JobRegistry, now: datetime) -> dict[str, datetime | None]:
-    return {spec.name: spec.next_fire_time(now) for spec in jobs.all()}
-
-
-def local(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S")

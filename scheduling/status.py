@@ -15,7 +15,7 @@ from scheduling.leader import LeaderInfo, probe_leader
 from scheduling.scheduler_models import JobRun, JobState, RunStatus
 
 
-def _local(moment: datetime | None) -> str:
+def format_local(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
 
 
@@ -34,11 +34,11 @@ class JobStatus:
 
     @property
     def last_run_local(self) -> str:
-        return _local(self.last_run)
+        return format_local(self.last_run)
 
     @property
     def next_run_local(self) -> str:
-        return _local(self.next_run)
+        return format_local(self.next_run)
 
 
 @dataclass(frozen=True)

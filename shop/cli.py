@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.events",
     "shop.commands.users",
     "shop.commands.scheduler",
+    "shop.commands.production",
 ]
 
 

@@ -9,6 +9,7 @@ from inventory.runtime import Runtime
 from scheduling.builtin import register_builtin_jobs
 from scheduling.jobs import registry
 from scheduling.status import job_statuses, recent_runs
+from shop import production_views
 from shop.auth import require_role
 from shop.models import Role
 from shop.nav import add_nav
@@ -30,5 +31,7 @@ def status_page() -> ResponseReturnValue:
 
 def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(production_views.bp)
+    add_nav(app, "production.nav.batches", "/manager/batches", 75)
     add_nav(app, "scheduling.nav.scheduler", "/manager/scheduler", 80)
     register_builtin_jobs(runtime.settings)
