@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,7 @@ from inventory.materials import expire_lots
 from inventory.relay import relay_once
 from inventory.reservations import expire_holds
 from inventory.settings import Settings
+from scheduling.batch_sheet import InputsProvider, cut_off
 from scheduling.batches import complete_due_batches, local_day, start_due_batches
 from scheduling.jobs import JobContext, JobRegistry, JobSpec, registry
 
@@ -19,6 +21,7 @@ BATCH_START = "production.batch_start"
 BATCH_COMPLETE = "production.batch_complete"
 EXPIRE_LOTS = "inventory.expire_lots"
 EXPIRE_HOLDS = "inventory.expire_holds"
+CUT_OFF = "production.cut_off"
 # More than one batch per run when there is a backlog, but bounded so one run cannot starve
 # the other jobs of the scheduler's threads.
 RELAY_BATCHES_PER_RUN = 20
@@ -90,6 +93,31 @@ def register_production_jobs(settings: Settings, *, jobs: JobRegistry = registry
         lambda ctx: expire_holds(ctx.session, now=ctx.now()),
         {"trigger": "cron", "minute": "*/5"},
         description="free the stock of checkouts that were never paid",
+    )
+
+
+def register_cutoff_job(
+    settings: Settings, inputs: InputsProvider, *, jobs: JobRegistry = registry
+) -> JobSpec:
+    """The evening cut-off: close tomorrow to new orders, plan its batches, freeze its sheet.
+
+    `inputs(session, production_day)` gives the recipes, capacity and roster (the planning
+    area's); the lead wires it, e.g. `register_cutoff_job(settings, planning_day_inputs)`.
+    """
+
+    def run(ctx: JobContext) -> object:
+        day = local_day(ctx.scheduled_for) + timedelta(days=1)
+        return cut_off(ctx.session, ctx.settings, day, inputs(ctx.session, day))
+
+    return jobs.register(
+        CUT_OFF,
+        run,
+        {
+            "trigger": "cron",
+            "hour": settings.order_cutoff.hour,
+            "minute": settings.order_cutoff.minute,
+        },
+        description="close tomorrow to new orders, plan its batches, freeze the batch sheet",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -136,3 +137,14 @@ class BatchMaterial(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     quantity: Mapped[int] = mapped_column(Integer)  # grams taken from the lot
     ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("stock_ledger.id"))
+
+
+class DaySheet(Base):
+    """The batch sheet frozen at the evening cut-off (JSON of scheduling.batch_sheet.Sheet)."""
+
+    __tablename__ = "day_sheets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    production_day: Mapped[date] = mapped_column(Date, unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -12,6 +22,7 @@ from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
 from inventory.models import Item
 from inventory.runtime import Runtime
+from scheduling.batch_sheet import get_sheet, sheet_csv
 from scheduling.batches import complete_batch, get_batch, local_day, start_batch
 from scheduling.process_standard import (
     SEASONS,
@@ -59,6 +70,23 @@ def batches() -> ResponseReturnValue:
             )
         )
     return render_template("scheduling/batches.html", batches=rows, day=day)
+
+
+@bp.get("/batches/sheet")
+@require_role(Role.MANAGER)
+def sheet() -> ResponseReturnValue:
+    day = _parse_day(request.args.get("day"), local_day(utcnow()) + timedelta(days=1))
+    with _runtime().sessions() as session:
+        found = get_sheet(session, day)
+    if request.args.get("format") == "csv":
+        if found is None:
+            abort(404, description=f"no batch sheet for {day.isoformat()} yet")
+        return Response(
+            sheet_csv(found),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename=batch-sheet-{day}.csv"},
+        )
+    return render_template("scheduling/sheet.html", sheet=found, day=day), (200 if found else 404)
 
 
 @bp.get("/batches/<ref>")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
+from scheduling.batch_sheet import get_sheet, sheet_csv
 from scheduling.batches import complete_batch, start_batch
 from scheduling.production_models import Batch
 from scheduling.status import format_local
@@ -84,13 +87,13 @@ def register(cli: click.Group) -> None:
     @batch.command("list")
     @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Production day.")
     @pass_state
-    def list_batches(state: CliState, day: object) -> None:
+    def list_batches(state: CliState, day: datetime | None) -> None:
         from sqlalchemy import select
 
         with state.runtime.sessions() as session:
             query = select(Batch).order_by(Batch.production_day, Batch.wave)
             if day is not None:
-                query = query.where(Batch.production_day == day.date())  # type: ignore[attr-defined]
+                query = query.where(Batch.production_day == day.date())
             for b in session.scalars(query):
                 planned = ", ".join(f"{k}={v}" for k, v in sorted(b.planned.items()))
                 actual = ", ".join(f"{k}={v}" for k, v in sorted((b.actual or {}).items()))
@@ -98,6 +101,17 @@ def register(cli: click.Group) -> None:
                     f"{b.ref}  {b.status.value:<9}  start {format_local(b.planned_start)}  "
                     f"planned {planned}" + (f"  actual {actual}" if actual else "")
                 )
+
+    @batch.command("sheet")
+    @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+    @pass_state
+    def sheet(state: CliState, day: datetime) -> None:
+        """Print a production day's batch sheet as CSV."""
+        with state.runtime.sessions() as session:
+            found = get_sheet(session, day.date())
+        if found is None:
+            raise click.ClickException(f"no batch sheet for {day.date()} yet (made at the cut-off)")
+        click.echo(sheet_csv(found), nl=False)
 
     @batch.command("start")
     @click.argument("batch_ref")
