@@ -294,10 +294,16 @@ def _free_stock(session: Session, day: date) -> dict[int, int]:
     lots = list(session.scalars(select(Lot).where(Lot.production_day == day)))
     if not lots:
         return {}
+    # Only live claims hold stock: a reservation released after its lots were assigned
+    # (cancelled, unserved) gives them back.
     outstanding = dict(
         session.execute(
             select(ClaimLot.lot_id, func.sum(ClaimLot.quantity - ClaimLot.handed_out))
-            .where(ClaimLot.lot_id.in_(sorted(lot.id for lot in lots)))
+            .join(Claim, Claim.id == ClaimLot.claim_id)
+            .where(
+                ClaimLot.lot_id.in_(sorted(lot.id for lot in lots)),
+                Claim.status == ClaimStatus.ACTIVE,
+            )
             .group_by(ClaimLot.lot_id)
         ).all()
     )

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time as wall
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -64,10 +64,10 @@ class Proc:
             self.popen.wait(10)
 
 
-def wait_for(condition: object, timeout: float, what: str) -> float:
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
     started = wall.monotonic()
     while wall.monotonic() - started < timeout:
-        if condition():  # type: ignore[operator]
+        if condition():
             return wall.monotonic() - started
         wall.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
