@@ -140,45 +140,61 @@ def _recipients(session: Session, lot_ids: list[int]) -> list[Recipient]:
     return recipients
 
 
-def _trace(session: Session, batch: Batch) -> BatchTrace:
-    materials = [
-        MaterialUse(
-            lot=lot.code,
-            sku=item.sku,
-            kind=item.kind.value,
-            grams=use.quantity,
-            crop_year=lot.crop_year,
-            supplier=lot.supplier,
-            received_at=lot.received_at,
+def _traces(session: Session, batches: list[Batch]) -> list[BatchTrace]:
+    """Trace several batches with one query per table, whatever their number (a recall of a
+    rice lot used by a month of batches stays a handful of queries)."""
+    if not batches:
+        return []
+    ids = sorted(b.id for b in batches)
+    materials: dict[int, list[MaterialUse]] = {i: [] for i in ids}
+    for use, lot, item in session.execute(
+        select(BatchMaterial, Lot, Item)
+        .join(Lot, Lot.id == BatchMaterial.lot_id)
+        .join(Item, Item.id == BatchMaterial.item_id)
+        .where(BatchMaterial.batch_id.in_(ids))
+        .order_by(Item.sku, Lot.code)
+    ).all():
+        materials[use.batch_id].append(
+            MaterialUse(
+                lot=lot.code,
+                sku=item.sku,
+                kind=item.kind.value,
+                grams=use.quantity,
+                crop_year=lot.crop_year,
+                supplier=lot.supplier,
+                received_at=lot.received_at,
+            )
         )
-        for use, lot, item in session.execute(
-            select(BatchMaterial, Lot, Item)
-            .join(Lot, Lot.id == BatchMaterial.lot_id)
-            .join(Item, Item.id == BatchMaterial.item_id)
-            .where(BatchMaterial.batch_id == batch.id)
-            .order_by(Item.sku, Lot.code)
-        ).all()
-    ]
+    refs = sorted(b.ref for b in batches)
     product_lots = list(
-        session.scalars(select(Lot).where(Lot.batch_ref == batch.ref).order_by(Lot.code))
+        session.scalars(select(Lot).where(Lot.batch_ref.in_(refs)).order_by(Lot.code))
     )
-    return BatchTrace(
-        batch_ref=batch.ref,
-        production_day=batch.production_day,
-        wave=batch.wave,
-        status=batch.status.value,
-        started_at=batch.started_at,
-        completed_at=batch.completed_at,
-        materials=materials,
-        lots=[
-            ProductLot(lot.code, lot.item.sku, lot.on_hand, lot.best_before) for lot in product_lots
-        ],
-        recipients=_recipients(session, [lot.id for lot in product_lots]),
-    )
+    recipients = _recipients(session, [lot.id for lot in product_lots])
+    lot_batch = {lot.code: lot.batch_ref for lot in product_lots}
+    traces = []
+    for batch in batches:
+        traces.append(
+            BatchTrace(
+                batch_ref=batch.ref,
+                production_day=batch.production_day,
+                wave=batch.wave,
+                status=batch.status.value,
+                started_at=batch.started_at,
+                completed_at=batch.completed_at,
+                materials=materials[batch.id],
+                lots=[
+                    ProductLot(lot.code, lot.item.sku, lot.on_hand, lot.best_before)
+                    for lot in product_lots
+                    if lot.batch_ref == batch.ref
+                ],
+                recipients=[r for r in recipients if lot_batch[r.lot] == batch.ref],
+            )
+        )
+    return traces
 
 
 def trace_batch(session: Session, batch_ref: str) -> BatchTrace:
-    return _trace(session, get_batch(session, batch_ref))
+    return _traces(session, [get_batch(session, batch_ref)])[0]
 
 
 def trace_lot(session: Session, code: str) -> LotTrace:
@@ -192,7 +208,7 @@ def trace_lot(session: Session, code: str) -> LotTrace:
         if lot.batch_ref:
             batch = session.scalar(select(Batch).where(Batch.ref == lot.batch_ref))
             if batch is not None:
-                batches.append(_trace(session, batch))
+                batches = _traces(session, [batch])
         return LotTrace(
             lot=lot.code,
             sku=lot.item.sku,
@@ -216,5 +232,5 @@ def trace_lot(session: Session, code: str) -> LotTrace:
         supplier=lot.supplier,
         made_by_batch=None,
         used_by=[(batch.ref, batch.production_day, grams) for batch, grams in uses],
-        batches=[_trace(session, batch) for batch, _ in uses],
+        batches=_traces(session, [batch for batch, _ in uses]),
     )
