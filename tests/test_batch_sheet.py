@@ -25,9 +25,9 @@ from scheduling.process_standard import recommend
 from scheduling.production_models import Batch, BatchStatus
 from scheduling.runner import SchedulerService
 from shop.cli import cli
+from shop.models import Role
 from tests.production_floor import CLASSIC, DAY, ORDER_TIME, OSMANTHUS, build_plant, local
 from tests.test_production_pages import client_as
-from shop.models import Role
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,17 @@ WORKERS = [
 ]
 INPUTS = DayInputs(RECIPES, CAPACITY, WORKERS, rice_sku="RICE", sugar_sku="SUGAR", air_temp_c=-5)
 SOAK = recommend(
-    [], season="winter", air_temp_c=-5, rice_moisture_pct=14, default_minutes=300, default_water_temp_c=45
+    [],
+    season="winter",
+    air_temp_c=-5,
+    rice_moisture_pct=14,
+    default_minutes=300,
+    default_water_temp_c=45,
 )
 
 
 def test_the_sheet_adds_up_materials_mill_hours_cabinet_cycles_and_hand_work() -> None:
-    sheet = build_sheet(
-        DAY, {1: {CLASSIC: 400}, 2: {OSMANTHUS: 180}}, INPUTS, SOAK, time(4, 0)
-    )
+    sheet = build_sheet(DAY, {1: {CLASSIC: 400}, 2: {OSMANTHUS: 180}}, INPUTS, SOAK, time(4, 0))
     assert [(line.wave, line.sku, line.pieces) for line in sheet.lines] == [
         (1, CLASSIC, 400),
         (2, OSMANTHUS, 180),
@@ -136,7 +139,9 @@ def test_the_cut_off_job_runs_at_eight_the_evening_before_exactly_once(
     register_cutoff_job(settings, lambda session, day: INPUTS, jobs=jobs)
     clock = ManualClock(local(DAY - timedelta(days=1), 19, 50))
     leader: Leader = (
-        FileLeader(tmp_path / "lock") if settings.is_sqlite else PostgresLeader(settings.database_url)
+        FileLeader(tmp_path / "lock")
+        if settings.is_sqlite
+        else PostgresLeader(settings.database_url)
     )
     svc = SchedulerService(db, settings, leader, jobs=jobs, clock=clock)
     try:

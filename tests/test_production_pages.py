@@ -32,7 +32,11 @@ def client_as(settings: Settings, db: sessionmaker[Session], role: Role) -> Flas
     app.config["TESTING"] = True
     with transaction(db) as session:
         user = create_user(
-            session, email=f"{role.value}@gaogan.local", name="x", password="long-password", role=role
+            session,
+            email=f"{role.value}@gaogan.local",
+            name="x",
+            password="long-password",
+            role=role,
         )
     client = app.test_client()
     with client.session_transaction() as flask_session:
@@ -63,7 +67,9 @@ def test_the_manager_records_a_short_output_and_sees_who_is_served_on_the_trace_
         f"{path}/complete",
         data={"csrf_token": token(client, path), f"out-{CLASSIC}": "90", f"out-{OSMANTHUS}": "40"},
     )
-    assert done.status_code == 302 and f"/manager/trace?batch={batch.ref}" in done.headers["Location"]
+    assert (
+        done.status_code == 302 and f"/manager/trace?batch={batch.ref}" in done.headers["Location"]
+    )
     trace = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "order:1" in trace and "booking:7" not in trace and "R2026-A" in trace
     assert "1 个无法满足" in trace  # the flash: the booking could not be served
@@ -95,7 +101,9 @@ def test_a_non_number_output_is_refused_with_a_message(
     path = f"/manager/batches/{batch.ref}"
     client.post(f"{path}/start", data={"csrf_token": token(client, path)})
     sent = client.post(
-        f"{path}/complete", data={"csrf_token": token(client, path), f"out-{CLASSIC}": "lots"}, follow_redirects=True
+        f"{path}/complete",
+        data={"csrf_token": token(client, path), f"out-{CLASSIC}": "lots"},
+        follow_redirects=True,
     )
     assert "GG-CLASSIC 的产量必须是整数" in sent.get_data(as_text=True)
     with db() as session:
@@ -141,7 +149,9 @@ def test_the_soak_page_records_soaks_recommends_and_takes_the_managers_override(
     assert client.get("/manager/soak?air_temp_c=warm").status_code == 422
 
 
-def test_production_pages_are_for_managers_only(db: sessionmaker[Session], settings: Settings) -> None:
+def test_production_pages_are_for_managers_only(
+    db: sessionmaker[Session], settings: Settings
+) -> None:
     client = client_as(settings, db, Role.DISTRIBUTOR)
     for path in ("/manager/batches", "/manager/trace", "/manager/soak"):
         assert client.get(path).status_code == 403
