@@ -148,12 +148,18 @@ class FileLeader:
             self._lock.acquire(timeout=0)
         except Timeout:
             return False
+        # Beside the lock, not in it: filelock owns the lock file's content.
+        holder_path(self.path).write_text(f"gaogan-scheduler {instance_name()}")
         log.info("leadership acquired", extra={"lock": "file", "path": str(self.path)})
         return True
 
     def release(self) -> None:
         if self._lock.is_locked:
             self._lock.release(force=True)
+
+
+def holder_path(lock: Path) -> Path:
+    return lock.with_name(lock.name + ".holder")
 
 
 def sqlite_lock_path(settings: Settings) -> Path:
@@ -178,11 +184,13 @@ class LeaderInfo:
 def probe_leader(settings: Settings, engine: Engine) -> LeaderInfo:
     """Is some process leading right now? Answers without taking the lock for long."""
     if settings.is_sqlite:
-        probe = FileLock(str(sqlite_lock_path(settings)), thread_local=False)
+        path = sqlite_lock_path(settings)
+        probe = FileLock(str(path), thread_local=False)
         try:
             probe.acquire(timeout=0)
         except Timeout:
-            return LeaderInfo(True, "")
+            holder = holder_path(path)
+            return LeaderInfo(True, holder.read_text().strip() if holder.exists() else "")
         probe.release(force=True)
         return LeaderInfo(False, "")
     with engine.connect() as conn:

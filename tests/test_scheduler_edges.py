@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 
@@ -66,7 +67,9 @@ def test_scheduler_status_lists_jobs_with_last_and_next_runs_and_failures(
     result = CliRunner().invoke(cli, ["scheduler", "status"], env=env_of(settings))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("leader: running")  # the fixture's service holds the lock
+    # The fixture's service holds the lock, in this process.
+    assert lines[0].startswith("leader: running (gaogan-scheduler ")
+    assert lines[0].endswith(f":{os.getpid()})")
     batch = next(line for line in lines if line.startswith("test.batch_start"))
     assert "2027-01-20 04:00" in batch and " done " in batch
     broken = next(line for line in lines if line.startswith("test.broken"))
