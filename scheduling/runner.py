@@ -32,6 +32,8 @@ import logging
 import threading
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -487,6 +489,23 @@ def build_scheduler(
         simulated=clock is not None and not isinstance(clock, SystemClock),
         tick_seconds=tick_seconds,
     )
+
+
+@contextmanager
+def scheduler_running(runtime: Runtime, **options: Any) -> Iterator[SchedulerProcess]:
+    """The scheduler as threads of the current process, for `gaogan serve`:
+
+        with scheduler_running(runtime):
+            serve_http_until_stopped()
+
+    Safe next to a separate `gaogan scheduler`: only the lock holder runs jobs.
+    """
+    process = build_scheduler(runtime, **options)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.shutdown()
 
 
 def run_forever(process: SchedulerProcess, stop: threading.Event) -> None:

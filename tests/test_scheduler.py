@@ -367,3 +367,21 @@ def test_the_outbox_relay_job_delivers_events_to_their_subscribers_on_the_leader
     svc = service(db, settings, make_leader(), jobs, ManualClock(at(DAY, "10:00")))
     svc.sweep(include_interval=True)
     assert delivered == ["a", "b", "c"]
+
+
+def test_the_embedded_scheduler_runs_inside_the_process_and_frees_the_lock_when_left(
+    db: sessionmaker[Session], settings: Settings
+) -> None:
+    from inventory.runtime import Runtime
+    from scheduling.leader import probe_leader
+    from scheduling.runner import scheduler_running
+
+    runtime = Runtime(settings, db.kw["bind"], db)
+    jobs = JobRegistry()
+    jobs.register("test.every_second", effect, {"trigger": "cron", "second": "*"})
+    with scheduler_running(runtime, jobs=jobs, leader_check_seconds=0.5) as process:
+        wall.sleep(1.5)
+        assert process.service.is_leader
+        assert probe_leader(settings, runtime.engine).held
+    assert not probe_leader(settings, runtime.engine).held
+    assert effect_count(db, "test.every_second") >= 1
