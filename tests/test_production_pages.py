@@ -76,6 +76,8 @@ def test_the_manager_records_a_short_output_and_sees_who_is_served_on_the_trace_
     english = client.get("/manager/trace?lot=R2026-A&lang=en").get_data(as_text=True)
     assert "Material lots used" in english and batch.ref in english
     assert client.get("/manager/trace?batch=nope").status_code == 404
+    batch_page = client.get(f"{path}?lang=zh").get_data(as_text=True)
+    assert "记录今天的泡米" in batch_page and f'name="batch_ref" value="{batch.ref}"' in batch_page
     listing = client.get(f"/manager/batches?day={DAY.isoformat()}&lang=zh").get_data(as_text=True)
     assert batch.ref in listing and "已完成" in listing
 
