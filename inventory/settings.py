@@ -117,6 +117,9 @@ class Settings:
     standing_days_ahead: int = 7
     webhook_timeout_seconds: int = 5
     webhook_max_attempts: int = 10
+    # Process standard until enough soak records exist to fit one (the article gives ~45 °C).
+    soak_default_minutes: int = 240
+    soak_water_temp_c: int = 45
     # Outbox relay.
     relay_batch_size: int = 50
     relay_max_attempts: int = 8
@@ -205,6 +208,8 @@ class Settings:
             standing_days_ahead=_int(env, "GAOGAN_STANDING_DAYS_AHEAD", 7, minimum=1),
             webhook_timeout_seconds=_int(env, "GAOGAN_WEBHOOK_TIMEOUT", 5, minimum=1),
             webhook_max_attempts=_int(env, "GAOGAN_WEBHOOK_MAX_ATTEMPTS", 10, minimum=1),
+            soak_default_minutes=_int(env, "GAOGAN_SOAK_MINUTES", 240, minimum=1),
+            soak_water_temp_c=_int(env, "GAOGAN_SOAK_WATER_C", 45, minimum=1),
             relay_batch_size=_int(env, "GAOGAN_RELAY_BATCH", 50, minimum=1),
             relay_max_attempts=_int(env, "GAOGAN_RELAY_MAX_ATTEMPTS", 8, minimum=1),
             relay_interval_seconds=_int(env, "GAOGAN_RELAY_INTERVAL", 2, minimum=1),

@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
+from scheduling import production_models as _production_models  # noqa: F401
+
+# Area modules keep their own tables; importing them here puts them on Base.metadata.
+from scheduling import scheduler_models as _scheduler_models  # noqa: F401
 from scheduling import slot_models  # noqa: F401  (pickup_slots on Base.metadata)

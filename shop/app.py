@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import api, csrf, errors, i18n, logs, nav
+from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
 from shop.distributors import web as distributors_web
 
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     api.init_app(app)
     errors.init_app(app)
     distributors_web.init_app(app, runtime)
+    scheduler_views.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -17,6 +17,8 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.users",
     "shop.commands.demo",
     "shop.commands.distributors",
+    "shop.commands.scheduler",
+    "shop.commands.production",
 ]
 
 
