@@ -85,12 +85,12 @@ def test_a_plan_is_made_stored_and_published_as_planned_supply(db: sessionmaker[
         rice = Item(sku="RICE", kind=ItemKind.RICE, name_zh="米", name_en="rice", unit="g")
         s.add(rice)
         s.flush()
-        s.add(Lot(code="R-2026", item_id=rice.id, received_at=NOW, crop_year=2026, on_hand=2_000_000_000))
-        s.add(Lot(code="R-2025", item_id=rice.id, received_at=NOW, crop_year=2025, on_hand=5_000_000_000))
+        s.add(Lot(code="R-2026", item_id=rice.id, received_at=NOW, crop_year=2026, on_hand=200_000_000))
+        s.add(Lot(code="R-2025", item_id=rice.id, received_at=NOW, crop_year=2025, on_hand=500_000_000))
         sugar = Item(sku="SUGAR", kind=ItemKind.SUGAR, name_zh="绵白糖", name_en="sugar", unit="g")
         s.add(sugar)
         s.flush()
-        s.add(Lot(code="S-1", item_id=sugar.id, received_at=NOW, on_hand=1_000_000_000))
+        s.add(Lot(code="S-1", item_id=sugar.id, received_at=NOW, on_hand=100_000_000))
     with transaction(db) as s:
         plan = create_plan(s, PlanRequest(start=START, end=END, time_limit=10), now=NOW)
         plan_id = plan.id
