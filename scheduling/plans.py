@@ -301,7 +301,7 @@ def _set_planned_supply_direct(session: Session, plan_ref: str, quantities: Mapp
     for (sku, day), quantity in sorted(quantities.items()):
         item = items[sku]
         row = session.scalar(
-            select(Supply).where(Supply.item_id == item.id, Supply.production_day == day).with_for_update()
+            select(Supply).where(Supply.item_id == item.id, Supply.production_day == day).with_for_update(of=Supply)
         )
         if row is None:
             row = Supply(item_id=item.id, production_day=day, planned=0, promised=0, closed=False)
