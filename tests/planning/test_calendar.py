@@ -57,7 +57,7 @@ def test_the_manager_can_work_through_a_holiday_and_close_an_ordinary_day(sessio
 
 def test_a_year_without_the_official_arrangement_warns_until_the_manager_enters_it(session: Session) -> None:
     assert cal.missing_arrangement_warnings(session, date(2026, 1, 1), date(2026, 2, 1)) == []
-    warnings = cal.missing_arrangement_warnings(session, date(2034, 12, 20), date(2035, 2, 20))
+    warnings = cal.missing_arrangement_warnings(session, date(2035, 1, 10), date(2035, 2, 20))
     assert len(warnings) == 1 and "2035" in warnings[0]
     cal.set_arrangement_entered(session, 2035)
-    assert cal.missing_arrangement_warnings(session, date(2034, 12, 20), date(2035, 2, 20)) == []
+    assert cal.missing_arrangement_warnings(session, date(2035, 1, 10), date(2035, 2, 20)) == []
