@@ -10,7 +10,7 @@ import click
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["shop.commands.plan"]
 
 
 class CliState:
