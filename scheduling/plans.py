@@ -441,3 +441,18 @@ def compare(plans: Sequence[Plan]) -> list[dict[str, Any]]:
 
 def plan_all_profiles(session: Session, request: PlanRequest, profiles: Sequence[CapacityProfile], **kwargs: Any) -> list[Plan]:
     return [create_plan(session, PlanRequest(**{**request.__dict__, "profile_id": p.id}), **kwargs) for p in profiles]
+
+
+def season_outlook(session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Demand against capacity per day before any plan is made (the chart's first view)."""
+    prepared = prepare(session, request, harvest_month=harvest_month, now=now)
+    data = prepared.data
+    out = []
+    for cap in data.days:
+        out.append({
+            "day": cap.day,
+            "production": cap.production,
+            "demand": sum(q for (_s, d, _k), q in data.demand.items() if d == cap.day),
+            "capacity": _capacity_pieces(data, cap.day),
+        })
+    return out, prepared.warnings

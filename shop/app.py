@@ -13,6 +13,7 @@ from sqlalchemy import text
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop import api, csrf, errors, i18n, logs, nav
+from shop.planning import web as planning_web
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # so every 4xx has the same {error, message, details} body.
     api.init_app(app)
     errors.init_app(app)
+    planning_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
