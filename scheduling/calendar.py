@@ -110,7 +110,7 @@ def library_official_days(year: int) -> dict[date, OfficialDay]:
     Make-up workdays are the "substituted from" dates of the package's published arrangements
     (its `special_public_holidays`): a day off taken on D in exchange for working on W."""
     result: dict[date, OfficialDay] = {}
-    for day, name in holidays.China(years=year, language="zh_CN").items():
+    for day, name in holidays.country_holidays("CN", years=year, language="zh_CN").items():
         result[day] = OfficialDay(day, OfficialStatus.HOLIDAY, str(name))
     for entry in ChinaStaticHolidays.special_public_holidays.get(year, ()):
         if len(entry) < 4:

@@ -116,7 +116,9 @@ def update_profile(session: Session, profile: CapacityProfile, changes: Mapping[
         if name not in PROFILE_FIELDS:
             raise DomainError(f"unknown capacity field {name!r}", field=name)
         number = PROFILE_FIELDS[name](value)
-        if number < 0 or (name in {"mill_kg_per_hour", "trays_per_cycle", "cycle_minutes"} and number <= 0):
+        if number < 0 or (
+            name in {"mill_kg_per_hour", "trays_per_cycle", "cycle_minutes"} and number <= 0
+        ):
             raise DomainError(f"{name} must be positive", field=name)
         if name in {"shift_hours", "extra_shift_hours", "mill_hours"} and number > 24:
             raise DomainError(f"{name} cannot exceed 24 hours", field=name)
@@ -138,7 +140,12 @@ def set_capacity_day(
     extra_shift: bool = False,
     extra_staff: Mapping[str, int] | None = None,
 ) -> CapacityDay:
-    for name, value in (("mills", mills), ("cabinets", cabinets), ("mill_hours", mill_hours), ("shift_hours", shift_hours)):
+    for name, value in (
+        ("mills", mills),
+        ("cabinets", cabinets),
+        ("mill_hours", mill_hours),
+        ("shift_hours", shift_hours),
+    ):
         if value is not None and not 0 <= value <= (24 if "hours" in name else 1000):
             raise DomainError(f"{name} out of range", field=name, day=day.isoformat())
     extra = {k: int(v) for k, v in (extra_staff or {}).items()}
@@ -150,7 +157,12 @@ def set_capacity_day(
     if row is None:
         row = CapacityDay(profile_id=profile.id, day=day)
         session.add(row)
-    row.mills, row.mill_hours, row.cabinets, row.shift_hours = mills, mill_hours, cabinets, shift_hours
+    row.mills, row.mill_hours, row.cabinets, row.shift_hours = (
+        mills,
+        mill_hours,
+        cabinets,
+        shift_hours,
+    )
     row.extra_shift = extra_shift
     row.extra_staff = extra
     session.flush()
@@ -167,21 +179,34 @@ def add_staff(
     productivity_pct: int | None = None,
     weekdays: list[int] | None = None,
 ) -> StaffMember:
-    skills = list(skills) if skills is not None else (list(STEPS) if kind is StaffKind.CORE else list(APPRENTICE_SKILLS))
+    skills = (
+        list(skills)
+        if skills is not None
+        else (list(STEPS) if kind is StaffKind.CORE else list(APPRENTICE_SKILLS))
+    )
     unknown = set(skills) - set(STEPS)
     if unknown:
         raise DomainError(f"unknown steps {sorted(unknown)}", field="skills")
     days = weekdays if weekdays is not None else [0, 1, 2, 3, 4, 5, 6]
     if any(d not in range(7) for d in days):
         raise DomainError("weekdays are 0 (Monday) to 6 (Sunday)", field="weekdays")
-    pct = productivity_pct if productivity_pct is not None else (100 if kind is StaffKind.CORE else APPRENTICE_PRODUCTIVITY)
+    pct = (
+        productivity_pct
+        if productivity_pct is not None
+        else (100 if kind is StaffKind.CORE else APPRENTICE_PRODUCTIVITY)
+    )
     if not 1 <= pct <= 200:
         raise DomainError("productivity is 1-200 %", field="productivity_pct")
     if not name.strip():
         raise DomainError("a name is required", field="name")
     member = StaffMember(
-        profile_id=profile.id, name=name.strip(), kind=kind, skills=skills,
-        productivity_pct=pct, weekdays=sorted(set(days)), days_off=[],
+        profile_id=profile.id,
+        name=name.strip(),
+        kind=kind,
+        skills=skills,
+        productivity_pct=pct,
+        weekdays=sorted(set(days)),
+        days_off=[],
     )
     session.add(member)
     session.flush()
@@ -196,7 +221,9 @@ def remove_staff(session: Session, profile: CapacityProfile, staff_id: int) -> N
     session.flush()
 
 
-def copy_profile(session: Session, source: CapacityProfile, name: str, note: str = "") -> CapacityProfile:
+def copy_profile(
+    session: Session, source: CapacityProfile, name: str, note: str = ""
+) -> CapacityProfile:
     """A what-if scenario: the source's defaults, roster and day overrides, to edit freely."""
     name = name.strip()
     if not name:
@@ -210,15 +237,24 @@ def copy_profile(session: Session, source: CapacityProfile, name: str, note: str
     for m in source.staff:
         copy.staff.append(
             StaffMember(
-                name=m.name, kind=m.kind, skills=list(m.skills), productivity_pct=m.productivity_pct,
-                weekdays=list(m.weekdays), days_off=list(m.days_off),
+                name=m.name,
+                kind=m.kind,
+                skills=list(m.skills),
+                productivity_pct=m.productivity_pct,
+                weekdays=list(m.weekdays),
+                days_off=list(m.days_off),
             )
         )
     for d in source.days:
         copy.days.append(
             CapacityDay(
-                day=d.day, mills=d.mills, mill_hours=d.mill_hours, cabinets=d.cabinets,
-                shift_hours=d.shift_hours, extra_shift=d.extra_shift, extra_staff=dict(d.extra_staff),
+                day=d.day,
+                mills=d.mills,
+                mill_hours=d.mill_hours,
+                cabinets=d.cabinets,
+                shift_hours=d.shift_hours,
+                extra_shift=d.extra_shift,
+                extra_staff=dict(d.extra_staff),
             )
         )
     session.add(copy)
@@ -268,7 +304,11 @@ def day_capacities(
         headcount = 0
         people = [(set(m.skills), m.productivity_pct) for m in profile.staff if _works(m, day)]
         for kind, count in (o.extra_staff if o else {}).items():
-            skills, pct = (set(STEPS), 100) if kind == "core" else (set(APPRENTICE_SKILLS), APPRENTICE_PRODUCTIVITY)
+            skills, pct = (
+                (set(STEPS), 100)
+                if kind == "core"
+                else (set(APPRENTICE_SKILLS), APPRENTICE_PRODUCTIVITY)
+            )
             people += [(skills, pct)] * int(count)
         for skills, pct in people:
             headcount += 1
@@ -283,8 +323,14 @@ def day_capacities(
                 mill_kg=mills * profile.mill_kg_per_hour * mill_hours,
                 mill_kg_per_extra_hour=float(mills * profile.mill_kg_per_hour),
                 trays=float(cycles * profile.trays_per_cycle),
-                trays_per_extra_hour=cabinets * profile.trays_per_cycle * 60.0 / profile.cycle_minutes,
-                staff=tuple(StaffGroup(k, v[0], v[1]) for k, v in sorted(groups.items(), key=lambda kv: sorted(kv[0]))),
+                trays_per_extra_hour=cabinets
+                * profile.trays_per_cycle
+                * 60.0
+                / profile.cycle_minutes,
+                staff=tuple(
+                    StaffGroup(k, v[0], v[1])
+                    for k, v in sorted(groups.items(), key=lambda kv: sorted(kv[0]))
+                ),
                 extra_hours=extra,
                 headcount=max(1, headcount),
                 crop_year=current_crop_year(day, harvest_month),
@@ -305,16 +351,24 @@ def profile_dict(profile: CapacityProfile) -> dict[str, Any]:
         "shift_start": profile.shift_start.strftime("%H:%M"),
         "staff": [
             {
-                "id": m.id, "name": m.name, "kind": m.kind.value, "skills": list(m.skills),
-                "productivity_pct": m.productivity_pct, "weekdays": list(m.weekdays),
+                "id": m.id,
+                "name": m.name,
+                "kind": m.kind.value,
+                "skills": list(m.skills),
+                "productivity_pct": m.productivity_pct,
+                "weekdays": list(m.weekdays),
             }
             for m in profile.staff
         ],
         "days": [
             {
-                "day": d.day.isoformat(), "mills": d.mills, "mill_hours": d.mill_hours,
-                "cabinets": d.cabinets, "shift_hours": d.shift_hours,
-                "extra_shift": d.extra_shift, "extra_staff": dict(d.extra_staff),
+                "day": d.day.isoformat(),
+                "mills": d.mills,
+                "mill_hours": d.mill_hours,
+                "cabinets": d.cabinets,
+                "shift_hours": d.shift_hours,
+                "extra_shift": d.extra_shift,
+                "extra_staff": dict(d.extra_staff),
             }
             for d in profile.days
         ],

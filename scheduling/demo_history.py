@@ -7,6 +7,7 @@ with visits until 元宵. Deterministic for a given seed, so demos and tests agr
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -21,7 +22,6 @@ from scheduling.planning_models import SalesHistory
 from scheduling.recipes import set_recipe
 
 
-
 def season_shape(day: date, markers: dict[str, date]) -> float:
     """Relative demand on `day` (1.0 = the eve's peak)."""
     eve = markers["chuxi"]
@@ -34,7 +34,7 @@ def season_shape(day: date, markers: dict[str, date]) -> float:
         return 0.15 + 0.25 * (day - markers["laba"]).days / span
     if day <= eve:
         span = max(1, (eve - markers["xiaonian"]).days)
-        return 0.4 + 0.6 * ((day - markers["xiaonian"]).days / span) ** 1.5
+        return 0.4 + 0.6 * math.pow((day - markers["xiaonian"]).days / span, 1.5)
     if day <= markers["chunjie"] + timedelta(days=2):
         return 0.05
     return 0.25 * (1 - (day - markers["chunjie"]).days / 20)
@@ -59,7 +59,9 @@ def seed_sales_history(
         markers = lunar_markers(year)
         start = markers["laba"] - timedelta(days=14)
         end = markers["yuanxiao"] + timedelta(days=3)
-        session.execute(delete(SalesHistory).where(SalesHistory.day >= start, SalesHistory.day <= end))
+        session.execute(
+            delete(SalesHistory).where(SalesHistory.day >= start, SalesHistory.day <= end)
+        )
         growth = 1.0 + 0.08 * (year - latest_festival_year)  # each season ~8 % above the last
         for index, item in enumerate(items):
             popularity = 1.0 / (1 + 0.35 * index)
@@ -79,7 +81,9 @@ def seed_recipes(session: Session) -> int:
     """A plausible recipe for every product that has none (rice and sugar scale with the
     pack size; about 4 % is lost in sieving and steaming)."""
     count = 0
-    for item in session.scalars(select(Item).where(Item.kind == ItemKind.PRODUCT).order_by(Item.sku)):
+    for item in session.scalars(
+        select(Item).where(Item.kind == ItemKind.PRODUCT).order_by(Item.sku)
+    ):
         if session.scalar(select(RecipeRow.id).where(RecipeRow.item_id == item.id)):
             continue
         grams = item.pack_size_g or 250
@@ -90,7 +94,10 @@ def seed_recipes(session: Session) -> int:
             sugar_g=round(grams * 0.2),
             units_per_tray=max(4, 6000 // grams),
             loss_fraction=0.04,
-            labour_minutes={"mould": round(0.1 + grams / 1000, 2), "stack": round(0.05 + grams / 2500, 2)},
+            labour_minutes={
+                "mould": round(0.1 + grams / 1000, 2),
+                "stack": round(0.05 + grams / 2500, 2),
+            },
         )
         count += 1
     return count

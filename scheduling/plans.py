@@ -88,18 +88,24 @@ def material_stock(session: Session) -> tuple[dict[int, float], float]:
     return dict(rice), float(sugar or 0)
 
 
-def prepare(session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None) -> Prepared:
+def prepare(
+    session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None
+) -> Prepared:
     if request.end < request.start:
         raise DomainError("the plan ends before it starts", start=request.start.isoformat())
     if (request.end - request.start).days + 1 > MAX_HORIZON_DAYS:
         raise DomainError(f"a plan covers at most {MAX_HORIZON_DAYS} days")
     if not 1 <= request.growth_pct <= 1000:
         raise DomainError("growth is 1-1000 % of past seasons", field="growth_pct")
-    profile = get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
+    profile = (
+        get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
+    )
     recipes = list_recipes(session)
     items = {
         i.sku: i
-        for i in session.scalars(select(Item).where(Item.kind == ItemKind.PRODUCT, Item.active.is_(True)))
+        for i in session.scalars(
+            select(Item).where(Item.kind == ItemKind.PRODUCT, Item.active.is_(True))
+        )
     }
     warnings = missing_arrangement_warnings(session, request.start, request.end)
     skus = sorted(request.skus) if request.skus else sorted(items)
@@ -122,23 +128,41 @@ def prepare(session: Session, request: PlanRequest, *, harvest_month: int = 10, 
             )
         )
     planned = [p.sku for p in products]
-    demand = season_demand(session, planned, request.start, request.end, growth_pct=request.growth_pct, now=now)
+    demand = season_demand(
+        session, planned, request.start, request.end, growth_pct=request.growth_pct, now=now
+    )
     rice, sugar = material_stock(session)
-    materials = Materials(rice_by_crop_year=rice, sugar_g=sugar) if request.limit_materials else Materials()
+    materials = (
+        Materials(rice_by_crop_year=rice, sugar_g=sugar) if request.limit_materials else Materials()
+    )
     if request.limit_materials:
         from scheduling.crop import current_crop_year
 
-        years = {current_crop_year(request.start, harvest_month), current_crop_year(request.end, harvest_month)}
+        years = {
+            current_crop_year(request.start, harvest_month),
+            current_crop_year(request.end, harvest_month),
+        }
         if not any(rice.get(y, 0) > 0 for y in years):
-            warnings.append("库存中没有当年新米：不限库存排产可得采购量 / no current-crop rice in stock: plan without the stock limit to see what to buy")
+            warnings.append(
+                "库存中没有当年新米：不限库存排产可得采购量 / no current-crop rice in stock: plan without the stock limit to see what to buy"
+            )
         if sugar <= 0:
             warnings.append("库存中没有白糖 / no sugar in stock")
-    days = tuple(day_capacities(session, profile, request.start, request.end, harvest_month=harvest_month))
+    days = tuple(
+        day_capacities(session, profile, request.start, request.end, harvest_month=harvest_month)
+    )
     data = PlanInput(products=tuple(products), days=days, demand=demand, materials=materials)
     return Prepared(data=data, items=items, warnings=warnings, rice_stock=rice, sugar_stock=sugar)
 
 
-def _store(session: Session, profile: CapacityProfile, request: PlanRequest, prepared: Prepared, result: PlanResult, extra: Mapping[str, Any]) -> Plan:
+def _store(
+    session: Session,
+    profile: CapacityProfile,
+    request: PlanRequest,
+    prepared: Prepared,
+    result: PlanResult,
+    extra: Mapping[str, Any],
+) -> Plan:
     data = prepared.data
     products = {p.sku: p for p in data.products}
     plan = Plan(
@@ -169,17 +193,21 @@ def _store(session: Session, profile: CapacityProfile, request: PlanRequest, pre
             if trays or demand_on.get(key):
                 plan.lines.append(
                     PlanLine(
-                        item_id=prepared.items[sku].id, day=cap.day, trays=trays,
-                        quantity=result.made.get(key, 0), demand=demand_on.get(key, 0),
-                        sold=served_on.get(key, 0), waste=result.waste.get(key, 0),
+                        item_id=prepared.items[sku].id,
+                        day=cap.day,
+                        trays=trays,
+                        quantity=result.made.get(key, 0),
+                        demand=demand_on.get(key, 0),
+                        sold=served_on.get(key, 0),
+                        waste=result.waste.get(key, 0),
                     )
                 )
     steps = data.steps
     rice_total = 0.0
     for cap in data.days:
-        made = {s: result.made.get((s, cap.day), 0) for s in products}
-        trays = {s: result.trays.get((s, cap.day), 0) for s in products}
-        usage = day_usage(products, made, trays)
+        made_today = {s: result.made.get((s, cap.day), 0) for s in products}
+        trays_today = {s: result.trays.get((s, cap.day), 0) for s in products}
+        usage = day_usage(products, made_today, trays_today)
         rice_total += usage.rice_g
         ot = result.overtime_hours.get(cap.day, 0.0)
         unmet_tiers = [
@@ -188,12 +216,16 @@ def _store(session: Session, profile: CapacityProfile, request: PlanRequest, pre
         ]
         plan.days.append(
             PlanDay(
-                day=cap.day, production=cap.production,
+                day=cap.day,
+                production=cap.production,
                 demand=sum(q for (_s, d, _k), q in data.demand.items() if d == cap.day),
-                unmet=sum(unmet_tiers), unmet_by_tier=unmet_tiers,
+                unmet=sum(unmet_tiers),
+                unmet_by_tier=unmet_tiers,
                 capacity_units=_capacity_pieces(data, cap.day),
                 utilisation=utilisation(cap, usage, max(ot, cap.extra_hours), steps),
-                overtime_hours=round(ot, 2), rice_g=round(usage.rice_g), sugar_g=round(usage.sugar_g),
+                overtime_hours=round(ot, 2),
+                rice_g=round(usage.rice_g),
+                sugar_g=round(usage.sugar_g),
             )
         )
     plan.summary = {
@@ -209,9 +241,15 @@ def _store(session: Session, profile: CapacityProfile, request: PlanRequest, pre
     session.add(plan)
     session.flush()
     publish(
-        session, "plan.created",
-        {"plan_ref": plan.ref, "profile_id": profile.id, "start": plan.start.isoformat(),
-         "end": plan.end.isoformat(), "unmet_total": plan.unmet_total},
+        session,
+        "plan.created",
+        {
+            "plan_ref": plan.ref,
+            "profile_id": profile.id,
+            "start": plan.start.isoformat(),
+            "end": plan.end.isoformat(),
+            "unmet_total": plan.unmet_total,
+        },
         key=f"plan:{plan.ref}",
     )
     return plan
@@ -233,7 +271,11 @@ def _capacity_pieces(data: PlanInput, day: date) -> int:
     for subset in data.step_subsets():
         minutes = sum(sum(p.labour_minutes.get(s, 0.0) for s in subset) for p in data.products) / n
         if minutes > 0:
-            available = sum(g.minutes + g.minutes_per_extra_hour * cap.extra_hours for g in cap.staff if g.skills & subset)
+            available = sum(
+                g.minutes + g.minutes_per_extra_hour * cap.extra_hours
+                for g in cap.staff
+                if g.skills & subset
+            )
             limits.append(available / minutes)
     return int(min(limits))
 
@@ -248,7 +290,9 @@ def create_plan(
     with_baselines: bool = True,
 ) -> Plan:
     prepared = prepare(session, request, harvest_month=harvest_month, now=now)
-    profile = get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
+    profile = (
+        get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
+    )
     options = SolveOptions(time_limit=request.time_limit, mip_rel_gap=request.mip_rel_gap)
     result = solve(prepared.data, options, progress=progress)
     extra: dict[str, Any] = {}
@@ -283,7 +327,9 @@ def short_days(plan: Plan) -> list[PlanDay]:
 # --- publishing ----------------------------------------------------------------------
 
 
-def _set_planned_supply(session: Session, plan_ref: str, quantities: Mapping[tuple[str, date], int]) -> list[dict[str, Any]]:
+def _set_planned_supply(
+    session: Session, plan_ref: str, quantities: Mapping[tuple[str, date], int]
+) -> list[dict[str, Any]]:
     """Through `inventory.supply.set_planned_supply` when the inventory branch provides it;
     until then `_set_planned_supply_direct` keeps the same contract on the Supply rows."""
     try:
@@ -294,14 +340,21 @@ def _set_planned_supply(session: Session, plan_ref: str, quantities: Mapping[tup
     return [getattr(c, "__dict__", {"change": str(c)}) for c in changes]
 
 
-def _set_planned_supply_direct(session: Session, plan_ref: str, quantities: Mapping[tuple[str, date], int]) -> list[dict[str, Any]]:
+def _set_planned_supply_direct(
+    session: Session, plan_ref: str, quantities: Mapping[tuple[str, date], int]
+) -> list[dict[str, Any]]:
     """Upsert planned output per (sku, production day); report rows promised beyond plan."""
-    items = {i.sku: i for i in session.scalars(select(Item).where(Item.sku.in_({s for s, _ in quantities})))}
+    items = {
+        i.sku: i
+        for i in session.scalars(select(Item).where(Item.sku.in_({s for s, _ in quantities})))
+    }
     conflicts = []
     for (sku, day), quantity in sorted(quantities.items()):
         item = items[sku]
         row = session.scalar(
-            select(Supply).where(Supply.item_id == item.id, Supply.production_day == day).with_for_update(of=Supply)
+            select(Supply)
+            .where(Supply.item_id == item.id, Supply.production_day == day)
+            .with_for_update(of=Supply)
         )
         if row is None:
             row = Supply(item_id=item.id, production_day=day, planned=0, promised=0, closed=False)
@@ -309,7 +362,9 @@ def _set_planned_supply_direct(session: Session, plan_ref: str, quantities: Mapp
         row.planned = quantity
         row.plan_ref = plan_ref
         if row.promised > quantity:
-            conflicts.append({"sku": sku, "day": day.isoformat(), "planned": quantity, "promised": row.promised})
+            conflicts.append(
+                {"sku": sku, "day": day.isoformat(), "planned": quantity, "promised": row.promised}
+            )
     session.flush()
     return conflicts
 
@@ -333,7 +388,12 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
         quantities[skus[line.item_id], line.day] = line.quantity
     conflicts = _set_planned_supply(session, plan.ref, quantities)
     for older in session.scalars(
-        select(Plan).where(Plan.status == PlanStatus.PUBLISHED, Plan.id != plan.id, Plan.start <= plan.end, Plan.end >= plan.start)
+        select(Plan).where(
+            Plan.status == PlanStatus.PUBLISHED,
+            Plan.id != plan.id,
+            Plan.start <= plan.end,
+            Plan.end >= plan.start,
+        )
     ):
         older.status = PlanStatus.SUPERSEDED
     plan.status = PlanStatus.PUBLISHED
@@ -343,17 +403,29 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
     plan.summary = summary
     short = short_days(plan)
     publish(
-        session, "plan.published",
-        {"plan_ref": plan.ref, "start": plan.start.isoformat(), "end": plan.end.isoformat(),
-         "rows": len(quantities), "short_days": [d.day.isoformat() for d in short],
-         "conflicts": conflicts},
+        session,
+        "plan.published",
+        {
+            "plan_ref": plan.ref,
+            "start": plan.start.isoformat(),
+            "end": plan.end.isoformat(),
+            "rows": len(quantities),
+            "short_days": [d.day.isoformat() for d in short],
+            "conflicts": conflicts,
+        },
         key=f"plan:{plan.ref}",
     )
     for d in short:
         publish(
-            session, "plan.day_short",
-            {"plan_ref": plan.ref, "day": d.day.isoformat(), "demand": d.demand, "unmet": d.unmet,
-             "unmet_by_tier": list(d.unmet_by_tier)},
+            session,
+            "plan.day_short",
+            {
+                "plan_ref": plan.ref,
+                "day": d.day.isoformat(),
+                "demand": d.demand,
+                "unmet": d.unmet,
+                "unmet_by_tier": list(d.unmet_by_tier),
+            },
             key=f"plan:{plan.ref}",
         )
     session.flush()
@@ -369,9 +441,18 @@ def plan_table(session: Session, plan: Plan) -> tuple[list[str], list[dict[str, 
     products = sorted({skus[line.item_id] for line in plan.lines})
     by_day: dict[date, dict[str, Any]] = {}
     for d in plan.days:
-        by_day[d.day] = {"day": d.day, "production": d.production, "demand": d.demand, "unmet": d.unmet,
-                         "overtime_hours": d.overtime_hours, "rice_g": d.rice_g, "sugar_g": d.sugar_g,
-                         "utilisation": dict(d.utilisation), "made": {}, "trays": {}}
+        by_day[d.day] = {
+            "day": d.day,
+            "production": d.production,
+            "demand": d.demand,
+            "unmet": d.unmet,
+            "overtime_hours": d.overtime_hours,
+            "rice_g": d.rice_g,
+            "sugar_g": d.sugar_g,
+            "utilisation": dict(d.utilisation),
+            "made": {},
+            "trays": {},
+        }
     for line in plan.lines:
         row = by_day[line.day]
         row["made"][skus[line.item_id]] = line.quantity
@@ -386,30 +467,70 @@ def plan_csv(session: Session, plan: Plan) -> str:
     products, rows = plan_table(session, plan)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["day", "production", *[f"{p} pieces" for p in products], *[f"{p} trays" for p in products],
-                     "demand", "unmet", "overtime_hours", "rice_g", "sugar_g"])
+    writer.writerow(
+        [
+            "day",
+            "production",
+            *[f"{p} pieces" for p in products],
+            *[f"{p} trays" for p in products],
+            "demand",
+            "unmet",
+            "overtime_hours",
+            "rice_g",
+            "sugar_g",
+        ]
+    )
     for r in rows:
-        writer.writerow([r["day"].isoformat(), int(r["production"]),
-                         *[r["made"].get(p, 0) for p in products], *[r["trays"].get(p, 0) for p in products],
-                         r["demand"], r["unmet"], r["overtime_hours"], r["rice_g"], r["sugar_g"]])
+        writer.writerow(
+            [
+                r["day"].isoformat(),
+                int(r["production"]),
+                *[r["made"].get(p, 0) for p in products],
+                *[r["trays"].get(p, 0) for p in products],
+                r["demand"],
+                r["unmet"],
+                r["overtime_hours"],
+                r["rice_g"],
+                r["sugar_g"],
+            ]
+        )
     return out.getvalue()
 
 
 def plan_dict(session: Session, plan: Plan) -> dict[str, Any]:
     products, rows = plan_table(session, plan)
     return {
-        "id": plan.id, "ref": plan.ref, "profile_id": plan.profile_id, "profile": plan.profile.name,
-        "start": plan.start.isoformat(), "end": plan.end.isoformat(), "status": plan.status.value,
-        "growth_pct": plan.growth_pct, "solver_status": plan.solver_status,
-        "solve_seconds": plan.solve_seconds, "demand_total": plan.demand_total,
+        "id": plan.id,
+        "ref": plan.ref,
+        "profile_id": plan.profile_id,
+        "profile": plan.profile.name,
+        "start": plan.start.isoformat(),
+        "end": plan.end.isoformat(),
+        "status": plan.status.value,
+        "growth_pct": plan.growth_pct,
+        "solver_status": plan.solver_status,
+        "solve_seconds": plan.solve_seconds,
+        "demand_total": plan.demand_total,
         "served_total": plan.demand_total - plan.unmet_total,
-        "unmet_total": plan.unmet_total, "waste_total": plan.waste_total,
-        "overtime_hours": plan.overtime_hours, "summary": plan.summary, "warnings": plan.warnings,
+        "unmet_total": plan.unmet_total,
+        "waste_total": plan.waste_total,
+        "overtime_hours": plan.overtime_hours,
+        "summary": plan.summary,
+        "warnings": plan.warnings,
         "products": products,
         "days": [
-            {"day": r["day"].isoformat(), "production": r["production"], "demand": r["demand"],
-             "unmet": r["unmet"], "overtime_hours": r["overtime_hours"], "rice_g": r["rice_g"],
-             "sugar_g": r["sugar_g"], "utilisation": r["utilisation"], "made": r["made"], "trays": r["trays"]}
+            {
+                "day": r["day"].isoformat(),
+                "production": r["production"],
+                "demand": r["demand"],
+                "unmet": r["unmet"],
+                "overtime_hours": r["overtime_hours"],
+                "rice_g": r["rice_g"],
+                "sugar_g": r["sugar_g"],
+                "utilisation": r["utilisation"],
+                "made": r["made"],
+                "trays": r["trays"],
+            }
             for r in rows
         ],
         "close_days": [d.day.isoformat() for d in short_days(plan)],
@@ -427,32 +548,48 @@ def compare(plans: Sequence[Plan]) -> list[dict[str, Any]]:
             for k, v in d.utilisation.items():
                 peak[k] = max(peak.get(k, 0.0), v)
                 mean[k] += v / max(1, len(production_days))
-        out.append({
-            "plan_id": plan.id, "ref": plan.ref, "profile": plan.profile.name,
-            "demand": plan.demand_total, "served": plan.demand_total - plan.unmet_total,
-            "unmet": plan.unmet_total, "unmet_by_tier": plan.summary.get("unmet_by_tier", []),
-            "waste": plan.waste_total, "overtime_hours": plan.overtime_hours,
-            "short_days": len(short_days(plan)),
-            "peak_utilisation": {k: round(v, 3) for k, v in sorted(peak.items())},
-            "mean_utilisation": {k: round(v, 3) for k, v in sorted(mean.items())},
-        })
+        out.append(
+            {
+                "plan_id": plan.id,
+                "ref": plan.ref,
+                "profile": plan.profile.name,
+                "demand": plan.demand_total,
+                "served": plan.demand_total - plan.unmet_total,
+                "unmet": plan.unmet_total,
+                "unmet_by_tier": plan.summary.get("unmet_by_tier", []),
+                "waste": plan.waste_total,
+                "overtime_hours": plan.overtime_hours,
+                "short_days": len(short_days(plan)),
+                "peak_utilisation": {k: round(v, 3) for k, v in sorted(peak.items())},
+                "mean_utilisation": {k: round(v, 3) for k, v in sorted(mean.items())},
+            }
+        )
     return out
 
 
-def plan_all_profiles(session: Session, request: PlanRequest, profiles: Sequence[CapacityProfile], **kwargs: Any) -> list[Plan]:
-    return [create_plan(session, PlanRequest(**{**request.__dict__, "profile_id": p.id}), **kwargs) for p in profiles]
+def plan_all_profiles(
+    session: Session, request: PlanRequest, profiles: Sequence[CapacityProfile], **kwargs: Any
+) -> list[Plan]:
+    return [
+        create_plan(session, PlanRequest(**{**request.__dict__, "profile_id": p.id}), **kwargs)
+        for p in profiles
+    ]
 
 
-def season_outlook(session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+def season_outlook(
+    session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Demand against capacity per day before any plan is made (the chart's first view)."""
     prepared = prepare(session, request, harvest_month=harvest_month, now=now)
     data = prepared.data
     out = []
     for cap in data.days:
-        out.append({
-            "day": cap.day,
-            "production": cap.production,
-            "demand": sum(q for (_s, d, _k), q in data.demand.items() if d == cap.day),
-            "capacity": _capacity_pieces(data, cap.day),
-        })
+        out.append(
+            {
+                "day": cap.day,
+                "production": cap.production,
+                "demand": sum(q for (_s, d, _k), q in data.demand.items() if d == cap.day),
+                "capacity": _capacity_pieces(data, cap.day),
+            }
+        )
     return out, prepared.warnings

@@ -74,7 +74,9 @@ def get_recipe(session: Session, sku: str) -> Recipe:
 
 
 def list_recipes(session: Session) -> dict[str, Recipe]:
-    rows = session.execute(select(Item.sku, RecipeRow).join(RecipeRow, RecipeRow.item_id == Item.id))
+    rows = session.execute(
+        select(Item.sku, RecipeRow).join(RecipeRow, RecipeRow.item_id == Item.id)
+    )
     return {sku: _to_recipe(sku, row) for sku, row in rows}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from scheduling.planner.model import TIERS, PlanInput
+from scheduling.planner.model import PlanInput
 
 
 def _serve(

@@ -45,10 +45,10 @@ def violations(data: PlanInput, plan: PlanResult) -> list[str]:
     for key, q in sold_on.items():
         if q > demand_on.get(key, 0):
             problems.append(f"{key}: sold {q} beyond demand {demand_on.get(key, 0)}")
-    for key, q in data.demand.items():
-        if plan.served.get(key, 0) + plan.unmet.get(key, 0) != q:
-            problems.append(f"{key}: served + unmet != demand")
-    for (sku, day), q in demand_on.items():
+    for tier_key, q in data.demand.items():
+        if plan.served.get(tier_key, 0) + plan.unmet.get(tier_key, 0) != q:
+            problems.append(f"{tier_key}: served + unmet != demand")
+    for sku, day in demand_on:
         served = sum(plan.served.get((sku, day, k), 0) for k in range(3))
         if served != sold_on.get((sku, day), 0):
             problems.append(f"{sku} {day}: served {served} but sold {sold_on.get((sku, day), 0)}")
@@ -56,12 +56,14 @@ def violations(data: PlanInput, plan: PlanResult) -> list[str]:
     rice_by_year: dict[int, float] = defaultdict(float)
     sugar = 0.0
     for cap in data.days:
-        made = {s: plan.made.get((s, cap.day), 0) for s in products}
-        trays = {s: plan.trays.get((s, cap.day), 0) for s in products}
-        use = day_usage(products, made, trays)
+        made_today = {s: plan.made.get((s, cap.day), 0) for s in products}
+        trays_today = {s: plan.trays.get((s, cap.day), 0) for s in products}
+        use = day_usage(products, made_today, trays_today)
         ot = plan.overtime_hours.get(cap.day, 0.0)
         if ot > cap.extra_hours + EPS:
-            problems.append(f"{cap.day}: {ot} h overtime beyond the {cap.extra_hours} h extra shift")
+            problems.append(
+                f"{cap.day}: {ot} h overtime beyond the {cap.extra_hours} h extra shift"
+            )
         if use.mill_kg > cap.mill_kg + cap.mill_kg_per_extra_hour * ot + 1e-4:
             problems.append(f"{cap.day}: mills over capacity ({use.mill_kg:.1f} kg)")
         if use.trays > cap.trays + cap.trays_per_extra_hour * ot + 1e-4:

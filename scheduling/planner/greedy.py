@@ -33,7 +33,11 @@ def min_overtime(data: PlanInput, cap: DayCapacity, trays: dict[str, int]) -> fl
     need = max(need, hours(mill, cap.mill_kg, cap.mill_kg_per_extra_hour))
     need = max(need, hours(float(sum(trays.values())), cap.trays, cap.trays_per_extra_hour))
     for subset in data.step_subsets():
-        work = sum(products[s].labour_minutes.get(step, 0.0) * q for s, q in made.items() for step in subset)
+        work = sum(
+            products[s].labour_minutes.get(step, 0.0) * q
+            for s, q in made.items()
+            for step in subset
+        )
         regular = staff_capacity(cap, subset, 0.0)
         rate = staff_capacity(cap, subset, 1.0) - regular
         need = max(need, hours(work, regular, rate))
@@ -76,7 +80,11 @@ def greedy_plan(data: PlanInput) -> PlanResult:
     # Demand still open, and pieces not yet sold (by product and making day).
     open_demand: dict[tuple[str, date, int], int] = {k: q for k, q in data.demand.items() if q > 0}
     left: dict[tuple[str, date], int] = defaultdict(int)
-    rice_left = dict(data.materials.rice_by_crop_year) if data.materials.rice_by_crop_year is not None else None
+    rice_left = (
+        dict(data.materials.rice_by_crop_year)
+        if data.materials.rice_by_crop_year is not None
+        else None
+    )
     sugar_left = data.materials.sugar_g
 
     def serve_from_leftovers(day: date) -> None:
@@ -111,7 +119,11 @@ def greedy_plan(data: PlanInput) -> PlanResult:
                     if p.rice_g > 0:
                         limits.append(math.floor(mill * 1000.0 / (p.rice_g * per_tray) + EPS))
                         if rice_left is not None:
-                            limits.append(math.floor(rice_left.get(cap.crop_year, 0.0) / (p.rice_g * per_tray) + EPS))
+                            limits.append(
+                                math.floor(
+                                    rice_left.get(cap.crop_year, 0.0) / (p.rice_g * per_tray) + EPS
+                                )
+                            )
                     if p.sugar_g > 0 and sugar_left is not None:
                         limits.append(math.floor(sugar_left / (p.sugar_g * per_tray) + EPS))
                     for subset in subsets:
@@ -127,10 +139,14 @@ def greedy_plan(data: PlanInput) -> PlanResult:
                     mill -= p.rice_g * per_tray * n / 1000.0
                     cab -= n
                     if rice_left is not None:
-                        rice_left[cap.crop_year] = rice_left.get(cap.crop_year, 0.0) - p.rice_g * per_tray * n
+                        rice_left[cap.crop_year] = (
+                            rice_left.get(cap.crop_year, 0.0) - p.rice_g * per_tray * n
+                        )
                     if sugar_left is not None:
                         sugar_left -= p.sugar_g * per_tray * n
                     for subset in subsets:
-                        staff[subset] -= sum(p.labour_minutes.get(s, 0.0) for s in subset) * per_tray * n
+                        staff[subset] -= (
+                            sum(p.labour_minutes.get(s, 0.0) for s in subset) * per_tray * n
+                        )
             serve_from_leftovers(day)
     return result_for(data, trays, status="greedy")

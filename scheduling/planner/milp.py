@@ -29,7 +29,14 @@ import highspy
 import numpy as np
 
 from scheduling.planner.greedy import greedy_plan, result_for
-from scheduling.planner.model import TIERS, PlanInput, PlanResult, Progress, staff_capacity
+from scheduling.planner.model import (
+    TIERS,
+    PlanInput,
+    PlanResult,
+    ProductSpec,
+    Progress,
+    staff_capacity,
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,7 @@ class Bound:
 class _Model:
     def __init__(self, data: PlanInput, *, integer: bool) -> None:
         self.data = data
-        self.h = highspy.Highs()
+        self.h = highspy.Highs()  # type: ignore[no-untyped-call]
         self.h.setOptionValue("output_flag", False)
         self.lower: list[float] = []
         self.upper: list[float] = []
@@ -117,7 +124,12 @@ class _Model:
         for key, served_cols in served_on.items():
             sold_cols = sold_on.get(key, [])
             self.rows.append(
-                (0.0, 0.0, sold_cols + served_cols, [1.0] * len(sold_cols) + [-1.0] * len(served_cols))
+                (
+                    0.0,
+                    0.0,
+                    sold_cols + served_cols,
+                    [1.0] * len(sold_cols) + [-1.0] * len(served_cols),
+                )
             )
 
         subsets = data.step_subsets()
@@ -127,7 +139,13 @@ class _Model:
                 continue
             ot = self.ot.get(cap.day)
 
-            def add(coefs: list[float], regular: float, rate: float) -> None:
+            def add(
+                coefs: list[float],
+                regular: float,
+                rate: float,
+                made: list[tuple[ProductSpec, int]] = made,
+                ot: int | None = ot,
+            ) -> None:
                 idx = [col for (_p, col) in made]
                 val = list(coefs)
                 if ot is not None and rate > 0:
@@ -135,10 +153,17 @@ class _Model:
                     val.append(-rate)
                 self.rows.append((-inf, regular, idx, val))
 
-            add([p.rice_g * p.units_per_tray / 1000.0 for p, _c in made], cap.mill_kg, cap.mill_kg_per_extra_hour)
+            add(
+                [p.rice_g * p.units_per_tray / 1000.0 for p, _c in made],
+                cap.mill_kg,
+                cap.mill_kg_per_extra_hour,
+            )
             add([1.0 for _ in made], cap.trays, cap.trays_per_extra_hour)
             for subset in subsets:
-                coefs = [sum(p.labour_minutes.get(st, 0.0) for st in subset) * p.units_per_tray for p, _c in made]
+                coefs = [
+                    sum(p.labour_minutes.get(st, 0.0) for st in subset) * p.units_per_tray
+                    for p, _c in made
+                ]
                 if any(coefs):
                     regular = staff_capacity(cap, subset, 0.0)
                     add(coefs, regular, staff_capacity(cap, subset, 1.0) - regular)
@@ -157,21 +182,38 @@ class _Model:
                 self.rows.append((-inf, float(rice.get(year, 0.0)), idx, val))
         if data.materials.sugar_g is not None:
             idx = [col for (sku, _d), col in self.n.items() if products[sku].sugar_g > 0]
-            val = [products[sku].sugar_g * products[sku].units_per_tray for (sku, _d) in self.n if products[sku].sugar_g > 0]
+            val = [
+                products[sku].sugar_g * products[sku].units_per_tray
+                for (sku, _d) in self.n
+                if products[sku].sugar_g > 0
+            ]
             if idx:
                 self.rows.append((-inf, float(data.materials.sugar_g), idx, val))
 
         ncol = len(self.lower)
         zeros = np.zeros(ncol)
-        self.h.addCols(ncol, zeros, np.array(self.lower), np.array(self.upper), 0, np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([], dtype=np.float64))
+        self.h.addCols(
+            ncol,
+            zeros,
+            np.array(self.lower),
+            np.array(self.upper),
+            0,
+            np.array([], dtype=np.int32),
+            np.array([], dtype=np.int32),
+            np.array([], dtype=np.float64),
+        )
         if self.integer_cols:
-            idx = np.array(self.integer_cols, dtype=np.int32)
-            self.h.changeColsIntegrality(len(idx), idx, np.array([highspy.HighsVarType.kInteger] * len(idx)))
+            int_idx = np.array(self.integer_cols, dtype=np.int32)
+            self.h.changeColsIntegrality(
+                len(int_idx), int_idx, np.array([highspy.HighsVarType.kInteger] * len(int_idx))
+            )
         for lower, upper, idx_list, val_list in self.rows:
             self._add_row(lower, upper, idx_list, val_list)
 
     def _add_row(self, lower: float, upper: float, idx: list[int], val: list[float]) -> None:
-        self.h.addRow(lower, upper, len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64))
+        self.h.addRow(
+            lower, upper, len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64)
+        )
 
     # --- stages ---------------------------------------------------------------------
 
@@ -185,7 +227,9 @@ class _Model:
                 demand = float(sum(q for (_s, _d, k), q in self.data.demand.items() if k == tier))
                 out.append((f"unmet_{name}", cols, demand))
         products = {p.sku: p for p in self.data.products}
-        waste: dict[int, float] = {col: float(products[sku].units_per_tray) for (sku, _d), col in self.n.items()}
+        waste: dict[int, float] = {
+            col: float(products[sku].units_per_tray) for (sku, _d), col in self.n.items()
+        }
         for col in self.s.values():
             waste[col] = -1.0
         out.append(("waste", waste, 0.0))
@@ -195,7 +239,13 @@ class _Model:
         return out
 
     def solve_stage(
-        self, cost: dict[int, float], *, time_limit: float, gap: float, threads: int, start: np.ndarray | None
+        self,
+        cost: dict[int, float],
+        *,
+        time_limit: float,
+        gap: float,
+        threads: int,
+        start: np.ndarray | None,
     ) -> tuple[str, np.ndarray | None, float]:
         ncol = len(self.lower)
         full = np.zeros(ncol)
@@ -227,7 +277,9 @@ def _better(a: PlanResult, b: PlanResult) -> bool:
     return key_a < key_b
 
 
-def solve(data: PlanInput, options: SolveOptions | None = None, progress: Progress | None = None) -> PlanResult:
+def solve(
+    data: PlanInput, options: SolveOptions | None = None, progress: Progress | None = None
+) -> PlanResult:
     options = options or SolveOptions()
     started = time.monotonic()
     report = progress or (lambda _stage, _done: None)
@@ -289,7 +341,9 @@ def lp_bound(data: PlanInput, options: SolveOptions | None = None) -> Bound:
     for name, cost, constant in model.stages():
         if not name.startswith("unmet_"):
             break
-        _status, values, _gap = model.solve_stage(cost, time_limit=options.time_limit, gap=0.0, threads=options.threads, start=None)
+        _status, values, _gap = model.solve_stage(
+            cost, time_limit=options.time_limit, gap=0.0, threads=options.threads, start=None
+        )
         if values is None:
             break
         value = float(sum(cost[c] * values[c] for c in cost))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from itertools import combinations
+from itertools import combinations, pairwise
 
 TIERS = ("confirmed", "booked", "forecast")
 CONFIRMED, BOOKED, FORECAST = 0, 1, 2
@@ -83,7 +83,7 @@ class PlanInput:
         days = [d.day for d in self.days]
         if days != sorted(days) or len(set(days)) != len(days):
             raise ValueError("days must be distinct and in order")
-        for a, b in zip(days, days[1:], strict=False):
+        for a, b in pairwise(days):
             if b - a != timedelta(days=1):
                 raise ValueError("days must be consecutive")
         skus = {p.sku for p in self.products}
@@ -150,7 +150,9 @@ class Usage:
     sugar_g: float
 
 
-def day_usage(products: Mapping[str, ProductSpec], made: Mapping[str, int], trays: Mapping[str, int]) -> Usage:
+def day_usage(
+    products: Mapping[str, ProductSpec], made: Mapping[str, int], trays: Mapping[str, int]
+) -> Usage:
     """Resources a day's production takes (made = pieces by sku, trays = trays by sku)."""
     mill = sum(products[s].rice_g * q for s, q in made.items()) / 1000.0
     steps: dict[str, float] = {}
@@ -172,7 +174,9 @@ def staff_capacity(cap: DayCapacity, subset: frozenset[str], overtime: float) ->
     )
 
 
-def utilisation(cap: DayCapacity, usage: Usage, overtime: float, steps: tuple[str, ...]) -> dict[str, float]:
+def utilisation(
+    cap: DayCapacity, usage: Usage, overtime: float, steps: tuple[str, ...]
+) -> dict[str, float]:
     """Share (0..1+) of each resource's regular + used-overtime capacity a day takes."""
 
     def share(used: float, available: float) -> float:

@@ -34,7 +34,10 @@ def synthetic_season(
                 units_per_tray=rng.choice([20, 24, 30, 40]),
                 rice_g=rng.choice([120.0, 150.0, 200.0, 250.0]),
                 sugar_g=rng.choice([30.0, 40.0, 60.0]),
-                labour_minutes={"mould": rng.choice([0.3, 0.4, 0.5]), "stack": rng.choice([0.1, 0.15, 0.2])},
+                labour_minutes={
+                    "mould": rng.choice([0.3, 0.4, 0.5]),
+                    "stack": rng.choice([0.1, 0.15, 0.2]),
+                },
             )
         )
     caps = []
@@ -80,5 +83,7 @@ def synthetic_season(
         products=tuple(specs),
         days=tuple(caps),
         demand=demand,
-        materials=Materials(rice_by_crop_year={2026: 60_000_000.0, 2025: 10_000_000.0}, sugar_g=None),
+        materials=Materials(
+            rice_by_crop_year={2026: 60_000_000.0, 2025: 10_000_000.0}, sugar_g=None
+        ),
     )

@@ -38,20 +38,50 @@ def _season(year: int) -> tuple[date, date]:
 
 def register(cli: click.Group) -> None:
     @cli.group("plan", invoke_without_command=True)
-    @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="first day (default: a week before 腊八)")
+    @click.option(
+        "--start", type=click.DateTime(["%Y-%m-%d"]), help="first day (default: a week before 腊八)"
+    )
     @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="last day (default: 元宵)")
-    @click.option("--year", type=int, help="festival year whose season to plan (default: the coming one)")
-    @click.option("--profile", "profile_name", help="capacity profile or scenario name (default: main)")
-    @click.option("--growth", type=click.IntRange(1, 1000), default=100, show_default=True, help="forecast, % of past seasons")
-    @click.option("--time-limit", type=float, default=60.0, show_default=True, help="solver seconds")
+    @click.option(
+        "--year", type=int, help="festival year whose season to plan (default: the coming one)"
+    )
+    @click.option(
+        "--profile", "profile_name", help="capacity profile or scenario name (default: main)"
+    )
+    @click.option(
+        "--growth",
+        type=click.IntRange(1, 1000),
+        default=100,
+        show_default=True,
+        help="forecast, % of past seasons",
+    )
+    @click.option(
+        "--time-limit", type=float, default=60.0, show_default=True, help="solver seconds"
+    )
     @click.option("--gap", type=float, default=1e-4, show_default=True, help="MIP relative gap")
-    @click.option("--ignore-stock", is_flag=True, help="do not limit by rice/sugar in stock (see what to buy)")
+    @click.option(
+        "--ignore-stock", is_flag=True, help="do not limit by rice/sugar in stock (see what to buy)"
+    )
     @click.option("--publish", "do_publish", is_flag=True, help="publish as planned supply")
-    @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="write the plan as CSV")
+    @click.option(
+        "--csv",
+        "csv_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="write the plan as CSV",
+    )
     @click.pass_context
     def plan(
-        ctx: click.Context, start: object, end: object, year: int | None, profile_name: str | None,
-        growth: int, time_limit: float, gap: float, ignore_stock: bool, do_publish: bool, csv_path: Path | None,
+        ctx: click.Context,
+        start: object,
+        end: object,
+        year: int | None,
+        profile_name: str | None,
+        growth: int,
+        time_limit: float,
+        gap: float,
+        ignore_stock: bool,
+        do_publish: bool,
+        csv_path: Path | None,
     ) -> None:
         """Plan the Spring Festival season: what to make each day, and where it falls short."""
         if ctx.invoked_subcommand is not None:
@@ -59,7 +89,9 @@ def register(cli: click.Group) -> None:
         state = ctx.ensure_object(CliState)
         runtime = state.runtime
         today = date.today()
-        festival_year = year or (today.year if today <= cal.spring_festival(today.year) else today.year + 1)
+        festival_year = year or (
+            today.year if today <= cal.spring_festival(today.year) else today.year + 1
+        )
         default_start, default_end = _season(festival_year)
         first = start.date() if hasattr(start, "date") else default_start
         last = end.date() if hasattr(end, "date") else default_end
@@ -67,13 +99,20 @@ def register(cli: click.Group) -> None:
             with transaction(runtime.sessions) as session:
                 profile = main_profile(session)
                 if profile_name:
-                    found = session.scalar(select(CapacityProfile).where(CapacityProfile.name == profile_name))
+                    found = session.scalar(
+                        select(CapacityProfile).where(CapacityProfile.name == profile_name)
+                    )
                     if found is None:
                         raise click.ClickException(f"no capacity profile named {profile_name!r}")
                     profile = found
                 request = PlanRequest(
-                    start=first, end=last, profile_id=profile.id, growth_pct=growth,
-                    limit_materials=not ignore_stock, time_limit=time_limit, mip_rel_gap=gap,
+                    start=first,
+                    end=last,
+                    profile_id=profile.id,
+                    growth_pct=growth,
+                    limit_materials=not ignore_stock,
+                    time_limit=time_limit,
+                    mip_rel_gap=gap,
                 )
                 click.echo(f"Planning {first} .. {last} on profile {profile.name!r}")
                 with click.progressbar(length=100, label="solving", show_eta=False) as bar:
@@ -87,7 +126,10 @@ def register(cli: click.Group) -> None:
                             done[0] = target
 
                     result = create_plan(
-                        session, request, harvest_month=runtime.settings.harvest_month, progress=progress
+                        session,
+                        request,
+                        harvest_month=runtime.settings.harvest_month,
+                        progress=progress,
                     )
                 for warning in result.warnings:
                     click.secho(f"warning: {warning}", fg="yellow", err=True)
@@ -99,7 +141,9 @@ def register(cli: click.Group) -> None:
                     f" {result.solve_seconds:.1f} s, {result.solver_status}"
                 )
                 short = [d.day.isoformat() for d in result.days if d.unmet > 0]
-                click.echo("days to close to new orders: " + (", ".join(short) if short else "none"))
+                click.echo(
+                    "days to close to new orders: " + (", ".join(short) if short else "none")
+                )
                 if csv_path is not None:
                     csv_path.write_text(plan_csv(session, result), encoding="utf-8")
                     click.echo(f"wrote {csv_path}")
@@ -126,7 +170,9 @@ def register(cli: click.Group) -> None:
         click.echo("no production: " + (", ".join(d.isoformat() for d in closed) or "none"))
 
     @plan.command("seed-history")
-    @click.option("--latest-year", type=int, required=True, help="festival year of the last past season")
+    @click.option(
+        "--latest-year", type=int, required=True, help="festival year of the last past season"
+    )
     @click.option("--seasons", type=int, default=3, show_default=True)
     @pass_state
     def seed_history_cmd(state: CliState, latest_year: int, seasons: int) -> None:

@@ -30,15 +30,28 @@ from shop.auth import require_role
 from shop.models import Role
 from shop.planning.web import _runtime, _tx
 
-blp = Blueprint("planning", __name__, url_prefix="/api/v1/planning", description="Season capacity and batch planning (managers)")
+blp = Blueprint(
+    "planning",
+    __name__,
+    url_prefix="/api/v1/planning",
+    description="Season capacity and batch planning (managers)",
+)
 
 
 class CapacityDaySchema(Schema):
     day = fields.Date(required=True)
-    mills = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=1000))
-    mill_hours = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0, max=24))
-    cabinets = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=1000))
-    shift_hours = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0, max=24))
+    mills = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=0, max=1000)
+    )
+    mill_hours = fields.Float(
+        allow_none=True, load_default=None, validate=validate.Range(min=0, max=24)
+    )
+    cabinets = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=0, max=1000)
+    )
+    shift_hours = fields.Float(
+        allow_none=True, load_default=None, validate=validate.Range(min=0, max=24)
+    )
     extra_shift = fields.Boolean(load_default=False)
     extra_staff = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict)
 
@@ -76,7 +89,9 @@ class PlanCreateSchema(Schema):
 
 
 class CompareSchema(PlanCreateSchema):
-    profile_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=6))
+    profile_ids = fields.List(
+        fields.Integer(), required=True, validate=validate.Length(min=1, max=6)
+    )
 
 
 class ScenarioSchema(Schema):
@@ -101,8 +116,15 @@ def _apply_capacity(s: Any, profile_id: int | None, body: dict[str, Any]) -> dic
         day = d.pop("day")
         set_capacity_day(s, profile, day, **d)
     for m in body.get("add_staff", []):
-        add_staff(s, profile, name=m["name"], kind=StaffKind(m["kind"]), skills=m["skills"],
-                  productivity_pct=m["productivity_pct"], weekdays=m["weekdays"])
+        add_staff(
+            s,
+            profile,
+            name=m["name"],
+            kind=StaffKind(m["kind"]),
+            skills=m["skills"],
+            productivity_pct=m["productivity_pct"],
+            weekdays=m["weekdays"],
+        )
     s.refresh(profile)
     return profile_dict(profile)
 
@@ -154,9 +176,15 @@ def calendar_get(query: dict[str, Any]) -> Any:
         "year": year,
         "markers": {k: v.isoformat() for k, v in markers.items()},
         "days": [
-            {"day": d.day.isoformat(), "official": d.official.value, "name": d.name,
-             "production": d.production, "source": d.source}
-            for d in days if d.official.value != "normal" or not d.production or d.source == "manager"
+            {
+                "day": d.day.isoformat(),
+                "official": d.official.value,
+                "name": d.name,
+                "production": d.production,
+                "source": d.source,
+            }
+            for d in days
+            if d.official.value != "normal" or not d.production or d.source == "manager"
         ],
         "warnings": warnings,
     }
@@ -164,8 +192,13 @@ def calendar_get(query: dict[str, Any]) -> Any:
 
 def _request(body: dict[str, Any], profile_id: int | None) -> PlanRequest:
     return PlanRequest(
-        start=body["start"], end=body["end"], profile_id=profile_id, growth_pct=body["growth_pct"],
-        limit_materials=body["limit_materials"], time_limit=body["time_limit"], mip_rel_gap=body["mip_rel_gap"],
+        start=body["start"],
+        end=body["end"],
+        profile_id=profile_id,
+        growth_pct=body["growth_pct"],
+        limit_materials=body["limit_materials"],
+        time_limit=body["time_limit"],
+        mip_rel_gap=body["mip_rel_gap"],
     )
 
 
@@ -175,7 +208,9 @@ def _request(body: dict[str, Any], profile_id: int | None) -> PlanRequest:
 def plans_create(body: dict[str, Any]) -> Any:
     """Plan a horizon: daily output per product, unmet demand per day, utilisation, materials."""
     with _tx() as s:
-        plan = create_plan(s, _request(body, body["profile_id"]), harvest_month=_runtime().settings.harvest_month)
+        plan = create_plan(
+            s, _request(body, body["profile_id"]), harvest_month=_runtime().settings.harvest_month
+        )
         return plan_dict(s, plan), 201
 
 
@@ -212,9 +247,15 @@ def scenarios_create(body: dict[str, Any]) -> Any:
         if body["add_mills"]:
             update_profile(s, scenario, {"mills": scenario.mills + body["add_mills"]})
         if body["extra_shift_days"]:
-            year = body["festival_year"] or (date.today().year if date.today() <= cal.spring_festival(date.today().year) else date.today().year + 1)
+            year = body["festival_year"] or (
+                date.today().year
+                if date.today() <= cal.spring_festival(date.today().year)
+                else date.today().year + 1
+            )
             eve = cal.lunar_markers(year)["chuxi"]
-            extra_shift_on(s, scenario, [eve - timedelta(days=k) for k in range(body["extra_shift_days"])])
+            extra_shift_on(
+                s, scenario, [eve - timedelta(days=k) for k in range(body["extra_shift_days"])]
+            )
         for k in range(body["add_apprentices"]):
             add_staff(s, scenario, name=f"apprentice+{k + 1}", kind=StaffKind.APPRENTICE)
         s.refresh(scenario)
@@ -230,7 +271,12 @@ def scenarios_compare(body: dict[str, Any]) -> Any:
         raise DomainError("each profile once", field="profile_ids")
     with _tx() as s:
         plans = [
-            create_plan(s, _request(body, pid), harvest_month=_runtime().settings.harvest_month, with_baselines=False)
+            create_plan(
+                s,
+                _request(body, pid),
+                harvest_month=_runtime().settings.harvest_month,
+                with_baselines=False,
+            )
             for pid in body["profile_ids"]
         ]
         return {"plans": [p.id for p in plans], "comparison": compare(plans)}, 201

@@ -53,18 +53,24 @@ def season_svg(
     ]
     for k in range(5):  # horizontal grid with values
         v = top * k / 4
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>')
-        parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{int(v)}</text>')
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+        )
+        parts.append(
+            f'<text class="axis" x="{LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{int(v)}</text>'
+        )
     bar = max(1.0, step * 0.7)
     for i, d in enumerate(days):
         cx = x(i) + (step - bar) / 2
         if not d.production:
-            parts.append(f'<rect class="closed" x="{x(i):.1f}" y="{TOP}" width="{step:.1f}" height="{plot_h}"/>')
+            parts.append(
+                f'<rect class="closed" x="{x(i):.1f}" y="{TOP}" width="{step:.1f}" height="{plot_h}"/>'
+            )
         served = d.demand - d.unmet
         parts.append(
             f'<rect class="served" x="{cx:.1f}" y="{y(served):.1f}" width="{bar:.1f}" '
             f'height="{y(0) - y(served):.1f}"><title>{d.day.isoformat()}: {escape(labels["demand"])} {d.demand}, '
-            f'{escape(labels["unmet"])} {d.unmet}, {escape(labels["made"])} {d.made}</title></rect>'
+            f"{escape(labels['unmet'])} {d.unmet}, {escape(labels['made'])} {d.made}</title></rect>"
         )
         if d.unmet:
             parts.append(
@@ -91,12 +97,23 @@ def season_svg(
         i = (day - first).days
         if 0 <= i < len(days):
             mx = x(i) + step / 2
-            parts.append(f'<line class="marker marker-{escape(key)}" x1="{mx:.1f}" x2="{mx:.1f}" y1="{TOP - 6}" y2="{TOP + plot_h}"/>')
-            parts.append(f'<text class="marker-label" x="{mx:.1f}" y="{TOP - 10}" text-anchor="middle">{escape(name)}</text>')
-    legend = [("served", labels["served"]), ("unmet", labels["unmet"]), ("capacity", labels["capacity"]), ("made", labels["made"])]
+            parts.append(
+                f'<line class="marker marker-{escape(key)}" x1="{mx:.1f}" x2="{mx:.1f}" y1="{TOP - 6}" y2="{TOP + plot_h}"/>'
+            )
+            parts.append(
+                f'<text class="marker-label" x="{mx:.1f}" y="{TOP - 10}" text-anchor="middle">{escape(name)}</text>'
+            )
+    legend = [
+        ("served", labels["served"]),
+        ("unmet", labels["unmet"]),
+        ("capacity", labels["capacity"]),
+        ("made", labels["made"]),
+    ]
     for k, (cls, text) in enumerate(legend):
         lx = LEFT + k * 150
-        parts.append(f'<rect class="legend {cls}" x="{lx}" y="{HEIGHT - 14}" width="12" height="8"/>')
+        parts.append(
+            f'<rect class="legend {cls}" x="{lx}" y="{HEIGHT - 14}" width="12" height="8"/>'
+        )
         parts.append(f'<text class="axis" x="{lx + 16}" y="{HEIGHT - 6}">{escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)

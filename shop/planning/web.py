@@ -9,7 +9,17 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,7 +74,11 @@ def _tx() -> Iterator[Session]:
 
 
 def coming_festival_year(today: date) -> int:
-    return today.year if today <= cal.spring_festival(today.year) + timedelta(days=15) else today.year + 1
+    return (
+        today.year
+        if today <= cal.spring_festival(today.year) + timedelta(days=15)
+        else today.year + 1
+    )
 
 
 def default_window(year: int) -> tuple[date, date]:
@@ -83,8 +97,12 @@ def _markers(start: date, end: date) -> dict[str, tuple[date, str]]:
 
 
 def _chart(days: list[ChartDay], start: date, end: date) -> str:
-    labels = {k: translate(f"plan.chart.{k}") for k in ("demand", "unmet", "made", "capacity", "served")}
-    return season_svg(days, _markers(start, end), labels=labels, title=translate("plan.chart.title"))
+    labels = {
+        k: translate(f"plan.chart.{k}") for k in ("demand", "unmet", "made", "capacity", "served")
+    }
+    return season_svg(
+        days, _markers(start, end), labels=labels, title=translate("plan.chart.title")
+    )
 
 
 def _form_date(name: str, default: date) -> date:
@@ -144,19 +162,32 @@ def overview() -> ResponseReturnValue:
     with _tx() as s:
         profile = main_profile(s)
         outlook, warnings = season_outlook(
-            s, PlanRequest(start=start, end=end, profile_id=profile.id, limit_materials=False),
+            s,
+            PlanRequest(start=start, end=end, profile_id=profile.id, limit_materials=False),
             harvest_month=_runtime().settings.harvest_month,
         )
         chart = _chart(
-            [ChartDay(o["day"], o["demand"], o["capacity"], production=o["production"]) for o in outlook],
-            start, end,
+            [
+                ChartDay(o["day"], o["demand"], o["capacity"], production=o["production"])
+                for o in outlook
+            ],
+            start,
+            end,
         )
         plans = list_plans(s)
         profiles = list_profiles(s)
         markers = cal.lunar_markers(year)
         return render_template(
-            "plan/overview.html", year=year, start=start, end=end, chart=chart, plans=plans,
-            profiles=profiles, warnings=warnings, markers=markers, marker_names=cal.MARKER_NAMES,
+            "plan/overview.html",
+            year=year,
+            start=start,
+            end=end,
+            chart=chart,
+            plans=plans,
+            profiles=profiles,
+            warnings=warnings,
+            markers=markers,
+            marker_names=cal.MARKER_NAMES,
             marker_keys=cal.MARKER_KEYS,
         )
 
@@ -171,7 +202,9 @@ def make_plan() -> ResponseReturnValue:
         if not profile_ids:
             profile_ids = [main_profile(s).id]
         made = [
-            create_plan(s, _plan_request(start, end, pid), harvest_month=_runtime().settings.harvest_month).id
+            create_plan(
+                s, _plan_request(start, end, pid), harvest_month=_runtime().settings.harvest_month
+            ).id
             for pid in profile_ids
         ]
     if len(made) == 1:
@@ -184,7 +217,9 @@ def _plan_chart(plan: Plan) -> str:
     for line in plan.lines:
         made_by_day[line.day] = made_by_day.get(line.day, 0) + line.quantity
     days = [
-        ChartDay(d.day, d.demand, d.capacity_units, made_by_day.get(d.day, 0), d.unmet, d.production)
+        ChartDay(
+            d.day, d.demand, d.capacity_units, made_by_day.get(d.day, 0), d.unmet, d.production
+        )
         for d in plan.days
     ]
     return _chart(days, plan.start, plan.end)
@@ -197,7 +232,11 @@ def show_plan(plan_id: int) -> ResponseReturnValue:
         plan = get_plan(s, plan_id)
         products, rows = plan_table(s, plan)
         return render_template(
-            "plan/plan.html", plan=plan, products=products, rows=rows, chart=_plan_chart(plan),
+            "plan/plan.html",
+            plan=plan,
+            products=products,
+            rows=rows,
+            chart=_plan_chart(plan),
             resources=sorted({k for r in rows for k in r["utilisation"]}),
         )
 
@@ -221,7 +260,7 @@ def plan_csv_view(plan_id: int) -> ResponseReturnValue:
 def publish(plan_id: int) -> ResponseReturnValue:
     with _tx() as s:
         plan = publish_plan(s, plan_id)
-        conflicts = plan.summary.get("publish_conflicts") or []
+        conflicts = list(plan.summary.get("publish_conflicts") or [])  # type: ignore[call-overload]
     flash(translate("plan.flash.published"), "ok")
     if conflicts:
         flash(translate("plan.flash.conflicts", count=len(conflicts)), "warning")
@@ -237,7 +276,9 @@ def compare_plans() -> ResponseReturnValue:
         rows = compare(plans)
         charts = [_plan_chart(p) for p in plans]
         resources = sorted({k for r in rows for k in r["peak_utilisation"]})
-        return render_template("plan/compare.html", rows=rows, charts=charts, plans=plans, resources=resources)
+        return render_template(
+            "plan/compare.html", rows=rows, charts=charts, plans=plans, resources=resources
+        )
 
 
 # --- capacity, scenarios, recipes, calendar ------------------------------------------------
@@ -255,14 +296,29 @@ def capacity() -> ResponseReturnValue:
         recipes = list_recipes(s)
         from inventory.models import Item, ItemKind
 
-        products = list(s.scalars(select(Item).where(Item.kind == ItemKind.PRODUCT).order_by(Item.sku)))
+        products = list(
+            s.scalars(select(Item).where(Item.kind == ItemKind.PRODUCT).order_by(Item.sku))
+        )
         start, end = default_window(year)
         days = cal.calendar_days(s, start, end)
         return render_template(
-            "plan/capacity.html", profiles=profiles, profile=profile, markers=markers,
-            eve=markers["chuxi"], recipes=recipes, products=products, steps=STEPS,
-            calendar=[d for d in days if d.official is not OfficialStatus.NORMAL or not d.production or d.source == "manager"],
-            year=year, warnings=cal.missing_arrangement_warnings(s, start, end),
+            "plan/capacity.html",
+            profiles=profiles,
+            profile=profile,
+            markers=markers,
+            eve=markers["chuxi"],
+            recipes=recipes,
+            products=products,
+            steps=STEPS,
+            calendar=[
+                d
+                for d in days
+                if d.official is not OfficialStatus.NORMAL
+                or not d.production
+                or d.source == "manager"
+            ],
+            year=year,
+            warnings=cal.missing_arrangement_warnings(s, start, end),
         )
 
 
@@ -271,7 +327,9 @@ def capacity() -> ResponseReturnValue:
 def save_capacity(profile_id: int) -> ResponseReturnValue:
     from scheduling.capacity import PROFILE_FIELDS
 
-    changes: dict[str, Any] = {k: request.form[k] for k in PROFILE_FIELDS if request.form.get(k, "").strip()}
+    changes: dict[str, Any] = {
+        k: request.form[k] for k in PROFILE_FIELDS if request.form.get(k, "").strip()
+    }
     for k, v in changes.items():
         try:
             changes[k] = PROFILE_FIELDS[k](v)
@@ -286,10 +344,17 @@ def save_capacity(profile_id: int) -> ResponseReturnValue:
 @bp.post("/capacity/<int:profile_id>/staff")
 @_require_manager
 def staff_add(profile_id: int) -> ResponseReturnValue:
-    kind = StaffKind(request.form.get("kind", "core")) if request.form.get("kind") in {"core", "apprentice"} else StaffKind.CORE
+    kind = (
+        StaffKind(request.form.get("kind", "core"))
+        if request.form.get("kind") in {"core", "apprentice"}
+        else StaffKind.CORE
+    )
     with _tx() as s:
         add_staff(
-            s, get_profile(s, profile_id), name=request.form.get("name", ""), kind=kind,
+            s,
+            get_profile(s, profile_id),
+            name=request.form.get("name", ""),
+            kind=kind,
             skills=request.form.getlist("skills") or None,
             productivity_pct=_form_int("productivity_pct"),
             weekdays=[int(d) for d in request.form.getlist("weekdays") if d.isdigit()] or None,
@@ -317,9 +382,15 @@ def day_override(profile_id: int) -> ResponseReturnValue:
             extra[kind] = n
     with _tx() as s:
         set_capacity_day(
-            s, get_profile(s, profile_id), day, mills=_form_int("mills"), mill_hours=_form_float("mill_hours"),
-            cabinets=_form_int("cabinets"), shift_hours=_form_float("shift_hours"),
-            extra_shift=request.form.get("extra_shift") == "on", extra_staff=extra,
+            s,
+            get_profile(s, profile_id),
+            day,
+            mills=_form_int("mills"),
+            mill_hours=_form_float("mill_hours"),
+            cabinets=_form_int("cabinets"),
+            shift_hours=_form_float("shift_hours"),
+            extra_shift=request.form.get("extra_shift") == "on",
+            extra_staff=extra,
         )
     flash(translate("plan.flash.saved"), "ok")
     return redirect(url_for("plan.capacity", profile=profile_id))
@@ -332,7 +403,9 @@ def new_scenario() -> ResponseReturnValue:
     source_id = _form_int("source_id")
     with _tx() as s:
         source = get_profile(s, source_id) if source_id else main_profile(s)
-        scenario = copy_profile(s, source, request.form.get("name", ""), note=request.form.get("note", ""))
+        scenario = copy_profile(
+            s, source, request.form.get("name", ""), note=request.form.get("note", "")
+        )
         more_mills = _form_int("add_mills", 0) or 0
         if more_mills:
             update_profile(s, scenario, {"mills": scenario.mills + more_mills})
@@ -342,7 +415,12 @@ def new_scenario() -> ResponseReturnValue:
             extra_shift_on(s, scenario, [eve - timedelta(days=k) for k in range(shift_days)])
         apprentices = _form_int("add_apprentices", 0) or 0
         for k in range(apprentices):
-            add_staff(s, scenario, name=f"{translate('plan.staff.apprentice')}+{k + 1}", kind=StaffKind.APPRENTICE)
+            add_staff(
+                s,
+                scenario,
+                name=f"{translate('plan.staff.apprentice')}+{k + 1}",
+                kind=StaffKind.APPRENTICE,
+            )
         scenario_id = scenario.id
     flash(translate("plan.flash.scenario"), "ok")
     return redirect(url_for("plan.capacity", profile=scenario_id))
@@ -362,8 +440,12 @@ def save_recipe() -> ResponseReturnValue:
     labour = {step: _form_float(f"labour_{step}", 0.0) or 0.0 for step in STEPS}
     with _tx() as s:
         set_recipe(
-            s, request.form.get("sku", ""), rice_g=_form_int("rice_g", 0) or 0, sugar_g=_form_int("sugar_g", 0) or 0,
-            units_per_tray=_form_int("units_per_tray", 1) or 1, loss_fraction=(_form_float("loss_pct", 0.0) or 0.0) / 100,
+            s,
+            request.form.get("sku", ""),
+            rice_g=_form_int("rice_g", 0) or 0,
+            sugar_g=_form_int("sugar_g", 0) or 0,
+            units_per_tray=_form_int("units_per_tray", 1) or 1,
+            loss_fraction=(_form_float("loss_pct", 0.0) or 0.0) / 100,
             labour_minutes=labour,
         )
     flash(translate("plan.flash.saved"), "ok")
@@ -375,11 +457,15 @@ def save_recipe() -> ResponseReturnValue:
 def calendar_entry() -> ResponseReturnValue:
     day = _form_date("day", date.today())
     official_raw = request.form.get("official", "")
-    official = OfficialStatus(official_raw) if official_raw in {o.value for o in OfficialStatus} else None
+    official = (
+        OfficialStatus(official_raw) if official_raw in {o.value for o in OfficialStatus} else None
+    )
     production_raw = request.form.get("production", "")
     production = {"open": True, "closed": False}.get(production_raw)
     with _tx() as s:
-        cal.set_calendar_entry(s, day, official=official, production=production, name=request.form.get("name", ""))
+        cal.set_calendar_entry(
+            s, day, official=official, production=production, name=request.form.get("name", "")
+        )
     flash(translate("plan.flash.saved"), "ok")
     return redirect(url_for("plan.capacity"))
 

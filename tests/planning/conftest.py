@@ -14,13 +14,27 @@ def make_products(session: Session, count: int = 2) -> list[str]:
         sku = f"GG-{i + 1}"
         session.add(
             Item(
-                sku=sku, kind=ItemKind.PRODUCT, name_zh=f"糕干{i + 1}", name_en=f"Gaogan {i + 1}",
-                unit="piece", pack_size_g=250, price_fen=1250, freshness_days=2, best_before_days=7,
+                sku=sku,
+                kind=ItemKind.PRODUCT,
+                name_zh=f"糕干{i + 1}",
+                name_en=f"Gaogan {i + 1}",
+                unit="piece",
+                pack_size_g=250,
+                price_fen=1250,
+                freshness_days=2,
+                best_before_days=7,
             )
         )
         session.flush()
-        set_recipe(session, sku, rice_g=180, sugar_g=50, units_per_tray=24, loss_fraction=0.04,
-                   labour_minutes={"mould": 0.35, "stack": 0.15})
+        set_recipe(
+            session,
+            sku,
+            rice_g=180,
+            sugar_g=50,
+            units_per_tray=24,
+            loss_fraction=0.04,
+            labour_minutes={"mould": 0.35, "stack": 0.15},
+        )
         skus.append(sku)
     return skus
 

@@ -31,7 +31,9 @@ def test_the_lunar_markers_of_a_season_follow_the_lunar_calendar() -> None:
 def test_days_are_aligned_on_the_festival_not_the_calendar_date() -> None:
     assert cal.days_from_festival(date(2027, 2, 5)) == -1
     assert cal.days_from_festival(date(2028, 1, 25)) == -1
-    assert cal.days_from_festival(date(2026, 12, 20)) == (date(2026, 12, 20) - date(2027, 2, 6)).days
+    assert (
+        cal.days_from_festival(date(2026, 12, 20)) == (date(2026, 12, 20) - date(2027, 2, 6)).days
+    )
 
 
 def test_official_holidays_close_production_and_make_up_workdays_open_it(session: Session) -> None:
@@ -46,7 +48,9 @@ def test_official_holidays_close_production_and_make_up_workdays_open_it(session
 def test_the_manager_can_work_through_a_holiday_and_close_an_ordinary_day(session: Session) -> None:
     cal.set_calendar_entry(session, date(2026, 2, 16), production=True, note="除夕加班")
     cal.set_calendar_entry(session, date(2026, 2, 10), production=False, note="检修")
-    cal.set_calendar_entry(session, date(2027, 2, 11), official=OfficialStatus.HOLIDAY, name="春节延长")
+    cal.set_calendar_entry(
+        session, date(2027, 2, 11), official=OfficialStatus.HOLIDAY, name="春节延长"
+    )
     assert cal.is_production_day(session, date(2026, 2, 16))
     assert not cal.is_production_day(session, date(2026, 2, 10))
     assert cal.closed_days(session, date(2026, 2, 9), date(2026, 2, 11)) == {date(2026, 2, 10)}
@@ -55,7 +59,9 @@ def test_the_manager_can_work_through_a_holiday_and_close_an_ordinary_day(sessio
     assert cal.is_production_day(session, date(2026, 2, 10))
 
 
-def test_a_year_without_the_official_arrangement_warns_until_the_manager_enters_it(session: Session) -> None:
+def test_a_year_without_the_official_arrangement_warns_until_the_manager_enters_it(
+    session: Session,
+) -> None:
     assert cal.missing_arrangement_warnings(session, date(2026, 1, 1), date(2026, 2, 1)) == []
     warnings = cal.missing_arrangement_warnings(session, date(2035, 1, 10), date(2035, 2, 20))
     assert len(warnings) == 1 and "2035" in warnings[0]

@@ -28,8 +28,19 @@ def test_gaogan_plan_shows_progress_plans_the_season_and_publishes_it(
     out = tmp_path / "plan.csv"
     result = CliRunner().invoke(
         cli,
-        ["plan", "--start", "2027-01-28", "--end", "2027-02-08", "--ignore-stock", "--time-limit", "10",
-         "--csv", str(out), "--publish"],
+        [
+            "plan",
+            "--start",
+            "2027-01-28",
+            "--end",
+            "2027-02-08",
+            "--ignore-stock",
+            "--time-limit",
+            "10",
+            "--csv",
+            str(out),
+            "--publish",
+        ],
         obj=_state(settings),
     )
     assert result.exit_code == 0, result.output
@@ -41,7 +52,9 @@ def test_gaogan_plan_shows_progress_plans_the_season_and_publishes_it(
         assert plan is not None and plan.status is PlanStatus.PUBLISHED
 
 
-def test_gaogan_plan_calendar_prints_the_markers_and_warns_for_a_missing_year(settings: Settings, db: sessionmaker[Session]) -> None:
+def test_gaogan_plan_calendar_prints_the_markers_and_warns_for_a_missing_year(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
     result = CliRunner().invoke(cli, ["plan", "calendar", "--year", "2028"], obj=_state(settings))
     assert result.exit_code == 0, result.output
     assert "春节 Spring Festival: 2028-01-26" in result.output

@@ -39,15 +39,22 @@ def _claim(session: Session, ref: str, sku: str, day: date, quantity: int, kind:
     session.flush()
     session.add(
         Claim(
-            reservation_id=reservation.id, supply_id=supply.id, item_id=item.id, demand_day=day,
-            quantity=quantity, kind=kind, status=ClaimStatus.ACTIVE,
+            reservation_id=reservation.id,
+            supply_id=supply.id,
+            item_id=item.id,
+            demand_day=day,
+            quantity=quantity,
+            kind=kind,
+            status=ClaimStatus.ACTIVE,
             expires_at=NOW + timedelta(minutes=10) if kind is ClaimKind.HOLD else None,
         )
     )
     session.flush()
 
 
-def test_paid_orders_are_confirmed_and_bookings_and_live_holds_are_booked(session: Session, products: list[str]) -> None:
+def test_paid_orders_are_confirmed_and_bookings_and_live_holds_are_booked(
+    session: Session, products: list[str]
+) -> None:
     _claim(session, "order:1", products[0], date(2027, 2, 1), 30, ClaimKind.ALLOCATION)
     _claim(session, "booking:7", products[0], date(2027, 2, 2), 200, ClaimKind.ALLOCATION)
     _claim(session, "order:2", products[1], date(2027, 2, 3), 5, ClaimKind.HOLD)
@@ -58,10 +65,14 @@ def test_paid_orders_are_confirmed_and_bookings_and_live_holds_are_booked(sessio
         (products[1], date(2027, 2, 3), BOOKED): 5,
     }
     # An expired hold no longer counts.
-    assert (products[1], date(2027, 2, 3), BOOKED) not in promised_demand(session, START, END, now=NOW + timedelta(hours=1))
+    assert (products[1], date(2027, 2, 3), BOOKED) not in promised_demand(
+        session, START, END, now=NOW + timedelta(hours=1)
+    )
 
 
-def test_the_forecast_aligns_past_seasons_on_the_festival_and_applies_growth(session: Session, products: list[str]) -> None:
+def test_the_forecast_aligns_past_seasons_on_the_festival_and_applies_growth(
+    session: Session, products: list[str]
+) -> None:
     seed_sales_history(session, latest_festival_year=2026, seasons=3)
     # The eve of 2027 is compared with the eves of 2024, 2025 and 2026, whatever their dates.
     eve = cal.lunar_markers(2027)["chuxi"]
@@ -78,15 +89,25 @@ def test_the_forecast_aligns_past_seasons_on_the_festival_and_applies_growth(ses
     assert demand[products[0], eve, FORECAST] == base[products[0], eve] - 100
 
 
-def test_a_plan_is_made_stored_and_published_as_planned_supply(db: sessionmaker[Session], products: list[str]) -> None:
+def test_a_plan_is_made_stored_and_published_as_planned_supply(
+    db: sessionmaker[Session], products: list[str]
+) -> None:
     with transaction(db) as s:
         seed_sales_history(s, latest_festival_year=2026)
         _claim(s, "order:9", products[0], date(2027, 2, 2), 40, ClaimKind.ALLOCATION)
         rice = Item(sku="RICE", kind=ItemKind.RICE, name_zh="米", name_en="rice", unit="g")
         s.add(rice)
         s.flush()
-        s.add(Lot(code="R-2026", item_id=rice.id, received_at=NOW, crop_year=2026, on_hand=200_000_000))
-        s.add(Lot(code="R-2025", item_id=rice.id, received_at=NOW, crop_year=2025, on_hand=500_000_000))
+        s.add(
+            Lot(
+                code="R-2026", item_id=rice.id, received_at=NOW, crop_year=2026, on_hand=200_000_000
+            )
+        )
+        s.add(
+            Lot(
+                code="R-2025", item_id=rice.id, received_at=NOW, crop_year=2025, on_hand=500_000_000
+            )
+        )
         sugar = Item(sku="SUGAR", kind=ItemKind.SUGAR, name_zh="绵白糖", name_en="sugar", unit="g")
         s.add(sugar)
         s.flush()
@@ -111,7 +132,9 @@ def test_a_plan_is_made_stored_and_published_as_planned_supply(db: sessionmaker[
         assert {"plan.created", "plan.published"} <= types
 
 
-def test_a_scenario_with_more_capacity_serves_more_and_is_compared_side_by_side(db: sessionmaker[Session], products: list[str]) -> None:
+def test_a_scenario_with_more_capacity_serves_more_and_is_compared_side_by_side(
+    db: sessionmaker[Session], products: list[str]
+) -> None:
     with transaction(db) as s:
         seed_sales_history(s, latest_festival_year=2026, peak_per_product=3000)
         main = main_profile(s)
@@ -119,8 +142,20 @@ def test_a_scenario_with_more_capacity_serves_more_and_is_compared_side_by_side(
         update_profile(s, bigger, {"mills": main.mills + 1})
         eve = cal.lunar_markers(2027)["chuxi"]
         extra_shift_on(s, bigger, [eve - timedelta(days=k) for k in range(5)])
-        base = create_plan(s, PlanRequest(start=START, end=END, limit_materials=False, time_limit=10), now=NOW, with_baselines=False)
-        more = create_plan(s, PlanRequest(start=START, end=END, profile_id=bigger.id, limit_materials=False, time_limit=10), now=NOW, with_baselines=False)
+        base = create_plan(
+            s,
+            PlanRequest(start=START, end=END, limit_materials=False, time_limit=10),
+            now=NOW,
+            with_baselines=False,
+        )
+        more = create_plan(
+            s,
+            PlanRequest(
+                start=START, end=END, profile_id=bigger.id, limit_materials=False, time_limit=10
+            ),
+            now=NOW,
+            with_baselines=False,
+        )
         rows = compare([base, more])
     assert rows[0]["demand"] == rows[1]["demand"]
     assert rows[1]["unmet"] < rows[0]["unmet"]

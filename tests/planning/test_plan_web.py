@@ -13,7 +13,7 @@ from scheduling.demo_history import seed_sales_history
 from scheduling.planning_models import CapacityProfile, Plan, PlanStatus
 from shop.app import create_app
 from shop.auth import _fingerprint, create_user
-from shop.models import Role, User
+from shop.models import Role
 
 
 def _app(settings: Settings) -> Flask:
@@ -24,7 +24,9 @@ def _app(settings: Settings) -> Flask:
 
 def _signed_in(app: Flask, db: sessionmaker[Session], role: Role = Role.MANAGER) -> FlaskClient:
     with db() as s:
-        user = create_user(s, email=f"{role.value}@example.com", name="经理", password="password123", role=role)
+        user = create_user(
+            s, email=f"{role.value}@example.com", name="经理", password="password123", role=role
+        )
         s.commit()
         uid, fp = user.id, _fingerprint(user)
     client = app.test_client()
@@ -60,7 +62,9 @@ def test_the_console_shows_the_season_chart_with_lunar_markers_in_chinese_and_en
     assert "Spring Festival season plan" in english and "Lantern Festival" in english
 
 
-def test_only_managers_see_the_planning_console(settings: Settings, db: sessionmaker[Session]) -> None:
+def test_only_managers_see_the_planning_console(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
     app = _app(settings)
     assert _signed_in(app, db, Role.CUSTOMER).get("/manager/plan/").status_code == 403
     assert app.test_client().get("/api/v1/planning/capacity").status_code == 401
@@ -74,7 +78,13 @@ def test_a_manager_plans_compares_a_scenario_exports_csv_and_publishes(
     token = _token(client)
     response = client.post(
         "/manager/plan/scenarios",
-        data={"csrf_token": token, "name": "多一台磨", "add_mills": "1", "extra_shift_days": "5", "add_apprentices": "2"},
+        data={
+            "csrf_token": token,
+            "name": "多一台磨",
+            "add_mills": "1",
+            "extra_shift_days": "5",
+            "add_apprentices": "2",
+        },
     )
     assert response.status_code == 302
     with db() as s:
@@ -84,8 +94,14 @@ def test_a_manager_plans_compares_a_scenario_exports_csv_and_publishes(
         assert sum(1 for d in scenario.days if d.extra_shift) == 5
     response = client.post(
         "/manager/plan/plans",
-        data={"csrf_token": token, "start": "2027-01-28", "end": "2027-02-08", "growth_pct": "130",
-              "time_limit": "10", "profile_id": [str(i) for i in ids]},
+        data={
+            "csrf_token": token,
+            "start": "2027-01-28",
+            "end": "2027-02-08",
+            "growth_pct": "130",
+            "time_limit": "10",
+            "profile_id": [str(i) for i in ids],
+        },
     )
     assert response.status_code == 302 and "/manager/plan/compare" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -96,7 +112,12 @@ def test_a_manager_plans_compares_a_scenario_exports_csv_and_publishes(
     assert "每日排产表" in page and "GG-1" in page
     csv = client.get(f"/manager/plan/plans/{plan_id}.csv")
     assert csv.mimetype == "text/csv" and "day,production" in csv.get_data(as_text=True)
-    assert client.post(f"/manager/plan/plans/{plan_id}/publish", data={"csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            f"/manager/plan/plans/{plan_id}/publish", data={"csrf_token": token}
+        ).status_code
+        == 302
+    )
     with db() as s:
         plan = s.get(Plan, plan_id)
         assert plan is not None and plan.status is PlanStatus.PUBLISHED
@@ -113,12 +134,42 @@ def test_capacity_forms_need_the_csrf_token_and_save_with_it(
         main_id = s.scalar(select(CapacityProfile.id).where(CapacityProfile.is_main.is_(True)))
     refused = client.post(f"/manager/plan/capacity/{main_id}", data={"mills": "9"})
     assert refused.status_code == 400
-    assert client.post(f"/manager/plan/capacity/{main_id}", data={"csrf_token": token, "mills": "6"}).status_code == 302
-    bad = client.post(f"/manager/plan/capacity/{main_id}", data={"csrf_token": token, "mills": "-1"})
+    assert (
+        client.post(
+            f"/manager/plan/capacity/{main_id}", data={"csrf_token": token, "mills": "6"}
+        ).status_code
+        == 302
+    )
+    bad = client.post(
+        f"/manager/plan/capacity/{main_id}", data={"csrf_token": token, "mills": "-1"}
+    )
     assert bad.status_code == 422
-    client.post(f"/manager/plan/capacity/{main_id}/days", data={"csrf_token": token, "day": "2027-02-04", "extra_shift": "on", "extra_apprentice": "2"})
-    client.post("/manager/plan/calendar", data={"csrf_token": token, "day": "2027-02-06", "production": "open"})
-    client.post("/manager/plan/recipes", data={"csrf_token": token, "sku": "GG-1", "rice_g": "200", "sugar_g": "40", "units_per_tray": "20", "loss_pct": "5", "labour_mould": "0.4", "labour_stack": "0.2"})
+    client.post(
+        f"/manager/plan/capacity/{main_id}/days",
+        data={
+            "csrf_token": token,
+            "day": "2027-02-04",
+            "extra_shift": "on",
+            "extra_apprentice": "2",
+        },
+    )
+    client.post(
+        "/manager/plan/calendar",
+        data={"csrf_token": token, "day": "2027-02-06", "production": "open"},
+    )
+    client.post(
+        "/manager/plan/recipes",
+        data={
+            "csrf_token": token,
+            "sku": "GG-1",
+            "rice_g": "200",
+            "sugar_g": "40",
+            "units_per_tray": "20",
+            "loss_pct": "5",
+            "labour_mould": "0.4",
+            "labour_stack": "0.2",
+        },
+    )
     with db() as s:
         main = s.get(CapacityProfile, main_id)
         assert main is not None and main.mills == 6
@@ -142,22 +193,51 @@ def test_the_planning_api_reads_and_changes_capacity_plans_and_compares(
     headers = {"X-CSRF-Token": token}
     capacity = client.get("/api/v1/planning/capacity").get_json()
     assert capacity["mills"] == 4 and len(capacity["staff"]) == 8
-    changed = client.put("/api/v1/planning/capacity", json={"mills": 5, "days": [{"day": "2027-02-05", "extra_shift": True}]}, headers=headers)
+    changed = client.put(
+        "/api/v1/planning/capacity",
+        json={"mills": 5, "days": [{"day": "2027-02-05", "extra_shift": True}]},
+        headers=headers,
+    )
     assert changed.status_code == 200 and changed.get_json()["mills"] == 5
-    assert client.put("/api/v1/planning/capacity", json={"mills": -2}, headers=headers).status_code == 422
+    assert (
+        client.put("/api/v1/planning/capacity", json={"mills": -2}, headers=headers).status_code
+        == 422
+    )
     calendar = client.get("/api/v1/planning/calendar?year=2028").get_json()
     assert calendar["markers"]["chunjie"] == "2028-01-26" and calendar["warnings"]
-    created = client.post("/api/v1/planning/plans", json={"start": "2027-01-30", "end": "2027-02-08", "limit_materials": False, "time_limit": 10}, headers=headers)
+    created = client.post(
+        "/api/v1/planning/plans",
+        json={
+            "start": "2027-01-30",
+            "end": "2027-02-08",
+            "limit_materials": False,
+            "time_limit": 10,
+        },
+        headers=headers,
+    )
     assert created.status_code == 201
     plan = created.get_json()
     assert plan["demand_total"] > 0 and len(plan["days"]) == 10
-    assert plan["summary"]["lp_bound_unmet"] <= plan["unmet_total"] + 1e-6 <= plan["summary"]["greedy_unmet"] + 1e-6
-    scenario = client.post("/api/v1/planning/scenarios", json={"name": "API", "add_mills": 2, "festival_year": 2027}, headers=headers)
+    assert (
+        plan["summary"]["lp_bound_unmet"]
+        <= plan["unmet_total"] + 1e-6
+        <= plan["summary"]["greedy_unmet"] + 1e-6
+    )
+    scenario = client.post(
+        "/api/v1/planning/scenarios",
+        json={"name": "API", "add_mills": 2, "festival_year": 2027},
+        headers=headers,
+    )
     assert scenario.status_code == 201
     cmp = client.post(
         "/api/v1/planning/scenarios/compare",
-        json={"start": "2027-01-30", "end": "2027-02-08", "limit_materials": False, "time_limit": 10,
-              "profile_ids": [capacity["id"], scenario.get_json()["id"]]},
+        json={
+            "start": "2027-01-30",
+            "end": "2027-02-08",
+            "limit_materials": False,
+            "time_limit": 10,
+            "profile_ids": [capacity["id"], scenario.get_json()["id"]],
+        },
         headers=headers,
     )
     assert cmp.status_code == 201

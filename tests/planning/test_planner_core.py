@@ -30,7 +30,9 @@ def day(n: int) -> date:
     return D0 + timedelta(days=n)
 
 
-def cap(n: int, *, trays: float = 10, production: bool = True, extra: float = 0.0, crop_year: int = 2026) -> DayCapacity:
+def cap(
+    n: int, *, trays: float = 10, production: bool = True, extra: float = 0.0, crop_year: int = 2026
+) -> DayCapacity:
     return DayCapacity(
         day=day(n),
         production=production,
@@ -43,7 +45,14 @@ def cap(n: int, *, trays: float = 10, production: bool = True, extra: float = 0.
     )
 
 
-CAKE = ProductSpec("CAKE", freshness_days=2, units_per_tray=10, rice_g=100.0, sugar_g=20.0, labour_minutes={"mould": 1.0})
+CAKE = ProductSpec(
+    "CAKE",
+    freshness_days=2,
+    units_per_tray=10,
+    rice_g=100.0,
+    sugar_g=20.0,
+    labour_minutes={"mould": 1.0},
+)
 
 
 def test_a_planted_season_reaches_its_known_optimum_which_the_greedy_plan_misses() -> None:
@@ -80,8 +89,12 @@ def test_confirmed_orders_are_served_before_bookings_and_forecast_when_capacity_
 
 
 def test_an_extra_shift_is_used_only_when_it_serves_demand() -> None:
-    quiet = PlanInput(products=(CAKE,), days=(cap(0, extra=4.0),), demand={("CAKE", day(0), FORECAST): 100})
-    busy = PlanInput(products=(CAKE,), days=(cap(0, extra=4.0),), demand={("CAKE", day(0), FORECAST): 200})
+    quiet = PlanInput(
+        products=(CAKE,), days=(cap(0, extra=4.0),), demand={("CAKE", day(0), FORECAST): 100}
+    )
+    busy = PlanInput(
+        products=(CAKE,), days=(cap(0, extra=4.0),), demand={("CAKE", day(0), FORECAST): 200}
+    )
     assert solve(quiet, FAST).overtime_total() == 0
     plan = solve(busy, FAST)
     assert plan.unmet_total() == 0
@@ -149,7 +162,10 @@ def seasons(draw: st.DrawFn) -> PlanInput:
             units_per_tray=draw(st.sampled_from([5, 10, 12])),
             rice_g=draw(st.sampled_from([50.0, 100.0, 150.0])),
             sugar_g=20.0,
-            labour_minutes={"mould": draw(st.sampled_from([0.5, 1.0])), "stack": draw(st.sampled_from([0.0, 0.5]))},
+            labour_minutes={
+                "mould": draw(st.sampled_from([0.5, 1.0])),
+                "stack": draw(st.sampled_from([0.0, 0.5])),
+            },
         )
         for i in range(n_products)
     )
