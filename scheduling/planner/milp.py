@@ -44,6 +44,9 @@ class SolveOptions:
     time_limit: float = 30.0  # seconds for all stages together
     mip_rel_gap: float = 1e-4  # for the unmet-demand stages
     secondary_gap: float = 0.01  # waste and overtime: close enough, and much faster
+    # Waste and overtime each get at most this long: their LP bounds are weak (whole trays),
+    # so proving the last percent can take minutes for a few pieces.
+    secondary_time_limit: float = 10.0
     threads: int = 1  # the machines have two cores shared with the web process
     seed_with_greedy: bool = True
 
@@ -301,11 +304,15 @@ def solve(
     stages = model.stages()
     status, values, gap = "not solved", None, 0.0
     stage_values: dict[str, float] = {}
+    stage_seconds: dict[str, float] = {}
     for i, (name, cost, constant) in enumerate(stages):
         report(name, i / len(stages))
         left = options.time_limit - (time.monotonic() - started)
         if left <= 0.5 and values is not None:
             break
+        if not name.startswith("unmet_"):
+            left = min(left, options.secondary_time_limit)
+        stage_started = time.monotonic()
         stage_gap = options.mip_rel_gap if name.startswith("unmet_") else options.secondary_gap
         status, solution, gap = model.solve_stage(
             cost, time_limit=left, gap=stage_gap, threads=options.threads, start=values
@@ -315,6 +322,7 @@ def solve(
         values = solution
         value = float(sum(cost[c] * values[c] for c in cost))
         stage_values[name] = value + constant
+        stage_seconds[name] = round(time.monotonic() - stage_started, 3)
         model.keep(cost, value + 1e-6 + abs(value) * 1e-9)
     report("done", 1.0)
     if values is None:
@@ -329,6 +337,7 @@ def solve(
     result.seconds = time.monotonic() - started
     result.mip_gap = gap
     result.stage_values = stage_values
+    result.stage_seconds = stage_seconds
     return result
 
 

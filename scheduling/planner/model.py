@@ -124,6 +124,7 @@ class PlanResult:
     seconds: float = 0.0
     mip_gap: float = 0.0
     stage_values: dict[str, float] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def unmet_total(self, tier: int | None = None) -> int:
         return sum(v for (_s, _d, k), v in self.unmet.items() if tier is None or k == tier)
