@@ -46,7 +46,7 @@ def seed_sales_history(
     latest_festival_year: int,
     seasons: int = 3,
     skus: Sequence[str] | None = None,
-    peak_per_product: int = 600,
+    peak_per_product: int = 2500,
     seed: int = 7,
 ) -> int:
     """Write daily sales of `seasons` past seasons ending with the one whose 春节 falls in

@@ -21,7 +21,7 @@ class ChartDay:
 
 
 WIDTH, HEIGHT = 960, 320
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 34, 40
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 48, 40
 
 
 def season_svg(
@@ -93,15 +93,23 @@ def season_svg(
     parts.append(polyline([d.capacity for d in days], "capacity"))
     if any(d.made for d in days):
         parts.append(polyline([d.made for d in days], "made"))
-    for key, (day, name) in markers.items():
+    previous_x = -1000.0
+    row = 0
+    for key, (day, name) in sorted(markers.items(), key=lambda kv: kv[1][0]):
         i = (day - first).days
         if 0 <= i < len(days):
             mx = x(i) + step / 2
+            # Neighbouring markers (除夕 and 春节 are a day apart) take turns on two rows.
+            row = 1 - row if mx - previous_x < 40 else 0
+            previous_x = mx
+            label_y = TOP - 10 - 16 * row
             parts.append(
-                f'<line class="marker marker-{escape(key)}" x1="{mx:.1f}" x2="{mx:.1f}" y1="{TOP - 6}" y2="{TOP + plot_h}"/>'
+                f'<line class="marker marker-{escape(key)}" x1="{mx:.1f}" x2="{mx:.1f}" '
+                f'y1="{label_y + 4}" y2="{TOP + plot_h}"/>'
             )
             parts.append(
-                f'<text class="marker-label" x="{mx:.1f}" y="{TOP - 10}" text-anchor="middle">{escape(name)}</text>'
+                f'<text class="marker-label" x="{mx:.1f}" y="{label_y}" '
+                f'text-anchor="middle">{escape(name)}</text>'
             )
     legend = [
         ("served", labels["served"]),

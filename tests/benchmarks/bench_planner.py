@@ -51,7 +51,9 @@ def main() -> int:
                 "gap": gap,
                 "greedy": greedy.unmet_total(),
                 "seconds": seconds,
-                "unmet_seconds": sum(v for k, v in plan.stage_seconds.items() if k.startswith("unmet_")),
+                "unmet_seconds": sum(
+                    v for k, v in plan.stage_seconds.items() if k.startswith("unmet_")
+                ),
                 "lp_seconds": lp_seconds,
                 "greedy_seconds": greedy_seconds,
                 "waste": plan.waste_total(),

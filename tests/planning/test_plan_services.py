@@ -136,7 +136,7 @@ def test_a_scenario_with_more_capacity_serves_more_and_is_compared_side_by_side(
     db: sessionmaker[Session], products: list[str]
 ) -> None:
     with transaction(db) as s:
-        seed_sales_history(s, latest_festival_year=2026, peak_per_product=3000)
+        seed_sales_history(s, latest_festival_year=2026)
         main = main_profile(s)
         bigger = copy_profile(s, main, "一台磨 + 加班")
         update_profile(s, bigger, {"mills": main.mills + 1})
@@ -144,14 +144,14 @@ def test_a_scenario_with_more_capacity_serves_more_and_is_compared_side_by_side(
         extra_shift_on(s, bigger, [eve - timedelta(days=k) for k in range(5)])
         base = create_plan(
             s,
-            PlanRequest(start=START, end=END, limit_materials=False, time_limit=10),
+            PlanRequest(start=START, end=END, limit_materials=False, time_limit=3),
             now=NOW,
             with_baselines=False,
         )
         more = create_plan(
             s,
             PlanRequest(
-                start=START, end=END, profile_id=bigger.id, limit_materials=False, time_limit=10
+                start=START, end=END, profile_id=bigger.id, limit_materials=False, time_limit=3
             ),
             now=NOW,
             with_baselines=False,

@@ -99,7 +99,7 @@ def test_a_manager_plans_compares_a_scenario_exports_csv_and_publishes(
             "start": "2027-01-28",
             "end": "2027-02-08",
             "growth_pct": "130",
-            "time_limit": "10",
+            "time_limit": "3",
             "profile_id": [str(i) for i in ids],
         },
     )
@@ -211,7 +211,7 @@ def test_the_planning_api_reads_and_changes_capacity_plans_and_compares(
             "start": "2027-01-30",
             "end": "2027-02-08",
             "limit_materials": False,
-            "time_limit": 10,
+            "time_limit": 3,
         },
         headers=headers,
     )
@@ -235,7 +235,7 @@ def test_the_planning_api_reads_and_changes_capacity_plans_and_compares(
             "start": "2027-01-30",
             "end": "2027-02-08",
             "limit_materials": False,
-            "time_limit": 10,
+            "time_limit": 3,
             "profile_ids": [capacity["id"], scenario.get_json()["id"]],
         },
         headers=headers,
