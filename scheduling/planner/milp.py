@@ -280,6 +280,28 @@ def _better(a: PlanResult, b: PlanResult) -> bool:
     return key_a < key_b
 
 
+def trim_waste(data: PlanInput, plan: PlanResult) -> PlanResult:
+    """Drop whole trays nobody buys. If a day's output of a product leaves at least a tray
+    unsold, the same sales stay possible without that tray, so served demand cannot fall
+    while waste and resource use do: a cheap finish when the waste stage ran out of time."""
+    units = {p.sku: p.units_per_tray for p in data.products}
+    for _round in range(5):
+        trays = dict(plan.trays)
+        changed = False
+        for (sku, day), left in plan.waste.items():
+            spare = left // units[sku]
+            if spare > 0:
+                trays[sku, day] -= spare
+                changed = True
+        if not changed:
+            return plan
+        trimmed = result_for(data, {k: n for k, n in trays.items() if n > 0}, status=plan.status)
+        if _better(plan, trimmed):  # never happens by the argument above; kept as a guard
+            return plan
+        plan = trimmed
+    return plan
+
+
 def solve(
     data: PlanInput, options: SolveOptions | None = None, progress: Progress | None = None
 ) -> PlanResult:
@@ -330,7 +352,7 @@ def solve(
         greedy.seconds = time.monotonic() - started
         return greedy
     trays = {key: round(values[col]) for key, col in model.n.items() if round(values[col]) > 0}
-    result = result_for(data, trays, status=status.lower())
+    result = trim_waste(data, result_for(data, trays, status=status.lower()))
     if _better(greedy, result):
         greedy.status = f"greedy (solver {status.lower()})"
         result = greedy
