@@ -155,8 +155,8 @@ def set_capacity_day(
         select(CapacityDay).where(CapacityDay.profile_id == profile.id, CapacityDay.day == day)
     )
     if row is None:
-        row = CapacityDay(profile_id=profile.id, day=day)
-        session.add(row)
+        row = CapacityDay(day=day)
+        profile.days.append(row)  # through the collection, so the profile sees it at once
     row.mills, row.mill_hours, row.cabinets, row.shift_hours = (
         mills,
         mill_hours,
@@ -200,7 +200,6 @@ def add_staff(
     if not name.strip():
         raise DomainError("a name is required", field="name")
     member = StaffMember(
-        profile_id=profile.id,
         name=name.strip(),
         kind=kind,
         skills=skills,
@@ -208,7 +207,7 @@ def add_staff(
         weekdays=sorted(set(days)),
         days_off=[],
     )
-    session.add(member)
+    profile.staff.append(member)  # through the collection, so the profile sees it at once
     session.flush()
     return member
 
@@ -217,7 +216,7 @@ def remove_staff(session: Session, profile: CapacityProfile, staff_id: int) -> N
     member = session.get(StaffMember, staff_id)
     if member is None or member.profile_id != profile.id:
         raise DomainError(f"no staff member {staff_id} in this profile", staff_id=staff_id)
-    session.delete(member)
+    profile.staff.remove(member)  # delete-orphan removes the row
     session.flush()
 
 
@@ -271,7 +270,11 @@ def delete_profile(session: Session, profile: CapacityProfile) -> None:
 
 def extra_shift_on(session: Session, profile: CapacityProfile, days: list[date]) -> None:
     """Switch the extra shift on for the given days, keeping their other overrides."""
-    overrides = {d.day: d for d in profile.days}
+    session.flush()
+    overrides = {
+        d.day: d
+        for d in session.scalars(select(CapacityDay).where(CapacityDay.profile_id == profile.id))
+    }
     for day in days:
         row = overrides.get(day)
         if row is None:
@@ -289,7 +292,16 @@ def day_capacities(
     session: Session, profile: CapacityProfile, start: date, end: date, *, harvest_month: int = 10
 ) -> list[DayCapacity]:
     """What the plant can do each day from start to end, calendar closures applied."""
-    overrides = {d.day: d for d in profile.days if start <= d.day <= end}
+    overrides = {
+        d.day: d
+        for d in session.scalars(
+            select(CapacityDay).where(
+                CapacityDay.profile_id == profile.id,
+                CapacityDay.day >= start,
+                CapacityDay.day <= end,
+            )
+        )
+    }
     calendar = {c.day: c for c in calendar_days(session, start, end)}
     out = []
     day = start
