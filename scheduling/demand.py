@@ -24,11 +24,26 @@ from scheduling.planner.model import BOOKED, CONFIRMED, FORECAST
 from scheduling.planning_models import SalesHistory
 
 CONFIRMED_PREFIXES = ("order:",)
+# Distributors collect at 06:00 still steaming: what they booked must be made that morning,
+# whatever the product's shelf window. Such demand is planned as a same-day variant.
+HOT_PREFIXES = ("booking:", "standing:")
+HOT_SUFFIX = "@hot"
+
+
+def base_sku(sku: str) -> str:
+    return sku.removesuffix(HOT_SUFFIX)
 
 
 def promised_demand(
-    session: Session, start: date, end: date, *, now: datetime | None = None
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    now: datetime | None = None,
+    split_hot: bool = False,
 ) -> dict[tuple[str, date, int], int]:
+    """Promised pieces by (sku, day, tier); with `split_hot`, distributor pickups are keyed
+    `sku + HOT_SUFFIX` because they must be made on their pickup day."""
     now = now or utcnow()
     rows = session.execute(
         select(Item.sku, Claim.demand_day, Claim.kind, Reservation.ref, Claim.quantity)
@@ -47,7 +62,10 @@ def promised_demand(
     out: dict[tuple[str, date, int], int] = defaultdict(int)
     for sku, day, kind, ref, quantity in rows:
         confirmed = kind is ClaimKind.ALLOCATION and str(ref).startswith(CONFIRMED_PREFIXES)
-        out[sku, day, CONFIRMED if confirmed else BOOKED] += int(quantity)
+        hot = split_hot and str(ref).startswith(HOT_PREFIXES)
+        out[sku + HOT_SUFFIX if hot else sku, day, CONFIRMED if confirmed else BOOKED] += int(
+            quantity
+        )
     return dict(out)
 
 
@@ -94,11 +112,16 @@ def season_demand(
     *,
     growth_pct: int = 100,
     now: datetime | None = None,
+    split_hot: bool = False,
 ) -> dict[tuple[str, date, int], int]:
-    promised = promised_demand(session, start, end, now=now)
-    demand = {k: q for k, q in promised.items() if k[0] in skus and q > 0}
+    promised = promised_demand(session, start, end, now=now, split_hot=split_hot)
+    demand = {k: q for k, q in promised.items() if base_sku(k[0]) in skus and q > 0}
     for (sku, day), expected in forecast(session, skus, start, end, growth_pct=growth_pct).items():
-        already = promised.get((sku, day, CONFIRMED), 0) + promised.get((sku, day, BOOKED), 0)
+        already = sum(
+            promised.get((variant, day, tier), 0)
+            for variant in (sku, sku + HOT_SUFFIX)
+            for tier in (CONFIRMED, BOOKED)
+        )
         rest = expected - already
         if rest > 0:
             demand[sku, day, FORECAST] = rest

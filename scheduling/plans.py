@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from inventory.events import publish
 from inventory.models import Item, ItemKind, Lot, Supply
 from scheduling.calendar import missing_arrangement_warnings
 from scheduling.capacity import day_capacities, get_profile, main_profile
-from scheduling.demand import season_demand
+from scheduling.demand import base_sku, season_demand
 from scheduling.planner import (
     TIERS,
     Materials,
@@ -129,8 +129,17 @@ def prepare(
         )
     planned = [p.sku for p in products]
     demand = season_demand(
-        session, planned, request.start, request.end, growth_pct=request.growth_pct, now=now
+        session,
+        planned,
+        request.start,
+        request.end,
+        growth_pct=request.growth_pct,
+        now=now,
+        split_hot=True,
     )
+    by_sku = {p.sku: p for p in products}
+    for variant in sorted({k[0] for k in demand if k[0] not in by_sku}):
+        products.append(replace(by_sku[base_sku(variant)], sku=variant, freshness_days=1))
     rice, sugar = material_stock(session)
     materials = (
         Materials(rice_by_crop_year=rice, sugar_g=sugar) if request.limit_materials else Materials()
@@ -155,6 +164,40 @@ def prepare(
     return Prepared(data=data, items=items, warnings=warnings, rice_stock=rice, sugar_stock=sugar)
 
 
+def fold_variants(data: PlanInput, result: PlanResult) -> tuple[PlanInput, PlanResult]:
+    """Same-day variants (`sku@hot`) back onto their product: one line per real product."""
+    if all(base_sku(p.sku) == p.sku for p in data.products):
+        return data, result
+
+    def fold(mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] = defaultdict(int)
+        for key, value in mapping.items():
+            out[(base_sku(key[0]), *key[1:])] += value
+        return dict(out)
+
+    folded_data = PlanInput(
+        products=tuple(p for p in data.products if base_sku(p.sku) == p.sku),
+        days=data.days,
+        demand=fold(data.demand),
+        materials=data.materials,
+    )
+    folded = PlanResult(
+        trays=fold(result.trays),
+        made=fold(result.made),
+        sales=fold(result.sales),
+        served=fold(result.served),
+        unmet=fold(result.unmet),
+        waste=fold(result.waste),
+        overtime_hours=dict(result.overtime_hours),
+        status=result.status,
+        seconds=result.seconds,
+        mip_gap=result.mip_gap,
+        stage_values=dict(result.stage_values),
+        stage_seconds=dict(result.stage_seconds),
+    )
+    return folded_data, folded
+
+
 def _store(
     session: Session,
     profile: CapacityProfile,
@@ -163,7 +206,7 @@ def _store(
     result: PlanResult,
     extra: Mapping[str, Any],
 ) -> Plan:
-    data = prepared.data
+    data, result = fold_variants(prepared.data, result)
     products = {p.sku: p for p in data.products}
     plan = Plan(
         ref=f"plan-{request.start:%Y%m%d}-{secrets.token_hex(3)}",
@@ -259,17 +302,18 @@ def _capacity_pieces(data: PlanInput, day: date) -> int:
     """A rough ceiling for the chart: pieces the day could make of the average product if
     the tightest of mills, cabinets and staff were the only limit (extra shift included)."""
     cap = next(c for c in data.days if c.day == day)
-    if not cap.production or not data.products:
+    specs = [p for p in data.products if base_sku(p.sku) == p.sku]
+    if not cap.production or not specs:
         return 0
-    n = len(data.products)
-    rice = sum(p.rice_g for p in data.products) / n
-    per_tray = sum(p.units_per_tray for p in data.products) / n
+    n = len(specs)
+    rice = sum(p.rice_g for p in specs) / n
+    per_tray = sum(p.units_per_tray for p in specs) / n
     limits = []
     if rice > 0:
         limits.append((cap.mill_kg + cap.mill_kg_per_extra_hour * cap.extra_hours) * 1000 / rice)
     limits.append((cap.trays + cap.trays_per_extra_hour * cap.extra_hours) * per_tray)
     for subset in data.step_subsets():
-        minutes = sum(sum(p.labour_minutes.get(s, 0.0) for s in subset) for p in data.products) / n
+        minutes = sum(sum(p.labour_minutes.get(s, 0.0) for s in subset) for p in specs) / n
         if minutes > 0:
             available = sum(
                 g.minutes + g.minutes_per_extra_hour * cap.extra_hours

@@ -29,10 +29,20 @@ START, END = date(2027, 1, 25), date(2027, 2, 8)
 NOW = datetime(2027, 1, 20, 2, 0, tzinfo=UTC)
 
 
-def _claim(session: Session, ref: str, sku: str, day: date, quantity: int, kind: ClaimKind) -> None:
+def _claim(
+    session: Session,
+    ref: str,
+    sku: str,
+    day: date,
+    quantity: int,
+    kind: ClaimKind,
+    made_on: date | None = None,
+) -> None:
     item = session.scalar(select(Item).where(Item.sku == sku))
     assert item is not None
-    supply = Supply(item_id=item.id, production_day=day, planned=0, promised=quantity, closed=False)
+    supply = Supply(
+        item_id=item.id, production_day=made_on or day, planned=0, promised=quantity, closed=False
+    )
     session.add(supply)
     reservation = Reservation(ref=ref, status=ReservationStatus.CONFIRMED)
     session.add(reservation)
@@ -161,3 +171,39 @@ def test_a_scenario_with_more_capacity_serves_more_and_is_compared_side_by_side(
     assert rows[1]["unmet"] < rows[0]["unmet"]
     assert rows[1]["served"] > rows[0]["served"]
     assert set(rows[0]["peak_utilisation"]) >= {"mill", "cabinet"}
+
+
+def test_a_distributor_booking_is_made_on_its_pickup_morning_not_the_day_before(
+    db: sessionmaker[Session], products: list[str]
+) -> None:
+    # GG-1 keeps two days, but a booking is collected hot: if its pickup day has no
+    # production, making it the day before does not count.
+    pickup = date(2027, 2, 2)
+    with transaction(db) as s:
+        _claim(s, "booking:5", products[0], pickup, 100, ClaimKind.ALLOCATION)
+        _claim(
+            s, "order:6", products[0], pickup, 30, ClaimKind.ALLOCATION, made_on=date(2027, 2, 1)
+        )
+        cal.set_calendar_entry(s, pickup, production=False)
+        plan = create_plan(
+            s,
+            PlanRequest(
+                start=date(2027, 2, 1), end=date(2027, 2, 3), limit_materials=False, time_limit=5
+            ),
+            now=NOW,
+        )
+        assert plan.summary["unmet_by_tier"] == [0, 100, 0]  # the order is made the day before
+        lines = {(line.day, line.quantity) for line in plan.lines if line.quantity}
+        assert lines == {(date(2027, 2, 1), 48)}  # 30 pieces in whole trays of 24
+    with transaction(db) as s:
+        cal.set_calendar_entry(s, pickup)  # production again on the pickup day
+        plan = create_plan(
+            s,
+            PlanRequest(
+                start=date(2027, 2, 1), end=date(2027, 2, 3), limit_materials=False, time_limit=5
+            ),
+            now=NOW,
+        )
+        assert plan.unmet_total == 0
+        made = {line.day: line.quantity for line in plan.lines if line.quantity}
+        assert made.get(pickup, 0) >= 100
