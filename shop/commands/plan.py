@@ -16,7 +16,6 @@ from scheduling.capacity import main_profile
 from scheduling.demo_history import seed_recipes, seed_sales_history
 from scheduling.planning_models import CapacityProfile
 from scheduling.plans import PlanRequest, create_plan, plan_csv, publish_plan
-from shop.cli import CliState, pass_state
 
 STAGE_LABELS = {
     "greedy": "greedy baseline",
@@ -37,6 +36,9 @@ def _season(year: int) -> tuple[date, date]:
 
 
 def register(cli: click.Group) -> None:
+    # Imported here: shop.cli imports this module while it is being set up.
+    from shop.cli import CliState, pass_state
+
     @cli.group("plan", invoke_without_command=True)
     @click.option(
         "--start", type=click.DateTime(["%Y-%m-%d"]), help="first day (default: a week before 腊八)"
