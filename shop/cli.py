@@ -10,7 +10,13 @@ import click
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 
-COMMAND_MODULES: list[str] = ["shop.commands.plan"]
+COMMAND_MODULES: list[str] = [
+    "shop.commands.db",
+    "shop.commands.events",
+    "shop.commands.inventory",
+    "shop.commands.plan",
+    "shop.commands.users",
+]
 
 
 class CliState:
