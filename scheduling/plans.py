@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.events import publish
-from inventory.models import Item, ItemKind, Lot, Supply
+from inventory.models import Item, ItemKind, Lot
+from inventory.supply import set_planned_supply
 from scheduling.calendar import missing_arrangement_warnings
 from scheduling.capacity import day_capacities, get_profile, main_profile
 from scheduling.demand import base_sku, season_demand
@@ -374,43 +375,11 @@ def short_days(plan: Plan) -> list[PlanDay]:
 def _set_planned_supply(
     session: Session, plan_ref: str, quantities: Mapping[tuple[str, date], int]
 ) -> list[dict[str, Any]]:
-    """Through `inventory.supply.set_planned_supply` when the inventory branch provides it;
-    until then `_set_planned_supply_direct` keeps the same contract on the Supply rows."""
-    try:
-        from inventory.supply import set_planned_supply
-    except ImportError:
-        return _set_planned_supply_direct(session, plan_ref, quantities)
     changes = set_planned_supply(session, plan_ref, quantities)
-    return [getattr(c, "__dict__", {"change": str(c)}) for c in changes]
-
-
-def _set_planned_supply_direct(
-    session: Session, plan_ref: str, quantities: Mapping[tuple[str, date], int]
-) -> list[dict[str, Any]]:
-    """Upsert planned output per (sku, production day); report rows promised beyond plan."""
-    items = {
-        i.sku: i
-        for i in session.scalars(select(Item).where(Item.sku.in_({s for s, _ in quantities})))
-    }
-    conflicts = []
-    for (sku, day), quantity in sorted(quantities.items()):
-        item = items[sku]
-        row = session.scalar(
-            select(Supply)
-            .where(Supply.item_id == item.id, Supply.production_day == day)
-            .with_for_update(of=Supply)
-        )
-        if row is None:
-            row = Supply(item_id=item.id, production_day=day, planned=0, promised=0, closed=False)
-            session.add(row)
-        row.planned = quantity
-        row.plan_ref = plan_ref
-        if row.promised > quantity:
-            conflicts.append(
-                {"sku": sku, "day": day.isoformat(), "planned": quantity, "promised": row.promised}
-            )
-    session.flush()
-    return conflicts
+    return [
+        {"sku": c.sku, "day": c.day.isoformat(), "planned": c.planned, "promised": c.promised}
+        for c in changes
+    ]
 
 
 def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None) -> Plan:
@@ -430,6 +399,10 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
         day += timedelta(days=1)
     for line in plan.lines:
         quantities[skus[line.item_id], line.day] = line.quantity
+    if not quantities:
+        raise PlanStateError(
+            "this plan makes nothing: there is nothing to publish", plan_ref=plan.ref
+        )
     conflicts = _set_planned_supply(session, plan.ref, quantities)
     for older in session.scalars(
         select(Plan).where(

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inventory.errors import DomainError, UnknownItem
-from inventory.models import Item, ItemKind
+from inventory.catalog import get_product
+from inventory.errors import DomainError
+from inventory.models import Item
 from scheduling.planning_models import Recipe as RecipeRow
 
 STEPS = ("mould", "stack")
@@ -48,10 +49,7 @@ class Recipe:
 
 
 def _product(session: Session, sku: str) -> Item:
-    item = session.scalar(select(Item).where(Item.sku == sku))
-    if item is None or item.kind is not ItemKind.PRODUCT:
-        raise UnknownItem(f"no product {sku!r}", sku=sku)
-    return item
+    return get_product(session, sku)
 
 
 def _to_recipe(sku: str, row: RecipeRow) -> Recipe:

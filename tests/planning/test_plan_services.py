@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from inventory.atp import available_to_promise
 from inventory.db import transaction
 from inventory.models import (
     Claim,
@@ -132,12 +133,27 @@ def test_a_plan_is_made_stored_and_published_as_planned_supply(
         assert "day,production" in plan_csv(s, plan)
         made = {(line.item_id, line.day): line.quantity for line in plan.lines if line.quantity}
         assert made
+    with db() as s:
+        before = available_to_promise(s, products, START, END, now=NOW)
     with transaction(db) as s:
         publish_plan(s, plan_id)
     with db() as s:
         supply = {(r.item_id, r.production_day): r.planned for r in s.scalars(select(Supply))}
         for key, quantity in made.items():
             assert supply[key] == quantity
+        # The storefront's availability calendar now offers what the plan makes, fresh
+        # within the window, less what is already promised.
+        after = available_to_promise(s, products, START, END, now=NOW)
+        ids = {i.sku: i.id for i in s.scalars(select(Item))}
+        promised = {(products[0], date(2027, 2, 2)): 40}  # order:9, on that day's supply
+        for sku in products:
+            for day in after[sku]:
+                free = sum(
+                    made.get((ids[sku], made_on), 0) - promised.get((sku, made_on), 0)
+                    for made_on in (day - timedelta(days=1), day)
+                )
+                assert after[sku][day] == max(0, free)
+        assert sum(after[products[0]].values()) > sum(before[products[0]].values())
         types = {e.type for e in s.scalars(select(OutboxEvent))}
         assert {"plan.created", "plan.published"} <= types
 
