@@ -16,6 +16,7 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.inventory",
     "shop.commands.plan",
     "shop.commands.users",
+    "shop.commands.demo",
 ]
 
 
