@@ -14,6 +14,7 @@ from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
 from shop.distributors import web as distributors_web
+from shop.planning import web as planning_web
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.init_app(app)
     distributors_web.init_app(app, runtime)
     scheduler_views.init_app(app, runtime)
+    planning_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

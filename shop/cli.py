@@ -14,6 +14,7 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.db",
     "shop.commands.events",
     "shop.commands.inventory",
+    "shop.commands.plan",
     "shop.commands.users",
     "shop.commands.demo",
     "shop.commands.distributors",

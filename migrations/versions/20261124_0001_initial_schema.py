@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 18:18:02.026036
+Create Date: 2026-11-24 18:18:38.715069
 """
 
 from collections.abc import Sequence
@@ -175,6 +175,44 @@ def upgrade() -> None:
     with op.batch_alter_table('pickup_slots', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pickup_slots_day'), ['day'], unique=False)
 
+    op.create_table('plan_calendar_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('official', sa.Enum('normal', 'holiday', 'workday', name='official_status', native_enum=False, create_constraint=True, length=16), nullable=True),
+    sa.Column('production', sa.Boolean(), nullable=True),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_calendar_entries')),
+    sa.UniqueConstraint('day', name=op.f('uq_plan_calendar_entries_day'))
+    )
+    op.create_table('plan_calendar_years',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('official_entered', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('year', name=op.f('pk_plan_calendar_years'))
+    )
+    op.create_table('plan_capacity_profiles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('is_main', sa.Boolean(), nullable=False),
+    sa.Column('based_on_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('mills', sa.Integer(), nullable=False),
+    sa.Column('mill_kg_per_hour', sa.Integer(), nullable=False),
+    sa.Column('mill_hours', sa.Float(), nullable=False),
+    sa.Column('cabinets', sa.Integer(), nullable=False),
+    sa.Column('trays_per_cycle', sa.Integer(), nullable=False),
+    sa.Column('cycle_minutes', sa.Integer(), nullable=False),
+    sa.Column('shift_start', sa.Time(), nullable=False),
+    sa.Column('shift_hours', sa.Float(), nullable=False),
+    sa.Column('extra_shift_hours', sa.Float(), nullable=False),
+    sa.Column('created_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('cabinets >= 0 AND trays_per_cycle > 0 AND cycle_minutes > 0', name=op.f('ck_plan_capacity_profiles_cabinets')),
+    sa.CheckConstraint('mills >= 0 AND mill_kg_per_hour > 0 AND mill_hours >= 0', name=op.f('ck_plan_capacity_profiles_mills')),
+    sa.CheckConstraint('shift_hours >= 0 AND extra_shift_hours >= 0', name=op.f('ck_plan_capacity_profiles_shifts')),
+    sa.ForeignKeyConstraint(['based_on_id'], ['plan_capacity_profiles.id'], name=op.f('fk_plan_capacity_profiles_based_on_id_plan_capacity_profiles')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_capacity_profiles')),
+    sa.UniqueConstraint('name', name=op.f('uq_plan_capacity_profiles_name'))
+    )
     op.create_table('reservations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ref', sa.String(length=80), nullable=False),
@@ -345,6 +383,91 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_lots_item_id'), ['item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_lots_production_day'), ['production_day'], unique=False)
 
+    op.create_table('plan_capacity_days',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('profile_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('mills', sa.Integer(), nullable=True),
+    sa.Column('mill_hours', sa.Float(), nullable=True),
+    sa.Column('cabinets', sa.Integer(), nullable=True),
+    sa.Column('shift_hours', sa.Float(), nullable=True),
+    sa.Column('extra_shift', sa.Boolean(), nullable=False),
+    sa.Column('extra_staff', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['profile_id'], ['plan_capacity_profiles.id'], name=op.f('fk_plan_capacity_days_profile_id_plan_capacity_profiles')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_capacity_days')),
+    sa.UniqueConstraint('profile_id', 'day', name=op.f('uq_plan_capacity_days_profile_id_day'))
+    )
+    with op.batch_alter_table('plan_capacity_days', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_capacity_days_profile_id'), ['profile_id'], unique=False)
+
+    op.create_table('plan_plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ref', sa.String(length=60), nullable=False),
+    sa.Column('profile_id', sa.Integer(), nullable=False),
+    sa.Column('start', sa.Date(), nullable=False),
+    sa.Column('end', sa.Date(), nullable=False),
+    sa.Column('status', sa.Enum('draft', 'published', 'superseded', name='plan_status', native_enum=False, create_constraint=True, length=16), nullable=False),
+    sa.Column('growth_pct', sa.Integer(), nullable=False),
+    sa.Column('created_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', inventory.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('solver_status', sa.String(length=40), nullable=False),
+    sa.Column('solve_seconds', sa.Float(), nullable=False),
+    sa.Column('demand_total', sa.Integer(), nullable=False),
+    sa.Column('unmet_total', sa.Integer(), nullable=False),
+    sa.Column('waste_total', sa.Integer(), nullable=False),
+    sa.Column('overtime_hours', sa.Float(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.Column('warnings', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['profile_id'], ['plan_capacity_profiles.id'], name=op.f('fk_plan_plans_profile_id_plan_capacity_profiles')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_plans')),
+    sa.UniqueConstraint('ref', name=op.f('uq_plan_plans_ref'))
+    )
+    with op.batch_alter_table('plan_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_plans_profile_id'), ['profile_id'], unique=False)
+
+    op.create_table('plan_recipes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('rice_g', sa.Integer(), nullable=False),
+    sa.Column('sugar_g', sa.Integer(), nullable=False),
+    sa.Column('units_per_tray', sa.Integer(), nullable=False),
+    sa.Column('loss_fraction', sa.Float(), nullable=False),
+    sa.Column('labour_minutes', sa.JSON(), nullable=False),
+    sa.CheckConstraint('loss_fraction >= 0 AND loss_fraction < 1', name=op.f('ck_plan_recipes_loss')),
+    sa.CheckConstraint('rice_g >= 0 AND sugar_g >= 0', name=op.f('ck_plan_recipes_materials')),
+    sa.CheckConstraint('units_per_tray >= 1', name=op.f('ck_plan_recipes_tray')),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_plan_recipes_item_id_items')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_recipes')),
+    sa.UniqueConstraint('item_id', name=op.f('uq_plan_recipes_item_id'))
+    )
+    op.create_table('plan_sales_history',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_plan_sales_history_item_id_items')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_sales_history')),
+    sa.UniqueConstraint('item_id', 'day', name=op.f('uq_plan_sales_history_item_id_day'))
+    )
+    with op.batch_alter_table('plan_sales_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_sales_history_day'), ['day'], unique=False)
+        batch_op.create_index(batch_op.f('ix_plan_sales_history_item_id'), ['item_id'], unique=False)
+
+    op.create_table('plan_staff',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('profile_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('kind', sa.Enum('core', 'apprentice', name='staff_kind', native_enum=False, create_constraint=True, length=16), nullable=False),
+    sa.Column('skills', sa.JSON(), nullable=False),
+    sa.Column('productivity_pct', sa.Integer(), nullable=False),
+    sa.Column('weekdays', sa.JSON(), nullable=False),
+    sa.Column('days_off', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['profile_id'], ['plan_capacity_profiles.id'], name=op.f('fk_plan_staff_profile_id_plan_capacity_profiles')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_staff'))
+    )
+    with op.batch_alter_table('plan_staff', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_staff_profile_id'), ['profile_id'], unique=False)
+
     op.create_table('standing_orders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('distributor_id', sa.Integer(), nullable=False),
@@ -426,6 +549,44 @@ def upgrade() -> None:
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_claims_reservation_id'), ['reservation_id'], unique=False)
         batch_op.create_index('ix_claims_supply_live', ['supply_id', 'status'], unique=False)
+
+    op.create_table('plan_days',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('production', sa.Boolean(), nullable=False),
+    sa.Column('demand', sa.Integer(), nullable=False),
+    sa.Column('unmet', sa.Integer(), nullable=False),
+    sa.Column('unmet_by_tier', sa.JSON(), nullable=False),
+    sa.Column('capacity_units', sa.Integer(), nullable=False),
+    sa.Column('utilisation', sa.JSON(), nullable=False),
+    sa.Column('overtime_hours', sa.Float(), nullable=False),
+    sa.Column('rice_g', sa.Integer(), nullable=False),
+    sa.Column('sugar_g', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan_plans.id'], name=op.f('fk_plan_days_plan_id_plan_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_days')),
+    sa.UniqueConstraint('plan_id', 'day', name=op.f('uq_plan_days_plan_id_day'))
+    )
+    with op.batch_alter_table('plan_days', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_days_plan_id'), ['plan_id'], unique=False)
+
+    op.create_table('plan_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('trays', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('demand', sa.Integer(), nullable=False),
+    sa.Column('sold', sa.Integer(), nullable=False),
+    sa.Column('waste', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_plan_lines_item_id_items')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan_plans.id'], name=op.f('fk_plan_lines_plan_id_plan_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_lines')),
+    sa.UniqueConstraint('plan_id', 'item_id', 'day', name=op.f('uq_plan_lines_plan_id_item_id_day'))
+    )
+    with op.batch_alter_table('plan_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_lines_plan_id'), ['plan_id'], unique=False)
 
     op.create_table('standing_order_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -584,6 +745,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_standing_order_lines_standing_order_id'))
 
     op.drop_table('standing_order_lines')
+    with op.batch_alter_table('plan_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_lines_plan_id'))
+
+    op.drop_table('plan_lines')
+    with op.batch_alter_table('plan_days', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_days_plan_id'))
+
+    op.drop_table('plan_days')
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.drop_index('ix_claims_supply_live')
         batch_op.drop_index(batch_op.f('ix_claims_reservation_id'))
@@ -603,6 +772,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_standing_orders_distributor_id'))
 
     op.drop_table('standing_orders')
+    with op.batch_alter_table('plan_staff', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_staff_profile_id'))
+
+    op.drop_table('plan_staff')
+    with op.batch_alter_table('plan_sales_history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_sales_history_item_id'))
+        batch_op.drop_index(batch_op.f('ix_plan_sales_history_day'))
+
+    op.drop_table('plan_sales_history')
+    op.drop_table('plan_recipes')
+    with op.batch_alter_table('plan_plans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_plans_profile_id'))
+
+    op.drop_table('plan_plans')
+    with op.batch_alter_table('plan_capacity_days', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_capacity_days_profile_id'))
+
+    op.drop_table('plan_capacity_days')
     with op.batch_alter_table('lots', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lots_production_day'))
         batch_op.drop_index(batch_op.f('ix_lots_item_id'))
@@ -641,6 +828,9 @@ def downgrade() -> None:
     op.drop_table('soak_overrides')
     op.drop_table('scheduler_job_state')
     op.drop_table('reservations')
+    op.drop_table('plan_capacity_profiles')
+    op.drop_table('plan_calendar_years')
+    op.drop_table('plan_calendar_entries')
     with op.batch_alter_table('pickup_slots', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pickup_slots_day'))
 
