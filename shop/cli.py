@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.plan",
     "shop.commands.users",
     "shop.commands.demo",
+    "shop.commands.serve",
     "shop.commands.distributors",
     "shop.commands.scheduler",
     "shop.commands.production",
