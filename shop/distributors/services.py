@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import holidays
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from inventory import catalog, reservations
 from inventory.errors import DayClosed, DomainError, InvalidQuantity, SoldOut
 from inventory.events import publish
 from inventory.models import Item, Reservation, Supply
+from scheduling import calendar
 from scheduling import slots as slot_rules
 from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
 from scheduling.slot_models import PickupSlot
@@ -145,12 +145,11 @@ def price_list(session: Session, distributor_id: int) -> list[PriceListEntry]:
 def _closed_days(session: Session, start: date, end: date) -> set[date]:
     """Days without production between start and end (inclusive).
 
-    The one place distributor code asks the production calendar. Until the editable calendar
-    (scheduling.calendar.closed_days) is in, official Chinese holidays come from the
-    `holidays` library, which also knows the make-up workdays are ordinary working days.
+    The one place distributor code asks the production calendar: official holidays closed,
+    make-up workdays open, and the manager's own entries (a day closed for repairs, a holiday
+    worked through) win over both.
     """
-    official = holidays.country_holidays("CN", years=range(start.year, end.year + 1))
-    return {d for d in official if start <= d <= end}
+    return calendar.closed_days(session, start, end)
 
 
 def is_open_day(session: Session, day: date) -> bool:
