@@ -97,7 +97,11 @@ def register_production_jobs(settings: Settings, *, jobs: JobRegistry = registry
 
 
 def register_cutoff_job(
-    settings: Settings, inputs: InputsProvider, *, jobs: JobRegistry = registry
+    settings: Settings,
+    inputs: InputsProvider,
+    *,
+    jobs: JobRegistry = registry,
+    grace: timedelta | None = None,
 ) -> JobSpec:
     """The evening cut-off: close tomorrow to new orders, plan its batches, freeze its sheet.
 
@@ -117,6 +121,7 @@ def register_cutoff_job(
             "hour": settings.order_cutoff.hour,
             "minute": settings.order_cutoff.minute,
         },
+        grace=grace,
         description="close tomorrow to new orders, plan its batches, freeze the batch sheet",
     )
 

@@ -40,6 +40,7 @@ from scheduling.capacity import (
     set_capacity_day,
     update_profile,
 )
+from scheduling.planning_jobs import register_planning_jobs
 from scheduling.planning_models import OfficialStatus, Plan, StaffKind
 from scheduling.plans import (
     PlanRequest,
@@ -488,3 +489,4 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(bp)
     api.init_app(app)
     add_nav(app, "plan.nav", "/manager/plan/", 80)
+    register_planning_jobs(runtime.settings)
