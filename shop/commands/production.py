@@ -42,6 +42,14 @@ def _echo_batch(trace: BatchTrace, indent: str = "") -> None:
         click.echo(f"{indent}  distributors: {', '.join(trace.distributors)}")
 
 
+def _owners() -> None:
+    """Name each reservation's owner and rank bookings by pickup slot, as the web app does
+    (the CLI does not build the app, so it registers the owners' providers itself)."""
+    from shop.distributors.owners import register_booking_owners
+
+    register_booking_owners()
+
+
 def _parse_outputs(pairs: tuple[str, ...]) -> dict[str, int]:
     outputs: dict[str, int] = {}
     for pair in pairs:
@@ -62,6 +70,7 @@ def register(cli: click.Group) -> None:
         or (--lot) a rice lot to every batch that used it."""
         if bool(batch_ref) == bool(lot_code):
             raise click.UsageError("give a batch reference or --lot CODE (one of them)")
+        _owners()
         try:
             with state.runtime.sessions() as session:
                 if batch_ref:
@@ -137,6 +146,7 @@ def register(cli: click.Group) -> None:
         state: CliState, batch_ref: str, outputs: tuple[str, ...], completed_by: str
     ) -> None:
         """Record what a batch actually made: SKU=PIECES ..."""
+        _owners()
         try:
             with transaction(state.runtime.sessions) as session:
                 done = complete_batch(

@@ -13,6 +13,7 @@ from inventory.runtime import Runtime
 from shop.api import get_api
 from shop.distributors import api, pages, services, webhooks
 from shop.distributors.jobs import register_distributor_jobs
+from shop.distributors.owners import register_booking_owners
 from shop.nav import add_nav
 
 READY_CONSUMER = "distributors.order-ready"
@@ -40,3 +41,4 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     add_nav(app, "dist.nav.board", "/manager/pickups/", 60)
     register_subscribers()
     register_distributor_jobs(runtime.settings)
+    register_booking_owners()
