@@ -16,7 +16,13 @@ from inventory.materials import current_crop_year, receive_material
 from inventory.models import Item
 from inventory.settings import TIMEZONE
 from inventory.supply import set_planned_supply
+from scheduling.calendar import lunar_markers
+from scheduling.capacity import main_profile
+from scheduling.demo_history import seed_recipes, seed_sales_history
+from scheduling.slots import SlotRules
 from shop.auth import create_user
+from shop.distributors import accounts as distributor_accounts
+from shop.distributors import services as distributor_services
 from shop.models import Role
 
 LOCAL = ZoneInfo(TIMEZONE)
@@ -105,7 +111,111 @@ def demo_loaded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Item)))
 
 
-def load_demo(session: Session, today: date, *, days: int = 28, harvest_month: int = 10) -> None:
+@dataclass(frozen=True)
+class DemoDistributor:
+    code: str
+    company: str
+    region: str
+    address: str
+    contact: str
+    mobile: str
+    email: str | None  # the sign-in of the distributor's staff, if the demo gives one
+    slot_time: time
+    cases: dict[str, int]  # the standing order, Monday to Saturday
+
+
+# Pieces per case for the distributors' bulk trade, and the case price (about 25 % off retail).
+CASE_PIECES = {"YC-CLASSIC-250": 20, "YC-CLASSIC-500": 10, "YC-GIFT-1000": 4}
+DISTRIBUTORS = [
+    DemoDistributor(
+        "TJ-HQ01",
+        "红桥区鸿顺副食批发部",
+        "天津市红桥区",
+        "红桥区大胡同商业街 18 号",
+        "王师傅",
+        "13900000001",
+        "distributor@demo.gaogan",
+        time(6, 15),
+        {"YC-CLASSIC-250": 4, "YC-CLASSIC-500": 2},
+    ),
+    DemoDistributor(
+        "TJ-WQ02",
+        "武清区杨村供销社",
+        "天津市武清区",
+        "杨村街道光明道 66 号",
+        "刘经理",
+        "13900000002",
+        None,
+        time(6, 30),
+        {"YC-CLASSIC-250": 3, "YC-GIFT-1000": 2},
+    ),
+]
+
+
+def latest_past_season(today: date) -> int:
+    """The festival year of the last season that is over (its 元宵 has passed)."""
+    year = today.year
+    return year if lunar_markers(year)["yuanxiao"] < today else year - 1
+
+
+def _load_planning(session: Session, today: date) -> None:
+    """Recipes, the main capacity profile (plant and roster defaults) and three past seasons
+    of daily sales, so the season planner has something to forecast from. The production
+    calendar needs nothing stored: official holidays and make-up workdays come from the
+    library until the manager overrides a day."""
+    seed_recipes(session)
+    main_profile(session)
+    seed_sales_history(session, latest_festival_year=latest_past_season(today), seasons=3)
+
+
+def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:
+    """Two shops that collect at 06:00 with a price list and a standing order; the coming
+    week's pickup slots and standing bookings are made as the scheduler's jobs would."""
+    for sku, pieces in CASE_PIECES.items():
+        distributor_services.set_case_pack(session, sku, pieces)
+    prices = {p.sku: p.price_fen for p in PRODUCTS}
+    for d in DISTRIBUTORS:
+        distributor = distributor_accounts.create_distributor(
+            session,
+            code=d.code,
+            company=d.company,
+            region=d.region,
+            address=d.address,
+            contacts=[{"name": d.contact, "phone": d.mobile}],
+        )
+        for sku, pieces in CASE_PIECES.items():
+            case_price = round(prices[sku] * pieces * 0.75)
+            distributor_services.set_price(session, distributor.id, sku, case_price)
+        distributor_services.save_standing_order(
+            session,
+            distributor_id=distributor.id,
+            slot_time=d.slot_time,
+            weekday_lines={weekday: d.cases for weekday in range(6)},
+            starts_on=today + timedelta(days=1),
+        )
+        if d.email:
+            create_user(
+                session,
+                email=d.email,
+                name=d.contact,
+                password=DEMO_PASSWORD,
+                role=Role.DISTRIBUTOR,
+                mobile=d.mobile,
+                distributor_id=distributor.id,
+            )
+    for offset in range(1, 8):
+        distributor_services.day_slots(session, today + timedelta(days=offset), rules)
+    distributor_services.generate_standing_bookings(session, today, 7, rules=rules)
+
+
+def load_demo(
+    session: Session,
+    today: date,
+    *,
+    days: int = 28,
+    harvest_month: int = 10,
+    rules: SlotRules | None = None,
+) -> None:
     """Fill an empty database. The caller owns the transaction."""
     for p in PRODUCTS:
         create_product(
@@ -179,3 +289,5 @@ def load_demo(session: Session, today: date, *, days: int = 28, harvest_month: i
         role=Role.CUSTOMER,
         mobile="13800000000",
     )
+    _load_planning(session, today)
+    _load_distributors(session, today, rules or SlotRules())

@@ -12,11 +12,20 @@ from inventory.db import transaction, utcnow
 from inventory.errors import OldCropRice
 from inventory.ledger import verify_ledger
 from inventory.materials import consume_material
-from inventory.models import Item, Lot
+from inventory.models import Item, Lot, Supply
 from inventory.rules import local_today
 from inventory.settings import Settings
+from scheduling.calendar import festival_year_for
+from scheduling.planning_models import Plan, PlanStatus, SalesHistory
+from scheduling.plans import PlanRequest, create_plan, publish_plan
+from scheduling.recipes import list_recipes
+from scheduling.slot_models import PickupSlot
+from shop.app import create_app
+from shop.auth import authenticate
 from shop.cli import cli
-from shop.demo import PRODUCTS
+from shop.demo import DEMO_PASSWORD, PRODUCTS, latest_past_season
+from shop.distributors.models import Booking
+from tests.distributors.distributor_support import csrf_from, sign_in
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -67,3 +76,66 @@ def test_the_demo_old_crop_rice_cannot_go_into_a_batch(
     # More than the new-crop lot holds: the rest would have to come from last year's rice.
     with pytest.raises(OldCropRice), transaction(db) as s:
         consume_material(s, "RICE", 2_100_000, day=today, reference="batch:test")
+
+
+def test_the_demo_can_plan_the_next_two_weeks_and_publish_the_plan(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
+    assert CliRunner().invoke(cli, ["demo"], env=_env(settings)).exit_code == 0
+    today = local_today(utcnow())
+    start, end = today + timedelta(days=1), today + timedelta(days=14)
+    with transaction(db) as s:
+        assert len(list_recipes(s)) == len(PRODUCTS)
+        seasons = {festival_year_for(d) for d in s.scalars(select(SalesHistory.day).distinct())}
+        latest = latest_past_season(today)
+        assert seasons == {latest - 2, latest - 1, latest}
+        plan = create_plan(s, PlanRequest(start=start, end=end, time_limit=20))
+        published = publish_plan(s, plan.id)
+        plan_ref, plan_id = published.ref, published.id
+        assert published.status is PlanStatus.PUBLISHED and plan.lines
+    with db() as s:
+        planned_items = {line.item_id for line in s.get(Plan, plan_id).lines}  # type: ignore[union-attr]
+        rows = s.scalars(select(Supply).where(Supply.production_day == start)).all()
+        assert {r.plan_ref for r in rows if r.item_id in planned_items} == {plan_ref}
+
+
+def test_the_demo_distributor_signs_in_sees_its_standing_bookings_and_books_a_slot(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
+    assert CliRunner().invoke(cli, ["demo"], env=_env(settings)).exit_code == 0
+    today = local_today(utcnow())
+    with db() as s:
+        user = authenticate(s, "distributor@demo.gaogan", DEMO_PASSWORD)
+        assert user is not None and user.distributor_id is not None
+        distributor_id, user_id = user.distributor_id, user.id
+        standing = s.scalars(select(Booking).where(Booking.distributor_id == distributor_id)).all()
+        assert standing and all(b.source == "standing" for b in standing)
+        # Two days ahead at the earliest: tomorrow may already be past the 20:00 cut-off.
+        slot = s.scalars(
+            select(PickupSlot)
+            .where(PickupSlot.day >= today + timedelta(days=2))
+            .order_by(PickupSlot.day, PickupSlot.starts_at.desc())
+        ).first()
+        assert slot is not None
+        day, slot_id = slot.day, slot.id
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    sign_in(client, db, user_id)
+    page = client.get(f"/distributor/?week={day.isoformat()}")
+    assert page.status_code == 200
+    made = client.post(
+        "/distributor/bookings",
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "day": day.isoformat(),
+            "slot_id": slot_id,
+            "cases_YC-CLASSIC-250": "2",
+        },
+    )
+    assert made.status_code == 302
+    with db() as s:
+        booked = s.scalars(
+            select(Booking).where(Booking.slot_id == slot_id, Booking.source != "standing")
+        ).one()
+        assert booked.distributor_id == distributor_id and booked.day == day

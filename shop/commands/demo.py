@@ -6,6 +6,7 @@ import click
 
 from inventory.db import transaction, utcnow
 from inventory.rules import local_today
+from scheduling.slots import SlotRules
 from shop.cli import CliState, pass_state
 from shop.demo import DEMO_PASSWORD, demo_loaded, load_demo
 from shop.schema import upgrade
@@ -16,7 +17,8 @@ def register(cli: click.Group) -> None:
     @click.option("--days", default=28, show_default=True, help="Days of planned supply.")
     @pass_state
     def demo(state: CliState, days: int) -> None:
-        """Load demo data (products, rice and sugar lots, supply, accounts) if the database is empty."""
+        """Load demo data (products, lots, supply, recipes, sales history, distributors,
+        accounts) if the database is empty."""
         runtime = state.runtime
         upgrade(runtime.engine)
         with transaction(runtime.sessions) as session:
@@ -28,8 +30,10 @@ def register(cli: click.Group) -> None:
                 local_today(utcnow()),
                 days=days,
                 harvest_month=runtime.settings.harvest_month,
+                rules=SlotRules.from_settings(runtime.settings),
             )
         click.echo(
-            "demo data loaded: manager@demo.gaogan and customer@demo.gaogan, "
+            "demo data loaded: manager@demo.gaogan, customer@demo.gaogan and "
+            "distributor@demo.gaogan, "
             f"password {DEMO_PASSWORD}"
         )

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from inventory.db import transaction, utcnow
 from inventory.rules import local_today
 from scheduling.runner import scheduler_running
+from scheduling.slots import SlotRules
 from shop.app import create_app
 from shop.cli import CliState, pass_state
 from shop.demo import DEMO_PASSWORD, demo_loaded, load_demo
@@ -59,10 +60,14 @@ def register(cli: click.Group) -> None:
             with transaction(runtime.sessions) as session:
                 if not demo_loaded(session):
                     load_demo(
-                        session, local_today(utcnow()), harvest_month=runtime.settings.harvest_month
+                        session,
+                        local_today(utcnow()),
+                        harvest_month=runtime.settings.harvest_month,
+                        rules=SlotRules.from_settings(runtime.settings),
                     )
                     click.echo(
-                        "demo data loaded: manager@demo.gaogan / customer@demo.gaogan, "
+                        "demo data loaded: manager@demo.gaogan / customer@demo.gaogan / "
+                        "distributor@demo.gaogan, "
                         f"password {DEMO_PASSWORD}",
                         err=True,
                     )
