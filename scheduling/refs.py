@@ -32,6 +32,10 @@ def register_ref_provider(prefix: str, provider: RefProvider) -> None:
     _providers[prefix] = provider
 
 
+def has_ref_provider(prefix: str) -> bool:
+    return prefix in _providers
+
+
 def ref_prefix(ref: str) -> str:
     return ref.split(":", 1)[0]
 

@@ -44,10 +44,13 @@ def _echo_batch(trace: BatchTrace, indent: str = "") -> None:
 
 def _owners() -> None:
     """Name each reservation's owner and rank bookings by pickup slot, as the web app does
-    (the CLI does not build the app, so it registers the owners' providers itself)."""
-    from shop.distributors.owners import register_booking_owners
+    (the CLI does not build the app, so it registers the owners' providers itself, unless
+    one is already there: an embedding process or a test may have its own)."""
+    from scheduling.refs import has_ref_provider
+    from shop.distributors.owners import PREFIX, register_booking_owners
 
-    register_booking_owners()
+    if not has_ref_provider(PREFIX):
+        register_booking_owners()
 
 
 def _parse_outputs(pairs: tuple[str, ...]) -> dict[str, int]:
