@@ -280,6 +280,9 @@ def _store(
         "rice_stock_g": {str(k): v for k, v in prepared.rice_stock.items()},
         "sugar_stock_g": prepared.sugar_stock,
         "limit_materials": request.limit_materials,
+        # Every product the plan decided on, also those it makes none of: publishing writes
+        # their zeros, so an older plan's output is not promised on after a re-plan.
+        "skus": sorted(products),
         **extra,
     }
     session.add(plan)
@@ -390,7 +393,11 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
     if plan.status is PlanStatus.SUPERSEDED:
         raise PlanStateError("this plan was replaced by a newer published plan", plan_ref=plan.ref)
     skus = {i.id: i.sku for i in session.scalars(select(Item).where(Item.kind == ItemKind.PRODUCT))}
-    planned_skus = {skus[line.item_id] for line in plan.lines}
+    considered = plan.summary.get("skus")
+    known = set(skus.values())
+    planned_skus = {skus[line.item_id] for line in plan.lines} | {
+        str(sku) for sku in (considered if isinstance(considered, list) else []) if sku in known
+    }
     quantities: dict[tuple[str, date], int] = {}
     day = plan.start
     while day <= plan.end:

@@ -72,7 +72,11 @@ def test_the_nightly_replan_publishes_once_at_two_and_reports_a_day_below_its_pr
     _plant(db)
     promised_day = DAY + timedelta(days=3)
     with transaction(db) as s:
-        set_planned_supply(s, "before", {(CLASSIC, promised_day): 100})
+        set_planned_supply(
+            s,
+            "before",
+            {(CLASSIC, promised_day): 100, (OSMANTHUS, promised_day + timedelta(1)): 50},
+        )
         reserve(
             s,
             "order:1",
@@ -107,6 +111,14 @@ def test_the_nightly_replan_publishes_once_at_two_and_reports_a_day_below_its_pr
             select(Supply).where(Supply.item_id == classic, Supply.production_day == promised_day)
         ).one()
         assert (supply.planned, supply.promised, supply.plan_ref) == (0, 40, plan.ref)
+        # Nobody wants osmanthus: the re-plan makes none, and the old 50 are not promised on.
+        osmanthus = s.scalars(select(Item.id).where(Item.sku == OSMANTHUS)).one()
+        old = s.scalars(
+            select(Supply).where(
+                Supply.item_id == osmanthus, Supply.production_day == promised_day + timedelta(1)
+            )
+        ).one()
+        assert (old.planned, old.plan_ref) == (0, plan.ref)
 
 
 def test_the_cut_off_at_eight_plans_tomorrows_batches_with_tomorrows_roster(
