@@ -42,6 +42,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     api.init_app(app)
     errors.init_app(app)
 
+    from shop import storefront
+
+    storefront.init_app(app, runtime)
+
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
         try:

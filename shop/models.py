@@ -42,3 +42,7 @@ class User(Base):
     distributor_id: Mapped[int | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Area models, imported so Base.metadata sees their tables.
+from shop.orders import models as _orders_models  # noqa: E402, F401
