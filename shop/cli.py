@@ -10,7 +10,10 @@ import click
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "shop.commands.db",
+    "shop.commands.users",
+]
 
 
 class CliState:

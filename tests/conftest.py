@@ -17,15 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import Base, make_engine, make_session_factory
 from inventory.settings import Settings
+from shop.schema import import_all_models
 
 POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
-
-
-def _import_all_models() -> None:
-    """Every package's models must be on Base.metadata before create_all."""
-    import inventory.models  # noqa: F401
-    import scheduling.models  # noqa: F401
-    import shop.models  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +31,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    _import_all_models()
+    import_all_models()  # every package's tables on Base.metadata before create_all
     eng = make_engine(database_url)
     try:
         with eng.connect() as conn:
