@@ -124,7 +124,23 @@ class OrderOut(Schema):
     lines = fields.List(fields.Nested(OrderLineOut))
 
 
-class PlacedOut(OrderOut):
+class PlacedOut(Schema):
+    """The placed order as OrderOut shows it, plus what only its creator receives."""
+
+    id = fields.String()
+    status = fields.String()
+    day = fields.String()
+    fulfilment = fields.String()
+    pickup_point = fields.String(allow_none=True)
+    delivery_zone = fields.String(allow_none=True)
+    payment_method = fields.String()
+    subtotal_fen = fields.Integer()
+    delivery_fee_fen = fields.Integer()
+    total_fen = fields.Integer()
+    hold_expires_at = fields.String(allow_none=True)
+    cutoff_at = fields.String()
+    created_at = fields.String()
+    lines = fields.List(fields.Nested(OrderLineOut))
     access_token = fields.String(metadata={"description": "send as X-Order-Token to read or cancel"})
     status_url = fields.String()
     client_secret = fields.String(metadata={"description": "Stripe Payment Element secret"})
@@ -215,18 +231,17 @@ class Orders(MethodView):
         placed = flows.checkout(runtime, place, user_id=user.id if user else None)
         with runtime.sessions() as db:
             order = services.get_order(db, placed.public_id)
-        out: dict[str, Any] = PlacedOut().dump(order)
-        out.update(
-            access_token=placed.access_token,
-            status_url=url_for(
+        return {
+            **OrderOut().dump(order),
+            "access_token": placed.access_token,
+            "status_url": url_for(
                 "store.track",
                 public_id=placed.public_id,
                 token=placed.access_token,
                 _external=True,
             ),
-            client_secret=placed.client_secret,
-        )
-        return out
+            "client_secret": placed.client_secret,
+        }
 
 
 @blp.route("/orders/<public_id>")

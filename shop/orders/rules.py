@@ -78,7 +78,7 @@ def check_move(current: OrderStatus, target: OrderStatus) -> None:
     if not can_move(current, target):
         raise OrderStateError(
             f"an order that is {current.value} cannot become {target.value}",
-            status=current.value,
+            order_status=current.value,
             target=target.value,
         )
 
@@ -120,7 +120,7 @@ def check_orderable_day(day: date, now: datetime, cutoff: time) -> None:
 def check_can_cancel(status: OrderStatus, day: date, now: datetime, cutoff: time) -> None:
     if status not in {OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.CONFIRMED}:
         raise OrderStateError(
-            f"an order that is {status.value} cannot be cancelled", status=status.value
+            f"an order that is {status.value} cannot be cancelled", order_status=status.value
         )
     closes = cutoff_for(day, cutoff)
     if now >= closes:

@@ -316,7 +316,7 @@ def start_payment_attempt(session: Session, order: Order, provider: str, now: da
     """Record a new attempt and return its number (1, 2, ...) for the idempotency key."""
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderStateError(
-            f"an order that is {order.status.value} cannot be paid", status=order.status.value
+            f"an order that is {order.status.value} cannot be paid", order_status=order.status.value
         )
     if order.hold_expires_at is not None and order.hold_expires_at <= now:
         raise OrderStateError("the hold on this order has expired; please order again")
