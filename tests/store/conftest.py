@@ -107,3 +107,30 @@ def order_json(day: date, *lines: tuple[str, int], **extra: object) -> dict[str,
     }
     body.update(extra)
     return body
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+
+
+def serve(app: Flask) -> Iterator[LiveServer]:
+    """The app on a real HTTP server thread on 127.0.0.1 (a free port)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    yield from serve(app)
