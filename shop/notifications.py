@@ -97,8 +97,14 @@ def deliver(settings: Settings, message: EmailMessage, event_id: str) -> bool:
     return True
 
 
-def make_handler(settings: Settings, kind: str) -> Callable[[Session, Event], None]:
+# The registry keeps the first handler registered under a consumer name, while a process may
+# build several apps (tests, the CLI): handlers read the settings of the latest one from here.
+_current: dict[str, Settings] = {}
+
+
+def make_handler(kind: str) -> Callable[[Session, Event], None]:
     def handle(session: Session, event: Event) -> None:
+        settings = _current["settings"]
         token = session.scalar(
             select(Order.access_token).where(Order.public_id == event.payload["public_id"])
         )
@@ -110,8 +116,9 @@ def make_handler(settings: Settings, kind: str) -> Callable[[Session, Event], No
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:
+    _current["settings"] = runtime.settings
     for event_type, (consumer, kind) in MAILS.items():
-        registry.subscribe(event_type, consumer, make_handler(runtime.settings, kind))
+        registry.subscribe(event_type, consumer, make_handler(kind))
 
 
 def mails_in(folder: Path) -> list[dict[str, Any]]:
