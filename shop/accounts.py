@@ -50,9 +50,7 @@ def signin() -> ResponseReturnValue:
     if request.method == "POST":
         runtime = get_runtime(current_app)
         with runtime.sessions() as db:
-            user = authenticate(
-                db, request.form.get("email", ""), request.form.get("password", "")
-            )
+            user = authenticate(db, request.form.get("email", ""), request.form.get("password", ""))
         if user is None:
             flash(translate("accounts.bad_login"), "error")
             return render_template("accounts/signin.html", next=next_url), 401
@@ -82,9 +80,7 @@ def signup() -> ResponseReturnValue:
                 )
         except DomainError as exc:
             flash(exc.message, "error")
-            return render_template(
-                "accounts/signup.html", next=next_url, form=form
-            ), exc.status
+            return render_template("accounts/signup.html", next=next_url, form=form), exc.status
         login(user)
         flash(translate("accounts.welcome", name=user.name), "ok")
         return redirect(safe_next(next_url))

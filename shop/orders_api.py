@@ -141,7 +141,9 @@ class PlacedOut(Schema):
     cutoff_at = fields.String()
     created_at = fields.String()
     lines = fields.List(fields.Nested(OrderLineOut))
-    access_token = fields.String(metadata={"description": "send as X-Order-Token to read or cancel"})
+    access_token = fields.String(
+        metadata={"description": "send as X-Order-Token to read or cancel"}
+    )
     status_url = fields.String()
     client_secret = fields.String(metadata={"description": "Stripe Payment Element secret"})
 

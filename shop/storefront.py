@@ -28,7 +28,7 @@ from inventory.catalog import get_product
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
-from shop import accounts, notifications, nav, orders_api, webhooks
+from shop import accounts, nav, notifications, orders_api, webhooks
 from shop.app import get_runtime
 from shop.auth import current_user
 from shop.i18n import current_language, translate

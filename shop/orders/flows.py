@@ -92,9 +92,7 @@ def _refund(runtime: Runtime, public_id: str, provider_ref: str, amount_fen: int
         services.record_refund(session, order, provider_ref, refund_ref, amount_fen)
 
 
-def cancel(
-    runtime: Runtime, public_id: str, *, reason: str, now: datetime | None = None
-) -> str:
+def cancel(runtime: Runtime, public_id: str, *, reason: str, now: datetime | None = None) -> str:
     """Cancel before the cut-off; a paid order is refunded after the stock is freed."""
     now = now or utcnow()
     with transaction(runtime.sessions) as session:
@@ -131,7 +129,10 @@ def handle_stripe_event(runtime: Runtime, event: dict[str, Any]) -> str:
             session.flush()
             if event_type == "payment_intent.succeeded":
                 outcome = services.apply_payment_succeeded(
-                    session, str(obj.get("id", "")), int(obj.get("amount_received") or obj.get("amount") or 0), now
+                    session,
+                    str(obj.get("id", "")),
+                    int(obj.get("amount_received") or obj.get("amount") or 0),
+                    now,
                 )
                 if outcome.outcome == "refund_due":
                     refund = outcome

@@ -52,8 +52,20 @@ MOBILE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
 
 DEFAULT_PICKUP_POINTS = (
-    ("factory", "万全堂工厂店", "Wanquantang factory shop", "天津市武清区杨村", "Yangcun, Wuqing, Tianjin"),
-    ("changde", "长德街手工作坊", "Changde Street workshop", "天津市长德街", "Changde Street, Tianjin"),
+    (
+        "factory",
+        "万全堂工厂店",
+        "Wanquantang factory shop",
+        "天津市武清区杨村",
+        "Yangcun, Wuqing, Tianjin",
+    ),
+    (
+        "changde",
+        "长德街手工作坊",
+        "Changde Street workshop",
+        "天津市长德街",
+        "Changde Street, Tianjin",
+    ),
 )
 # (code, zh, en, fee in fen, courier transit days); editable rows, these are first defaults.
 DEFAULT_DELIVERY_ZONES = (
@@ -297,7 +309,11 @@ def orders_of_user(session: Session, user_id: int) -> list[Order]:
 
 
 def _guarded_move(
-    session: Session, order: Order, sources: Sequence[OrderStatus], target: OrderStatus, **values: Any
+    session: Session,
+    order: Order,
+    sources: Sequence[OrderStatus],
+    target: OrderStatus,
+    **values: Any,
 ) -> bool:
     """Move the order only if it is still in one of `sources`: a single conditional UPDATE, so
     a concurrent payment, cancellation or expiry cannot be overwritten."""
@@ -394,7 +410,10 @@ def apply_payment_succeeded(
     if attempt is None:
         return PaymentOutcome("ignored")
     order = session.get_one(Order, attempt.order_id)
-    if attempt.status is PaymentAttemptStatus.STARTED or attempt.status is PaymentAttemptStatus.FAILED:
+    if (
+        attempt.status is PaymentAttemptStatus.STARTED
+        or attempt.status is PaymentAttemptStatus.FAILED
+    ):
         attempt.status = PaymentAttemptStatus.SUCCEEDED
         attempt.error = None
     else:

@@ -34,14 +34,17 @@ class StripeProvider:
     def start(
         self, *, amount_fen: int, order_public_id: str, attempt: int, email: str
     ) -> PaymentStart:
+        # Cards explicitly: the Payment Element then shows the card form, and Stripe-compatible
+        # test servers (localstripe) accept it. The SDK's typed params omit this older field.
+        params: Any = {
+            "amount": amount_fen,
+            "currency": "cny",
+            "payment_method_types": ["card"],
+            "metadata": {"order": order_public_id, "attempt": str(attempt)},
+        }
         try:
             intent = self.client.v1.payment_intents.create(
-                params={
-                    "amount": amount_fen,
-                    "currency": "cny",
-                    "payment_method_types": ["card"],
-                    "metadata": {"order": order_public_id, "attempt": str(attempt)},
-                },
+                params=params,
                 options={"idempotency_key": idempotency_key(order_public_id, attempt)},
             )
         except stripe.StripeError as exc:
@@ -66,9 +69,7 @@ class StripeProvider:
 def verify_event(settings: Settings, payload: bytes, signature: str) -> dict[str, Any]:
     """The event if the signature over the raw body is valid; ValueError otherwise."""
     try:
-        event = stripe.Webhook.construct_event(
-            payload, signature, settings.stripe_webhook_secret
-        )
+        event = stripe.Webhook.construct_event(payload, signature, settings.stripe_webhook_secret)
     except stripe.SignatureVerificationError as exc:
         raise ValueError("invalid signature") from exc
     result: dict[str, Any] = event.to_dict()

@@ -27,9 +27,7 @@ def test_products_and_availability_are_listed(app: Flask, shop: Shop) -> None:
     assert [p["sku"] for p in products] == ["GG-CLASSIC", "GG-GIFT"]
     assert products[0]["price_fen"] == 1250
     start, end = shop.open_day, shop.closed_day
-    answer = client.get(
-        f"/api/v1/availability?product=GG-CLASSIC&from={start}&to={end}"
-    ).get_json()
+    answer = client.get(f"/api/v1/availability?product=GG-CLASSIC&from={start}&to={end}").get_json()
     days = {d["date"]: (d["state"], d["available"]) for d in answer["days"]}
     assert days[shop.open_day.isoformat()] == ("open", 100)
     assert days[shop.scarce_day.isoformat()] == ("open", 3)
@@ -49,7 +47,10 @@ def test_an_anonymous_api_order_is_created_read_with_its_token_and_cancelled(
     assert "/track/" in placed["status_url"]
     headers = {"X-Order-Token": placed["access_token"]}
     assert client.get(f"/api/v1/orders/{placed['id']}").status_code == 404
-    assert client.get(f"/api/v1/orders/{placed['id']}", headers={"X-Order-Token": "guess"}).status_code == 404
+    assert (
+        client.get(f"/api/v1/orders/{placed['id']}", headers={"X-Order-Token": "guess"}).status_code
+        == 404
+    )
     read = client.get(f"/api/v1/orders/{placed['id']}", headers=headers)
     assert read.status_code == 200
     assert read.get_json()["lines"][0]["sku"] == "GG-CLASSIC"
@@ -85,8 +86,19 @@ def test_a_sold_out_day_gets_a_clear_409(app: Flask, shop: Shop) -> None:
         lambda b, s: b.update(fulfilment="drone"),
         lambda b, s: b.update(pickup_point="moon"),
     ],
-    ids=["zero", "billion", "string-qty", "unknown-product", "past-day", "closed-day",
-         "bad-date", "no-lines", "bad-email", "bad-fulfilment", "bad-pickup-point"],
+    ids=[
+        "zero",
+        "billion",
+        "string-qty",
+        "unknown-product",
+        "past-day",
+        "closed-day",
+        "bad-date",
+        "no-lines",
+        "bad-email",
+        "bad-fulfilment",
+        "bad-pickup-point",
+    ],
 )
 def test_bad_orders_get_a_4xx_json_error_and_change_nothing(app: Flask, shop: Shop, mutate) -> None:  # type: ignore[no-untyped-def]
     body = order_json(shop.open_day, ("GG-CLASSIC", 1))
@@ -115,9 +127,21 @@ def test_availability_rejects_bad_ranges_and_unknown_products(app: Flask, shop: 
     client = app.test_client()
     d = shop.open_day
     assert client.get(f"/api/v1/availability?product=NOPE&from={d}&to={d}").status_code == 404
-    assert client.get(f"/api/v1/availability?product=GG-CLASSIC&from={d}&to={d - timedelta(days=1)}").status_code == 422
-    assert client.get(f"/api/v1/availability?product=GG-CLASSIC&from={d}&to={d + timedelta(days=400)}").status_code == 422
-    assert client.get("/api/v1/availability?product=GG-CLASSIC&from=yesterday&to=x").status_code == 422
+    assert (
+        client.get(
+            f"/api/v1/availability?product=GG-CLASSIC&from={d}&to={d - timedelta(days=1)}"
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            f"/api/v1/availability?product=GG-CLASSIC&from={d}&to={d + timedelta(days=400)}"
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get("/api/v1/availability?product=GG-CLASSIC&from=yesterday&to=x").status_code == 422
+    )
 
 
 def test_customer_a_cannot_read_or_cancel_customer_bs_order_through_the_api(
@@ -130,7 +154,9 @@ def test_customer_a_cannot_read_or_cancel_customer_bs_order_through_the_api(
     for email in ("a@example.com", "b@example.com"):
         client = app.test_client()
         token = csrf_of(client, "/signin")
-        client.post("/signin", data={"csrf_token": token, "email": email, "password": "long-password"})
+        client.post(
+            "/signin", data={"csrf_token": token, "email": email, "password": "long-password"}
+        )
         clients[email] = (client, csrf_of(client, "/account"))
     b_client, b_csrf = clients["b@example.com"]
     placed = b_client.post(
@@ -143,7 +169,9 @@ def test_customer_a_cannot_read_or_cancel_customer_bs_order_through_the_api(
     assert b_client.get(f"/api/v1/orders/{order_id}").status_code == 200
     a_client, a_csrf = clients["a@example.com"]
     assert a_client.get(f"/api/v1/orders/{order_id}").status_code == 404
-    refused = a_client.post(f"/api/v1/orders/{order_id}/cancel", json={}, headers={"X-CSRF-Token": a_csrf})
+    refused = a_client.post(
+        f"/api/v1/orders/{order_id}/cancel", json={}, headers={"X-CSRF-Token": a_csrf}
+    )
     assert refused.status_code == 404
     assert b_client.get(f"/api/v1/orders/{order_id}").get_json()["status"] == "confirmed"
 
@@ -160,6 +188,11 @@ def test_an_api_call_with_a_session_cookie_needs_the_csrf_header(app: Flask, sho
 def test_the_openapi_document_and_docs_describe_the_order_api(app: Flask) -> None:
     client = app.test_client()
     spec = client.get("/api/openapi.json").get_json()
-    for path in ("/api/v1/orders", "/api/v1/orders/{public_id}", "/api/v1/availability", "/api/v1/products"):
+    for path in (
+        "/api/v1/orders",
+        "/api/v1/orders/{public_id}",
+        "/api/v1/availability",
+        "/api/v1/products",
+    ):
         assert path in spec["paths"], path
     assert client.get("/api/docs").status_code == 200

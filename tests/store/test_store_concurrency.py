@@ -74,11 +74,23 @@ def test_three_hundred_concurrent_checkouts_for_the_last_fifty_units_sell_exactl
         "GAOGAN_INSTANCE": str(tmp_path / "instance"),
         "SECRET_KEY": "concurrency-test-secret-key-long-enough",
         "GAOGAN_LOG_JSON": "false",
-        "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p
+        ),
     }
     server = subprocess.Popen(
-        [GUNICORN, "-w", "4", "--threads", "8", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "shop.app:create_app()"],
+        [
+            GUNICORN,
+            "-w",
+            "4",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "shop.app:create_app()",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -99,7 +111,11 @@ def test_three_hundred_concurrent_checkouts_for_the_last_fifty_units_sell_exactl
 
         def buy(n: int) -> tuple[int, dict[str, object]]:
             body = order_json(day, ("GG-CLASSIC", 1))
-            body["contact"] = {"name": f"顾客{n}", "mobile": "13800138000", "email": f"c{n}@example.com"}
+            body["contact"] = {
+                "name": f"顾客{n}",
+                "mobile": "13800138000",
+                "email": f"c{n}@example.com",
+            }
             response = requests.post(f"{base}/api/v1/orders", json=body, timeout=60)
             return response.status_code, response.json()
 
@@ -108,9 +124,14 @@ def test_three_hundred_concurrent_checkouts_for_the_last_fifty_units_sell_exactl
             results = list(pool.map(buy, range(BUYERS)))
         elapsed = time.monotonic() - started
         statuses = Counter(code for code, _ in results)
-        assert statuses == {201: LEFT, 409: BUYERS - LEFT}, (statuses, (tmp_path / "gunicorn.log").read_text()[-3000:])
+        assert statuses == {201: LEFT, 409: BUYERS - LEFT}, (
+            statuses,
+            (tmp_path / "gunicorn.log").read_text()[-3000:],
+        )
         refusals = [body for code, body in results if code == 409]
-        assert all(b["error"] == "sold_out" and "left" in str(b["message"]) for b in refusals), refusals[0]
+        assert all(b["error"] == "sold_out" and "left" in str(b["message"]) for b in refusals), (
+            refusals[0]
+        )
 
         answer = requests.get(
             f"{base}/api/v1/availability?product=GG-CLASSIC&from={day}&to={day}", timeout=10
@@ -124,6 +145,8 @@ def test_three_hundred_concurrent_checkouts_for_the_last_fifty_units_sell_exactl
 
     with shop.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Order)) == 1 + LEFT
-        supply = s.scalars(select(Supply).where(Supply.production_day == day, Supply.item.has(sku="GG-CLASSIC"))).one()
+        supply = s.scalars(
+            select(Supply).where(Supply.production_day == day, Supply.item.has(sku="GG-CLASSIC"))
+        ).one()
         assert supply.promised == supply.planned == 30 + LEFT
         assert available_to_promise(s, ["GG-CLASSIC"], day, day)["GG-CLASSIC"][day] == 0

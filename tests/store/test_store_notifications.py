@@ -75,7 +75,11 @@ def test_ready_and_cancellation_mails_are_sent_in_the_customers_language(
     with transaction(shop.sessions) as s:
         services.advance_order(s, services.get_order(s, ready), OrderStatus.READY, utcnow())
         services.cancel_order(
-            s, services.get_order(s, cancelled), settings=settings, now=utcnow(), reason="changed plans"
+            s,
+            services.get_order(s, cancelled),
+            settings=settings,
+            now=utcnow(),
+            reason="changed plans",
         )
     deliver_pending(shop, "order.ready")
     deliver_pending(shop, "order.cancelled")

@@ -47,7 +47,9 @@ def test_a_pay_at_pickup_order_is_confirmed_at_once_and_takes_the_stock(
 ) -> None:
     now = utcnow()
     with transaction(shop.sessions) as s:
-        order = services.place_order(s, request(shop, ("GG-CLASSIC", 2), ("GG-GIFT", 1)), settings=settings, now=now)
+        order = services.place_order(
+            s, request(shop, ("GG-CLASSIC", 2), ("GG-GIFT", 1)), settings=settings, now=now
+        )
         public_id = order.public_id
     with shop.sessions() as s:
         order = services.get_order(s, public_id)
@@ -97,8 +99,13 @@ def test_delivery_beyond_the_freshness_window_is_refused_with_a_clear_message(
     with pytest.raises(DeliveryRefused) as refused, transaction(shop.sessions) as s:
         services.place_order(
             s,
-            request(shop, fulfilment="delivery", delivery_zone="beijing",
-                    delivery_address="北京市东城区", payment_method="stripe"),
+            request(
+                shop,
+                fulfilment="delivery",
+                delivery_zone="beijing",
+                delivery_address="北京市东城区",
+                payment_method="stripe",
+            ),
             settings=online,
             now=utcnow(),
         )
@@ -106,8 +113,13 @@ def test_delivery_beyond_the_freshness_window_is_refused_with_a_clear_message(
     with transaction(shop.sessions) as s:
         order = services.place_order(
             s,
-            request(shop, fulfilment="delivery", delivery_zone="tianjin",
-                    delivery_address="天津市和平区", payment_method="stripe"),
+            request(
+                shop,
+                fulfilment="delivery",
+                delivery_zone="tianjin",
+                delivery_address="天津市和平区",
+                payment_method="stripe",
+            ),
             settings=online,
             now=utcnow(),
         )
@@ -119,7 +131,9 @@ def test_pay_at_pickup_is_not_offered_for_delivery(shop: Shop, settings: Setting
     with pytest.raises(Exception, match="pay at pickup"), transaction(shop.sessions) as s:
         services.place_order(
             s,
-            request(shop, fulfilment="delivery", delivery_zone="tianjin", delivery_address="x路1号"),
+            request(
+                shop, fulfilment="delivery", delivery_zone="tianjin", delivery_address="x路1号"
+            ),
             settings=settings,
             now=utcnow(),
         )
@@ -162,10 +176,16 @@ def test_a_late_payment_failure_never_unpays_a_paid_order(shop: Shop, settings: 
     with transaction(shop.sessions) as s:
         assert services.apply_payment_failed(s, f"pi_{public_id}", "declined").outcome == "ignored"
     with transaction(shop.sessions) as s:
-        assert services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow()).outcome == "duplicate"
+        assert (
+            services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow()).outcome
+            == "duplicate"
+        )
     with shop.sessions() as s:
         assert services.get_order(s, public_id).status is OrderStatus.PAID
-        assert services.latest_attempt(s, services.get_order(s, public_id)).status is PaymentAttemptStatus.SUCCEEDED  # type: ignore[union-attr]
+        assert (
+            services.latest_attempt(s, services.get_order(s, public_id)).status
+            is PaymentAttemptStatus.SUCCEEDED
+        )  # type: ignore[union-attr]
         assert event_types(s).count("order.paid") == 1
 
 
@@ -189,7 +209,9 @@ def test_expiry_frees_unpaid_holds_but_never_touches_a_paid_order(
         assert event_types(s).count("order.expired") == 1
 
 
-def test_a_payment_arriving_after_expiry_is_marked_for_refund(shop: Shop, settings: Settings) -> None:
+def test_a_payment_arriving_after_expiry_is_marked_for_refund(
+    shop: Shop, settings: Settings
+) -> None:
     public_id = place_online(shop, settings)
     later = utcnow() + timedelta(minutes=settings.hold_minutes, seconds=1)
     with transaction(shop.sessions) as s:
@@ -209,11 +231,16 @@ def test_cancelling_before_the_cutoff_frees_the_stock_and_a_ready_order_cannot_b
         b = services.place_order(s, request(shop), settings=settings, now=utcnow()).public_id
     with transaction(shop.sessions) as s:
         order = services.get_order(s, a)
-        assert services.cancel_order(s, order, settings=settings, now=utcnow(), reason="plans changed") is None
+        assert (
+            services.cancel_order(s, order, settings=settings, now=utcnow(), reason="plans changed")
+            is None
+        )
         assert order.status is OrderStatus.CANCELLED
         services.advance_order(s, services.get_order(s, b), OrderStatus.READY, utcnow())
     with pytest.raises(OrderStateError), transaction(shop.sessions) as s:
-        services.cancel_order(s, services.get_order(s, b), settings=settings, now=utcnow(), reason="x")
+        services.cancel_order(
+            s, services.get_order(s, b), settings=settings, now=utcnow(), reason="x"
+        )
     with shop.sessions() as s:
         atp = available_to_promise(s, ["GG-CLASSIC"], shop.open_day, shop.open_day)
         assert atp["GG-CLASSIC"][shop.open_day] == 98
@@ -228,8 +255,10 @@ def test_the_statements_per_checkout_do_not_grow_with_the_number_of_lines(
         statements: list[str] = []
         engine = shop.sessions.kw["bind"]
 
-        def count(_c: object, _cur: object, stmt: str, *_a: object) -> None:
-            statements.append(stmt)
+        def count(
+            _c: object, _cur: object, stmt: str, *_a: object, seen: list[str] = statements
+        ) -> None:
+            seen.append(stmt)
 
         event.listen(engine, "before_cursor_execute", count)
         try:

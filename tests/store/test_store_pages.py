@@ -45,7 +45,9 @@ def test_the_product_calendar_shows_open_sold_out_and_closed_days(app: Flask, sh
     page = app.test_client().get("/products/GG-CLASSIC").get_data(as_text=True)
 
     def label(day: str) -> str:
-        match = re.search(rf'<label class="day day-(\w+)" data-day="{day}"[^>]*>\s*<input([^>]*)>', page)
+        match = re.search(
+            rf'<label class="day day-(\w+)" data-day="{day}"[^>]*>\s*<input([^>]*)>', page
+        )
         assert match, day
         return match.group(1) + ("|disabled" if "disabled" in match.group(2) else "")
 
@@ -123,7 +125,9 @@ def test_signed_in_customers_see_their_history_and_cannot_open_another_customers
 ) -> None:
     with transaction(shop.sessions) as s:
         for email in ("a@example.com", "b@example.com"):
-            create_user(s, email=email, name=email[0].upper(), password="long-password", role=Role.CUSTOMER)
+            create_user(
+                s, email=email, name=email[0].upper(), password="long-password", role=Role.CUSTOMER
+            )
     alice, bob = app.test_client(), app.test_client()
     for client, email in ((alice, "a@example.com"), (bob, "b@example.com")):
         token = csrf_of(client, "/signin")
@@ -142,7 +146,9 @@ def test_signed_in_customers_see_their_history_and_cannot_open_another_customers
     assert public_id not in bob.get("/account").get_data(as_text=True)
     assert bob.get(f"/orders/{public_id}").status_code == 404
     bob_token = csrf_of(bob, "/account")
-    assert bob.post(f"/orders/{public_id}/cancel", data={"csrf_token": bob_token}).status_code == 404
+    assert (
+        bob.post(f"/orders/{public_id}/cancel", data={"csrf_token": bob_token}).status_code == 404
+    )
     wrong_link = track_url.rsplit("/", 1)[0] + "/not-the-token"
     assert bob.get(wrong_link).status_code == 404
     with shop.sessions() as s:
@@ -161,14 +167,24 @@ def test_sign_in_returns_to_a_local_next_page_only(app: Flask, shop: Shop) -> No
     token = csrf_of(client, "/signin")
     response = client.post(
         "/signin",
-        data={"csrf_token": token, "email": "m@example.com", "password": "long-password", "next": "/manager/plan?x=1"},
+        data={
+            "csrf_token": token,
+            "email": "m@example.com",
+            "password": "long-password",
+            "next": "/manager/plan?x=1",
+        },
     )
     assert response.headers["Location"] == "/manager/plan?x=1"
     client = app.test_client()
     token = csrf_of(client, "/signin")
     response = client.post(
         "/signin",
-        data={"csrf_token": token, "email": "m@example.com", "password": "long-password", "next": "https://evil.example/"},
+        data={
+            "csrf_token": token,
+            "email": "m@example.com",
+            "password": "long-password",
+            "next": "https://evil.example/",
+        },
     )
     assert response.headers["Location"] == "/account"
 
@@ -178,7 +194,13 @@ def test_sign_up_creates_a_customer_and_signs_in(app: Flask) -> None:
     token = csrf_of(client, "/signup")
     response = client.post(
         "/signup",
-        data={"csrf_token": token, "email": "new@example.com", "name": "新客", "mobile": "13900000000", "password": "long-password"},
+        data={
+            "csrf_token": token,
+            "email": "new@example.com",
+            "name": "新客",
+            "mobile": "13900000000",
+            "password": "long-password",
+        },
     )
     assert response.status_code == 302
     assert "new@example.com" in client.get("/account").get_data(as_text=True)
@@ -186,6 +208,7 @@ def test_sign_up_creates_a_customer_and_signs_in(app: Flask) -> None:
     weak = app.test_client()
     weak_token = csrf_of(weak, "/signup")
     response = weak.post(
-        "/signup", data={"csrf_token": weak_token, "email": "w@example.com", "name": "W", "password": "short"}
+        "/signup",
+        data={"csrf_token": weak_token, "email": "w@example.com", "name": "W", "password": "short"},
     )
     assert response.status_code == 422

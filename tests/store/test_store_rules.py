@@ -29,7 +29,6 @@ from shop.orders.rules import (
 EIGHT_PM = time(20, 0)
 
 
-
 def test_the_cutoff_for_a_day_is_eight_pm_shanghai_time_the_evening_before() -> None:
     closes = cutoff_for(date(2027, 2, 1), EIGHT_PM)
     assert closes.astimezone(UTC) == datetime(2027, 1, 31, 12, 0, tzinfo=UTC)
@@ -50,8 +49,12 @@ def test_a_past_day_or_today_cannot_be_ordered() -> None:
 
 
 def test_the_first_orderable_day_moves_on_at_the_cutoff() -> None:
-    assert first_orderable_day(datetime(2027, 1, 31, 11, 0, tzinfo=UTC), EIGHT_PM) == date(2027, 2, 1)
-    assert first_orderable_day(datetime(2027, 1, 31, 12, 0, tzinfo=UTC), EIGHT_PM) == date(2027, 2, 2)
+    assert first_orderable_day(datetime(2027, 1, 31, 11, 0, tzinfo=UTC), EIGHT_PM) == date(
+        2027, 2, 1
+    )
+    assert first_orderable_day(datetime(2027, 1, 31, 12, 0, tzinfo=UTC), EIGHT_PM) == date(
+        2027, 2, 2
+    )
 
 
 def test_quantities_must_be_whole_numbers_between_one_and_the_limit() -> None:
@@ -91,13 +94,9 @@ def test_cancelling_is_allowed_until_the_cutoff_and_only_for_live_orders() -> No
     day = date(2027, 2, 1)
     check_can_cancel(OrderStatus.PAID, day, datetime(2027, 1, 31, 11, 0, tzinfo=UTC), EIGHT_PM)
     with pytest.raises(CutoffPassed):
-        check_can_cancel(
-            OrderStatus.PAID, day, datetime(2027, 1, 31, 12, 0, tzinfo=UTC), EIGHT_PM
-        )
+        check_can_cancel(OrderStatus.PAID, day, datetime(2027, 1, 31, 12, 0, tzinfo=UTC), EIGHT_PM)
     with pytest.raises(OrderStateError):
-        check_can_cancel(
-            OrderStatus.READY, day, datetime(2027, 1, 30, 0, 0, tzinfo=UTC), EIGHT_PM
-        )
+        check_can_cancel(OrderStatus.READY, day, datetime(2027, 1, 30, 0, 0, tzinfo=UTC), EIGHT_PM)
 
 
 def test_calendar_days_are_open_sold_out_closed_or_past_the_cutoff() -> None:

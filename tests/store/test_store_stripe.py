@@ -233,7 +233,12 @@ def test_a_forged_signature_gets_400_and_changes_nothing(
     # A valid signature over a different body is just as forged.
     good_payload, good_headers = signed(intent_event("evt_x", "succeeded", pending_order))
     tampered = good_payload.replace(b"2500", b"1")
-    assert stripe_app.test_client().post("/webhooks/stripe", data=tampered, headers=good_headers).status_code == 400
+    assert (
+        stripe_app.test_client()
+        .post("/webhooks/stripe", data=tampered, headers=good_headers)
+        .status_code
+        == 400
+    )
     assert status_of(shop, pending_order) is OrderStatus.PENDING_PAYMENT
     assert processed_count(shop) == 0
 
@@ -250,7 +255,9 @@ def test_the_same_event_delivered_twice_has_one_effect(
     assert second.get_json()["outcome"] == "duplicate"
     assert status_of(shop, pending_order) is OrderStatus.PAID
     with shop.sessions() as s:
-        paid = s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.type == "order.paid"))
+        paid = s.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.type == "order.paid")
+        )
         assert paid == 1
     assert processed_count(shop) == 1
 
@@ -275,7 +282,10 @@ def test_a_payment_failure_keeps_the_order_waiting_for_another_try(
 ) -> None:
     client = stripe_app.test_client()
     payload, headers = signed(intent_event("evt_fail", "payment_failed", pending_order))
-    assert client.post("/webhooks/stripe", data=payload, headers=headers).get_json()["outcome"] == "failed_recorded"
+    assert (
+        client.post("/webhooks/stripe", data=payload, headers=headers).get_json()["outcome"]
+        == "failed_recorded"
+    )
     assert status_of(shop, pending_order) is OrderStatus.PENDING_PAYMENT
 
 
