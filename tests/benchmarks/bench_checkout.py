@@ -36,8 +36,14 @@ def seed(engine: Engine, day: date, units: int) -> None:
     with transaction(factory) as s:
         for sku in SKUS:
             create_product(
-                s, sku, f"糕干 {sku}", f"Gaogan {sku}", price_fen=1250, pack_size_g=250,
-                freshness_days=1, best_before_days=7,
+                s,
+                sku,
+                f"糕干 {sku}",
+                f"Gaogan {sku}",
+                price_fen=1250,
+                pack_size_g=250,
+                freshness_days=1,
+                best_before_days=7,
             )
         set_planned_supply(s, "bench", {(sku, day): units for sku in SKUS})
         services.ensure_locations(s)
@@ -93,9 +99,13 @@ def main() -> None:
     elapsed = time.perf_counter() - started
 
     print(f"database: {engine.dialect.name}")
-    print(f"checkouts: {args.n} in {elapsed:.2f} s = {args.n / elapsed:.0f} checkouts/s (one client)")
-    print(f"latency: median {statistics.median(timings) * 1000:.1f} ms, "
-          f"p95 {sorted(timings)[int(0.95 * len(timings)) - 1] * 1000:.1f} ms")
+    print(
+        f"checkouts: {args.n} in {elapsed:.2f} s = {args.n / elapsed:.0f} checkouts/s (one client)"
+    )
+    print(
+        f"latency: median {statistics.median(timings) * 1000:.1f} ms, "
+        f"p95 {sorted(timings)[int(0.95 * len(timings)) - 1] * 1000:.1f} ms"
+    )
     print(f"SQL statements per checkout: 1 line = {per_lines[1]}, 5 lines = {per_lines[5]}")
     engine.dispose()
 

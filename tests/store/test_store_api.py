@@ -196,3 +196,12 @@ def test_the_openapi_document_and_docs_describe_the_order_api(app: Flask) -> Non
     ):
         assert path in spec["paths"], path
     assert client.get("/api/docs").status_code == 200
+
+
+def test_a_cross_site_form_post_to_the_order_api_is_refused(app: Flask, shop: Shop) -> None:
+    response = app.test_client().post(
+        "/api/v1/orders", data={"day": shop.open_day.isoformat(), "lines": "x"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "csrf_failed"
+    assert order_count(shop) == 0

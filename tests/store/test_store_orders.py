@@ -272,3 +272,18 @@ def test_the_statements_per_checkout_do_not_grow_with_the_number_of_lines(
             statements = [st for st in statements if not st.startswith("INSERT INTO claims")]
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_a_payment_landing_after_the_hold_lapsed_but_before_the_sweep_is_refunded(
+    shop: Shop, settings: Settings
+) -> None:
+    public_id = place_online(shop, settings)
+    later = utcnow() + timedelta(minutes=settings.hold_minutes, seconds=1)
+    with transaction(shop.sessions) as s:
+        outcome = services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, later)
+    assert outcome.outcome == "refund_due"
+    with shop.sessions() as s:
+        order = services.get_order(s, public_id)
+        assert order.status is OrderStatus.EXPIRED
+        assert get_reservation(s, order.reservation_ref).status.value in {"released", "expired"}
+        assert "order.paid" not in event_types(s)
