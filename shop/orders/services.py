@@ -498,11 +498,28 @@ def expire_unpaid_orders(session: Session, now: datetime) -> list[str]:
     One guarded UPDATE: an order paid a moment ago is no longer pending_payment and is left
     alone, whatever this sweep read before. Returns the public ids expired.
     """
+    # Lock candidates in id order, skipping any a payment is settling right now (it will be
+    # paid, or seen again by the next sweep), so two sweeps or a sweep and a webhook never
+    # deadlock.
+    candidates = list(
+        session.scalars(
+            select(Order.id)
+            .where(
+                Order.status == OrderStatus.PENDING_PAYMENT,
+                Order.hold_expires_at.is_not(None),
+                Order.hold_expires_at <= now,
+            )
+            .order_by(Order.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not candidates:
+        return []
     rows = session.execute(
         update(Order)
         .where(
+            Order.id.in_(candidates),
             Order.status == OrderStatus.PENDING_PAYMENT,
-            Order.hold_expires_at.is_not(None),
             Order.hold_expires_at <= now,
         )
         .values(status=OrderStatus.EXPIRED, updated_at=now)
