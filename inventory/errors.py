@@ -68,3 +68,15 @@ class ReservationStateError(DomainError):
 class DuplicateReference(DomainError):
     code = "duplicate_reference"
     status = 409
+
+
+class EventNotFound(DomainError):
+    code = "event_not_found"
+    status = 404
+
+
+class EventStateError(DomainError):
+    """The outbox event is not in a state that allows this (e.g. retrying one that is done)."""
+
+    code = "event_state"
+    status = 409

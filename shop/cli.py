@@ -12,6 +12,7 @@ from inventory.settings import Settings
 
 COMMAND_MODULES: list[str] = [
     "shop.commands.db",
+    "shop.commands.events",
     "shop.commands.users",
     "shop.commands.orders",
 ]

@@ -1,0 +1,292 @@
+"""The outbox relay: delivers committed events to their subscribers.
+
+One batch is one transaction:
+
+1. Claim up to `relay_batch_size` pending events that are due, oldest first. On PostgreSQL the
+   claim is `SELECT ... FOR UPDATE SKIP LOCKED`, so several relays share the work without
+   waiting on each other and never hold the same event. On SQLite every write transaction is
+   `BEGIN IMMEDIATE`, so relays simply take turns.
+2. Hand each event, in id order, to every subscriber registered for its type. Each
+   subscriber runs in its own SAVEPOINT together with its inbox record `(consumer, event_id)`;
+   a subscriber that already has that record is skipped. A handler that raises rolls back
+   only its savepoint; the others' effects and inbox records stay.
+3. Mark the event done, or, if any subscriber failed, count a failed attempt: retry after
+   `backoff_delay(attempts)`, or park it as dead after `relay_max_attempts` attempts. The last
+   error is kept on the row either way.
+4. Commit. A relay killed before this point has changed nothing: effects, inbox records and
+   statuses of the whole batch roll back together, and the events are claimed again.
+
+Ordering per key: events with the same non-empty `key` (one aggregate, "order:42") are
+delivered in id order. An event waits while an earlier event of its key is still *pending*:
+being delivered by another relay, or backing off after a failure. A *dead* event no longer
+holds its key back: parking it lets the aggregate's later events flow, and re-queueing it
+(`gaogan events retry`) delivers it late, after events that were written after it. Events
+with an empty key are not ordered.
+
+Handlers receive the relay's session: they must do their work there and must not commit (a
+commit from a handler is refused with `HandlerCommitted`, a failed attempt) or roll back.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from inventory.db import is_postgres, transaction, utcnow
+from inventory.events import Event, Registry, registry
+from inventory.inbox import apply_once
+from inventory.models import OutboxEvent, OutboxStatus
+from inventory.settings import Settings
+
+log = logging.getLogger("inventory.relay")
+
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 3600.0
+# The error text is for a person reading `gaogan events list`; a traceback goes to the log.
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass
+class RelayStats:
+    """What one batch (or, summed, one relay run) did."""
+
+    claimed: int = 0  # rows this relay held in the batch
+    delivered: int = 0  # marked done
+    failed: int = 0  # a subscriber failed; scheduled for another attempt
+    dead: int = 0  # a subscriber failed for the last allowed time; parked
+    held_back: int = 0  # claimed but left pending behind an earlier event of the same key
+
+    def __add__(self, other: RelayStats) -> RelayStats:
+        return RelayStats(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    @property
+    def progressed(self) -> int:
+        return self.delivered + self.failed + self.dead
+
+
+def backoff_delay(
+    attempts: int,
+    *,
+    base_seconds: float = BACKOFF_BASE_SECONDS,
+    cap_seconds: float = BACKOFF_CAP_SECONDS,
+    jitter: float = 0.0,
+    rand: Callable[[], float] = random.random,
+) -> timedelta:
+    """How long to wait after `attempts` failed attempts: base * 2^attempts, at most the cap.
+
+    With the defaults: 2 s, 4 s, 8 s, ... 1024 s, then one hour. `jitter` (0..1) takes up to
+    that fraction off at random, so events that failed together do not all return together.
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
+    if not 0.0 <= jitter <= 1.0:
+        raise ValueError(f"jitter must be between 0 and 1, got {jitter}")
+    # The exponent is bounded so a huge attempt count cannot overflow the float.
+    delay = min(cap_seconds, base_seconds * 2.0 ** min(attempts, 64))
+    delay -= delay * jitter * rand()
+    return timedelta(seconds=delay)
+
+
+def blocked_by_order(
+    claimed: Sequence[tuple[int, str]], pending: Iterable[tuple[int, str]]
+) -> set[int]:
+    """The claimed event ids that must wait for an earlier pending event of their key.
+
+    `claimed` are (id, key) of the events this relay holds; `pending` are (id, key) of every
+    pending event of those keys, claimed or not. An event may go ahead only if each earlier
+    pending event of its key is in this batch (and so is delivered first, in id order).
+    An empty key imposes no order.
+    """
+    in_batch = {event_id for event_id, _ in claimed}
+    first_outside: dict[str, int] = {}
+    for event_id, key in pending:
+        if key and event_id not in in_batch:
+            first_outside[key] = min(first_outside.get(key, event_id), event_id)
+    return {
+        event_id
+        for event_id, key in claimed
+        if key and key in first_outside and first_outside[key] < event_id
+    }
+
+
+def relay_once(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    registry: Registry = registry,
+) -> RelayStats:
+    """Deliver one batch of due events in one transaction; return what happened."""
+    now = now or utcnow()
+    stats = RelayStats()
+    with transaction(sessions) as session:
+        sa_event.listen(session, "before_commit", _refuse_commit_inside_handler)
+        rows = _claim(session, now, settings.relay_batch_size)
+        stats.claimed = len(rows)
+        if not rows:
+            return stats
+        blocked = blocked_by_order([(r.id, r.key) for r in rows], _pending_of_keys(session, rows))
+        # Keys whose earlier event waits (blocked or just failed): their later events wait too.
+        stalled: set[str] = set()
+        for row in rows:
+            if row.id in blocked or (row.key and row.key in stalled):
+                stats.held_back += 1
+                stalled.add(row.key)
+                continue
+            errors = _deliver(session, row, registry)
+            row.attempts += 1
+            if not errors:
+                row.status = OutboxStatus.DONE
+                row.processed_at = now
+                stats.delivered += 1
+                continue
+            row.last_error = "; ".join(errors)[:MAX_ERROR_LENGTH]
+            if row.attempts >= settings.relay_max_attempts:
+                row.status = OutboxStatus.DEAD
+                row.processed_at = now
+                stats.dead += 1
+                log.error(
+                    "event %s (%s) is dead after %d attempts: %s",
+                    row.event_id,
+                    row.type,
+                    row.attempts,
+                    row.last_error,
+                    extra={"event_id": row.event_id},
+                )
+            else:
+                row.next_attempt_at = now + backoff_delay(row.attempts)
+                stats.failed += 1
+                if row.key:
+                    stalled.add(row.key)
+    return stats
+
+
+def run_relay(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    stop_event: threading.Event,
+    *,
+    registry: Registry = registry,
+    on_batch: Callable[[RelayStats], None] | None = None,
+) -> RelayStats:
+    """Relay until `stop_event` is set; return the totals.
+
+    A full batch that made progress is followed at once by the next; otherwise the loop
+    sleeps `relay_interval_seconds` (waking early when stopped). A failing batch (database
+    unreachable) is logged and retried after the interval: the process stays up.
+    """
+    total = RelayStats()
+    while not stop_event.is_set():
+        try:
+            stats = relay_once(sessions, settings, registry=registry)
+        except Exception:
+            log.exception("relay batch failed; retrying in %d s", settings.relay_interval_seconds)
+            stop_event.wait(settings.relay_interval_seconds)
+            continue
+        total = total + stats
+        if stats.claimed and on_batch is not None:
+            on_batch(stats)
+        if stats.claimed < settings.relay_batch_size or not stats.progressed:
+            stop_event.wait(settings.relay_interval_seconds)
+    return total
+
+
+class HandlerCommitted(RuntimeError):
+    """A handler tried to commit the relay's transaction."""
+
+
+_IN_HANDLER = "inventory.relay.handler"
+
+
+def _refuse_commit_inside_handler(session: Session) -> None:
+    # A commit from a handler would commit the whole batch half-way and leave the relay
+    # working outside any transaction; refusing it turns the mistake into a failed attempt
+    # with a message that says what to fix.
+    consumer = session.info.get(_IN_HANDLER)
+    if consumer:
+        raise HandlerCommitted(
+            f"handler {consumer} called commit(); handlers must leave committing to the relay"
+        )
+
+
+def _claim(session: Session, now: datetime, limit: int) -> list[OutboxEvent]:
+    earlier = aliased(OutboxEvent)
+    # Events behind an earlier one of their key that is backing off are not even claimed:
+    # otherwise a long backlog of one aggregate would fill every batch and starve the rest.
+    behind_a_waiting_event = (
+        exists()
+        .where(
+            earlier.key == OutboxEvent.key,
+            earlier.id < OutboxEvent.id,
+            earlier.status == OutboxStatus.PENDING,
+            earlier.next_attempt_at > now,
+        )
+        .correlate(OutboxEvent)
+    )
+    stmt = (
+        select(OutboxEvent)
+        .where(
+            OutboxEvent.status == OutboxStatus.PENDING,
+            OutboxEvent.next_attempt_at <= now,
+            or_(OutboxEvent.key == "", ~behind_a_waiting_event),
+        )
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxEvent)
+    return list(session.scalars(stmt))
+
+
+def _pending_of_keys(session: Session, rows: Sequence[OutboxEvent]) -> list[tuple[int, str]]:
+    keys = {r.key for r in rows if r.key}
+    if not keys:
+        return []
+    # A plain read: it sees rows other relays hold locked, and their committed statuses.
+    result = session.execute(
+        select(OutboxEvent.id, OutboxEvent.key).where(
+            OutboxEvent.status == OutboxStatus.PENDING,
+            OutboxEvent.key.in_(sorted(keys)),
+            OutboxEvent.id < max(r.id for r in rows),
+        )
+    )
+    return [(event_id, key) for event_id, key in result]
+
+
+def _deliver(session: Session, row: OutboxEvent, registry: Registry) -> list[str]:
+    """Run every subscriber once for `row`; return one error line per subscriber that failed."""
+    event = Event.from_row(row)
+    errors: list[str] = []
+    for subscriber in registry.subscribers(row.type):
+        try:
+            with session.begin_nested():
+                if apply_once(session, subscriber.consumer, row.event_id):
+                    session.info[_IN_HANDLER] = subscriber.consumer
+                    try:
+                        subscriber.handler(session, event)
+                    finally:
+                        session.info.pop(_IN_HANDLER, None)
+                    # Surface the handler's constraint violations inside its own savepoint.
+                    session.flush()
+        except Exception as exc:
+            log.warning(
+                "consumer %s failed on event %s (%s), attempt %d",
+                subscriber.consumer,
+                row.event_id,
+                row.type,
+                row.attempts + 1,
+                exc_info=True,
+                extra={"event_id": row.event_id},
+            )
+            errors.append(f"{subscriber.consumer}: {type(exc).__name__}: {exc}")
+    return errors
