@@ -3,6 +3,7 @@ webhook endpoint's signature check, dedupe and state machine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -78,6 +79,13 @@ def stripe_settings(settings: Settings, api_base: str = "") -> Settings:
 def status_of(shop: Shop, public_id: str) -> OrderStatus:
     with shop.sessions() as s:
         return services.get_order(s, public_id).status
+
+
+def attempt_status(shop: Shop, public_id: str) -> str:
+    # A fresh session each time: an open one would hold SQLite's write lock and a stale view.
+    with shop.sessions() as s:
+        attempt = services.latest_attempt(s, services.get_order(s, public_id))
+        return attempt.status.value if attempt else ""
 
 
 def wait_for_status(shop: Shop, public_id: str, wanted: OrderStatus, seconds: float = 10) -> None:
@@ -291,3 +299,51 @@ def test_a_payment_failure_keeps_the_order_waiting_for_another_try(
 
 def test_the_webhook_is_not_found_when_stripe_is_not_configured(app: Flask) -> None:
     assert app.test_client().post("/webhooks/stripe", data=b"{}").status_code == 404
+
+
+@pytest.mark.slow
+def test_a_declined_card_keeps_the_order_waiting_and_a_second_attempt_pays_it(
+    settings: Settings, shop: Shop, localstripe: str
+) -> None:
+    app = create_app(stripe_settings(settings, localstripe))
+    app.config["TESTING"] = True
+    client = stripe.StripeClient("sk_test_gaogan", base_addresses={"api": localstripe})
+    for server in serve(app):
+        requests.post(
+            f"{localstripe}/_config/webhooks/gaogan",
+            data={"url": f"{server.url}/webhooks/stripe", "secret": WEBHOOK_SECRET},
+            timeout=5,
+        ).raise_for_status()
+        body = requests.post(
+            f"{server.url}/api/v1/orders",
+            json=order_json(shop.open_day, ("GG-GIFT", 1), payment_method="stripe"),
+            timeout=10,
+        ).json()
+        first = body["client_secret"].split("_secret_")[0]
+        client.v1.payment_intents.update(
+            first, params={"payment_method": "pm_card_chargeCustomerFail"}
+        )
+        # The decline comes back either at once or, for asynchronous capture, only by webhook.
+        with contextlib.suppress(stripe.CardError):
+            client.v1.payment_intents.confirm(first)
+        deadline = time.monotonic() + 10
+        while attempt_status(shop, body["id"]) != "failed":
+            assert time.monotonic() < deadline, "payment_failed webhook never arrived"
+            time.sleep(0.1)
+        assert status_of(shop, body["id"]) is OrderStatus.PENDING_PAYMENT
+
+        # The status page offers another try: a new attempt, a new PaymentIntent.
+        browser = requests.Session()
+        page = browser.get(body["status_url"], timeout=5).text
+        assert "重新发起付款" in page
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        pay_url = body["status_url"] + "/pay"
+        assert browser.post(pay_url, data={"csrf_token": token}, timeout=10).status_code == 200
+        with shop.sessions() as s:
+            attempt = services.latest_attempt(s, services.get_order(s, body["id"]))
+            assert attempt is not None and attempt.number == 2
+            second = attempt.provider_ref
+        assert second and second != first
+        client.v1.payment_intents.update(second, params={"payment_method": "pm_card_visa"})
+        client.v1.payment_intents.confirm(second)
+        wait_for_status(shop, body["id"], OrderStatus.PAID)
