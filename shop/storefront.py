@@ -13,6 +13,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     current_app,
     flash,
@@ -74,9 +75,13 @@ def _parse_quantity(raw: str | None) -> int:
 
 @bp.get("/")
 def catalogue() -> ResponseReturnValue:
-    with _runtime().sessions() as db:
+    runtime = _runtime()
+    with runtime.sessions() as db:
         products = services.products_by_sku(db)
-    return render_template("store/catalogue.html", products=list(products.values()))
+        days = services.calendars(
+            db, list(products), settings=runtime.settings, now=utcnow(), days=14
+        )
+    return render_template("store/catalogue.html", products=list(products.values()), calendars=days)
 
 
 @bp.get("/products/<sku>")
@@ -90,7 +95,7 @@ def product(sku: str) -> ResponseReturnValue:
         product=item,
         days=days,
         cutoff=runtime.settings.order_cutoff.strftime("%H:%M"),
-        cart_day=_cart()["day"],
+        chosen=request.args.get("day") or _cart()["day"],
     )
 
 
@@ -292,6 +297,16 @@ def _order_for_user(public_id: str) -> Order:
     if order.user_id != user.id and user.role is not Role.MANAGER:
         abort(404)
     return order
+
+
+@bp.after_request
+def _keep_status_links_private(response: Response) -> Response:
+    # The status link is a bearer secret: never leak it in a Referer header or a shared cache.
+    if request.endpoint and request.endpoint.startswith(("store.track", "store.order")):
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @bp.get("/track/<public_id>/<token>")

@@ -550,12 +550,15 @@ def advance_order(session: Session, order: Order, target: OrderStatus, now: date
     _publish(session, order, f"order.{target.value}")
 
 
-def closed_days(session: Session, skus: Sequence[str], start: date, end: date) -> set[date]:
-    """Days closed to orders for every one of these products (no production that day)."""
+def closed_days_by_sku(
+    session: Session, skus: Sequence[str], start: date, end: date
+) -> dict[str, set[date]]:
+    """Days closed to orders per product (no production that day), in one query."""
+    out: dict[str, set[date]] = {sku: set() for sku in skus}
     if not skus:
-        return set()
+        return out
     rows = session.execute(
-        select(Supply.production_day, func.count())
+        select(Item.sku, Supply.production_day)
         .join(Item, Item.id == Supply.item_id)
         .where(
             Item.sku.in_(list(skus)),
@@ -563,18 +566,40 @@ def closed_days(session: Session, skus: Sequence[str], start: date, end: date) -
             Supply.production_day >= start,
             Supply.production_day <= end,
         )
-        .group_by(Supply.production_day)
     ).all()
-    return {day for day, count in rows if count >= len(set(skus))}
+    for sku, day in rows:
+        out[sku].add(day)
+    return out
+
+
+def closed_days(session: Session, skus: Sequence[str], start: date, end: date) -> set[date]:
+    """Days closed to orders for every one of these products."""
+    by_sku = closed_days_by_sku(session, skus, start, end)
+    sets = list(by_sku.values())
+    return set.intersection(*sets) if sets else set()
+
+
+def calendars(
+    session: Session,
+    skus: Sequence[str],
+    *,
+    settings: Settings,
+    now: datetime,
+    days: int = CALENDAR_DAYS,
+) -> dict[str, list[DayState]]:
+    """The order calendar of several products from one availability query."""
+    start = local_day(now) + timedelta(days=1)
+    end = start + timedelta(days=days - 1)
+    atp = available_to_promise(session, list(skus), start, end, now=now) if skus else {}
+    shut = closed_days_by_sku(session, skus, start, end)
+    span = [start + timedelta(days=i) for i in range(days)]
+    return {
+        sku: day_states(span, atp.get(sku, {}), shut[sku], now, settings.order_cutoff)
+        for sku in skus
+    }
 
 
 def calendar(
     session: Session, sku: str, *, settings: Settings, now: datetime, days: int = CALENDAR_DAYS
 ) -> list[DayState]:
-    start = local_day(now) + timedelta(days=1)
-    end = start + timedelta(days=days - 1)
-    atp = available_to_promise(session, [sku], start, end, now=now).get(sku, {})
-    shut = closed_days(session, [sku], start, end)
-    return day_states(
-        [start + timedelta(days=i) for i in range(days)], atp, shut, now, settings.order_cutoff
-    )
+    return calendars(session, [sku], settings=settings, now=now, days=days)[sku]

@@ -71,6 +71,8 @@ def test_a_customer_picks_an_open_day_orders_with_pay_at_pickup_and_sees_the_sta
     driver = browser
     driver.get(live_server.url + "/")  # type: ignore[attr-defined]
     assert "新鲜糕干" in driver.page_source  # type: ignore[attr-defined]
+    if os.environ.get("GAOGAN_SCREENSHOT_DIR"):
+        driver.save_screenshot(os.path.join(os.environ["GAOGAN_SCREENSHOT_DIR"], "catalogue.png"))  # type: ignore[attr-defined]
     driver.find_element(By.LINK_TEXT, "杨村糕干（经典）").click()  # type: ignore[attr-defined]
 
     sold_out = driver.find_element(  # type: ignore[attr-defined]

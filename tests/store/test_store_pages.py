@@ -77,7 +77,9 @@ def test_a_customer_orders_with_pay_at_pickup_and_sees_the_status_page(
     assert response.status_code == 302
     status_url = response.headers["Location"]
     assert status_url.startswith("/track/")
-    page = client.get(status_url).get_data(as_text=True)
+    status_page = client.get(status_url)
+    assert status_page.headers["Referrer-Policy"] == "no-referrer"
+    page = status_page.get_data(as_text=True)
     assert 'data-status="confirmed"' in page
     assert "万全堂工厂店" in page
     assert "¥25.00" in page
@@ -212,3 +214,14 @@ def test_sign_up_creates_a_customer_and_signs_in(app: Flask) -> None:
         data={"csrf_token": weak_token, "email": "w@example.com", "name": "W", "password": "short"},
     )
     assert response.status_code == 422
+
+
+def test_the_catalogue_shows_each_products_coming_days_and_links_open_ones(
+    app: Flask, shop: Shop
+) -> None:
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert f'href="/products/GG-CLASSIC?day={shop.open_day.isoformat()}"' in page
+    assert f'<span class="day day-sold_out" data-day="{shop.sold_out_day.isoformat()}"' in page
+    assert f'<span class="day day-closed" data-day="{shop.closed_day.isoformat()}"' in page
+    product = app.test_client().get(f"/products/GG-CLASSIC?day={shop.open_day.isoformat()}")
+    assert f'value="{shop.open_day.isoformat()}" checked' in product.get_data(as_text=True)
