@@ -432,9 +432,9 @@ def apply_payment_succeeded(
             return PaymentOutcome("refund_due", order.public_id, provider_ref, amount_fen)
         _publish(session, order, "order.paid", provider_ref=provider_ref)
         return PaymentOutcome("paid", order.public_id)
-    if order.status in {OrderStatus.EXPIRED, OrderStatus.CANCELLED}:
-        return PaymentOutcome("refund_due", order.public_id, provider_ref, amount_fen)
-    return PaymentOutcome("duplicate", order.public_id)
+    # Expired or cancelled meanwhile, or already paid through another attempt (the customer
+    # retried while the first payment was still going through): this money goes back.
+    return PaymentOutcome("refund_due", order.public_id, provider_ref, amount_fen)
 
 
 def apply_payment_failed(session: Session, provider_ref: str, error: str) -> PaymentOutcome:

@@ -287,3 +287,26 @@ def test_a_payment_landing_after_the_hold_lapsed_but_before_the_sweep_is_refunde
         assert order.status is OrderStatus.EXPIRED
         assert get_reservation(s, order.reservation_ref).status.value in {"released", "expired"}
         assert "order.paid" not in event_types(s)
+
+
+def test_a_second_attempt_succeeding_after_the_order_was_paid_is_refunded_not_kept(
+    shop: Shop, settings: Settings
+) -> None:
+    public_id = place_online(shop, settings)
+    with transaction(shop.sessions) as s:
+        order = services.get_order(s, public_id)
+        number = services.start_payment_attempt(s, order, "stripe", utcnow())
+        services.record_payment_started(s, order, number, f"pi_{public_id}_2", "secret-2")
+    with transaction(shop.sessions) as s:
+        assert (
+            services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow()).outcome == "paid"
+        )
+    with transaction(shop.sessions) as s:
+        second = services.apply_payment_succeeded(s, f"pi_{public_id}_2", 2500, utcnow())
+    assert second.outcome == "refund_due"
+    assert second.provider_ref == f"pi_{public_id}_2"
+    with transaction(shop.sessions) as s:
+        order = services.get_order(s, public_id)
+        services.record_refund(s, order, f"pi_{public_id}_2", "re_1", 2500)
+    with shop.sessions() as s:
+        assert services.get_order(s, public_id).status is OrderStatus.PAID

@@ -8,6 +8,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from inventory.db import transaction
+from inventory.settings import Settings
+from shop.app import create_app
 from shop.auth import create_user
 from shop.models import Role
 from shop.orders.models import Order, OrderStatus
@@ -225,3 +227,26 @@ def test_the_catalogue_shows_each_products_coming_days_and_links_open_ones(
     assert f'<span class="day day-closed" data-day="{shop.closed_day.isoformat()}"' in page
     product = app.test_client().get(f"/products/GG-CLASSIC?day={shop.open_day.isoformat()}")
     assert f'value="{shop.open_day.isoformat()}" checked' in product.get_data(as_text=True)
+
+
+def test_delivery_too_far_for_freshness_is_refused_on_the_checkout_page(
+    settings: Settings, shop: Shop
+) -> None:
+    app = create_app(
+        settings.with_overrides(stripe_secret_key="sk_test_x", stripe_webhook_secret="whsec_x")
+    )
+    client = app.test_client()
+    token = csrf_of(client, "/products/GG-CLASSIC")
+    add_to_cart(client, token, shop.open_day.isoformat())
+    response = checkout(
+        client,
+        token,
+        fulfilment="delivery",
+        delivery_zone="beijing",
+        delivery_address="北京市东城区",
+        payment_method="stripe",
+    )
+    assert response.status_code == 422
+    assert "stays fresh for only 1 day" in response.get_data(as_text=True)
+    with shop.sessions() as s:
+        assert s.scalars(select(Order)).all() == []
