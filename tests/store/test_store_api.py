@@ -205,3 +205,21 @@ def test_a_cross_site_form_post_to_the_order_api_is_refused(app: Flask, shop: Sh
     assert response.status_code == 400
     assert response.get_json()["error"] == "csrf_failed"
     assert order_count(shop) == 0
+
+
+def test_the_first_api_order_on_a_fresh_database_finds_the_default_pickup_points(
+    app: Flask, shop: Shop
+) -> None:
+    from sqlalchemy import delete
+
+    from shop.orders.models import DeliveryZone, PickupPoint
+
+    with transaction(shop.sessions) as s:
+        s.execute(delete(PickupPoint))
+        s.execute(delete(DeliveryZone))
+    response = app.test_client().post(
+        "/api/v1/orders",
+        json=order_json(shop.open_day, ("GG-CLASSIC", 1), pickup_point="changde"),
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["pickup_point"] == "changde"
