@@ -32,7 +32,7 @@ from inventory.runtime import Runtime
 from shop import accounts, nav, notifications, orders_api, webhooks
 from shop.app import get_runtime
 from shop.auth import current_user
-from shop.i18n import current_language, translate
+from shop.i18n import catalogue, current_language, translate
 from shop.models import Role
 from shop.orders import flows, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
@@ -46,6 +46,17 @@ from shop.payments import available_methods
 
 bp = Blueprint("store", __name__)
 CART = "cart"
+
+
+def explain(exc: DomainError) -> str:
+    """The refusal in the page's language when we have words for it, else its own message."""
+    key = f"store.error.{exc.code}"
+    if key in catalogue():
+        try:
+            return translate(key, **{k: v for k, v in exc.details.items() if k != "lines"})
+        except (KeyError, IndexError):
+            return exc.message
+    return exc.message
 
 
 def _runtime() -> Runtime:
@@ -233,7 +244,7 @@ def checkout_submit() -> ResponseReturnValue:
     try:
         placed = flows.checkout(_runtime(), place, user_id=user.id if user else None)
     except DomainError as exc:
-        flash(translate("store.checkout.failed", reason=exc.message), "error")
+        flash(translate("store.checkout.failed", reason=explain(exc)), "error")
         return render_template("store/checkout.html", **_checkout_context(form)), exc.status
     session.pop(CART, None)
     if placed.status == OrderStatus.CONFIRMED.value:

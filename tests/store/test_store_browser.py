@@ -108,6 +108,8 @@ def test_a_customer_picks_an_open_day_orders_with_pay_at_pickup_and_sees_the_sta
     driver.find_element(
         By.CSS_SELECTOR, 'input[name="payment_method"][value="pay_at_pickup"]'
     ).click()  # type: ignore[attr-defined]
+    if os.environ.get("GAOGAN_SCREENSHOT_DIR"):
+        driver.save_screenshot(os.path.join(os.environ["GAOGAN_SCREENSHOT_DIR"], "checkout.png"))  # type: ignore[attr-defined]
     driver.find_element(By.ID, "place-order").click()  # type: ignore[attr-defined]
 
     status = wait_for(driver, By.ID, "order-status")

@@ -108,7 +108,7 @@ def test_checkout_beyond_what_is_left_is_refused_with_a_message(app: Flask, shop
     assert checkout(other, other_token).status_code == 302
     response = checkout(client, token)
     assert response.status_code == 409
-    assert "订单未能提交" in response.get_data(as_text=True)
+    assert "订单未能提交：所选日期库存不足" in response.get_data(as_text=True)
 
 
 def test_forms_refuse_a_missing_csrf_token(app: Flask, shop: Shop) -> None:
@@ -247,6 +247,6 @@ def test_delivery_too_far_for_freshness_is_refused_on_the_checkout_page(
         payment_method="stripe",
     )
     assert response.status_code == 422
-    assert "stays fresh for only 1 day" in response.get_data(as_text=True)
+    assert "而糕干只能保鲜 1 天" in response.get_data(as_text=True)
     with shop.sessions() as s:
         assert s.scalars(select(Order)).all() == []
