@@ -32,7 +32,8 @@ from inventory.runtime import Runtime
 from shop import accounts, nav, notifications, orders_api, webhooks
 from shop.app import get_runtime
 from shop.auth import current_user
-from shop.i18n import catalogue, current_language, translate
+from shop.i18n import catalogue as messages
+from shop.i18n import current_language, translate
 from shop.models import Role
 from shop.orders import flows, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
@@ -51,7 +52,7 @@ CART = "cart"
 def explain(exc: DomainError) -> str:
     """The refusal in the page's language when we have words for it, else its own message."""
     key = f"store.error.{exc.code}"
-    if key in catalogue():
+    if key in messages():
         try:
             return translate(key, **{k: v for k, v in exc.details.items() if k != "lines"})
         except (KeyError, IndexError):
