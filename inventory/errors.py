@@ -70,6 +70,17 @@ class DuplicateReference(DomainError):
     status = 409
 
 
+class InvalidInput(DomainError):
+    """A malformed argument that is not a quantity (a date range backwards, a blank reference)."""
+
+    code = "invalid_input"
+
+
+class UnknownLot(DomainError):
+    code = "unknown_lot"
+    status = 404
+
+
 class EventNotFound(DomainError):
     code = "event_not_found"
     status = 404

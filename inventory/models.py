@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     CheckConstraint,
     Date,
@@ -21,8 +23,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from inventory.db import Base, UTCDateTime, utcnow
 
@@ -291,3 +294,43 @@ class InboxRecord(Base):
     consumer: Mapped[str] = mapped_column(String(80))
     event_id: Mapped[str] = mapped_column(String(36))
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Code tried to change or delete a stock ledger entry: a bug, never a user error."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_ledger_rewrites(session: Session, _context: Any, _instances: Any) -> None:
+    # The ledger is the truth lots.on_hand is checked against; a rewritten entry would make
+    # `gaogan inventory verify` prove nothing. Corrections are new 'adjustment' entries.
+    for obj in session.deleted:
+        if isinstance(obj, LedgerEntry):
+            raise AppendOnlyViolation(f"stock ledger entry {obj.id} cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, LedgerEntry) and session.is_modified(obj):
+            raise AppendOnlyViolation(f"stock ledger entry {obj.id} cannot be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_ledger_rewrites(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is LedgerEntry for mapper in state.all_mappers
+    ):
+        raise AppendOnlyViolation("stock ledger entries cannot be updated or deleted")
+
+
+# The same rule in the database itself on PostgreSQL, for anything that bypasses the ORM.
+# (Not on SQLite: the embedded database has one process and the test wipe deletes rows.)
+event.listen(
+    LedgerEntry.__table__,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]
+        "CREATE OR REPLACE FUNCTION stock_ledger_append_only() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'stock_ledger is append-only: %% refused', TG_OP; "
+        "END $$; "
+        "CREATE TRIGGER stock_ledger_append_only BEFORE UPDATE OR DELETE ON stock_ledger "
+        "FOR EACH ROW EXECUTE FUNCTION stock_ledger_append_only()"
+    ).execute_if(dialect="postgresql"),
+)

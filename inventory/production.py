@@ -1,0 +1,381 @@
+"""Finished product: a batch's output becomes lots, allocations get their lots, goods go out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from inventory.catalog import get_products
+from inventory.db import is_postgres, utcnow
+from inventory.errors import (
+    DuplicateReference,
+    InsufficientStock,
+    InvalidInput,
+    ReservationStateError,
+)
+from inventory.events import publish
+from inventory.ledger import check_text, post
+from inventory.locks import lock_reservation
+from inventory.models import (
+    Claim,
+    ClaimKind,
+    ClaimLot,
+    ClaimStatus,
+    Item,
+    LedgerEntry,
+    LedgerKind,
+    Lot,
+    Reservation,
+    ReservationStatus,
+    Supply,
+)
+from inventory.reservations import get_reservation
+from inventory.rules import LotStock, check_quantity, pick_fefo
+
+
+class Shortfall(NamedTuple):
+    """Part of an allocation the output so far cannot cover."""
+
+    ref: str
+    sku: str
+    short_quantity: int
+
+
+@dataclass(frozen=True)
+class ProductionResult:
+    batch_ref: str
+    production_day: date
+    lots: list[Lot] = field(default_factory=list)
+    shortfalls: list[Shortfall] = field(default_factory=list)
+
+
+def _lock_lots(session: Session, item_ids: Sequence[int], day: date) -> list[Lot]:
+    """The product lots of these items made on `day`, locked in id order."""
+    stmt = (
+        select(Lot)
+        .where(Lot.item_id.in_(sorted(set(item_ids))), Lot.production_day == day)
+        .order_by(Lot.id)
+        .with_for_update(of=Lot, key_share=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def _outstanding(session: Session, lot_ids: Sequence[int]) -> dict[int, int]:
+    """Per lot, what is assigned to allocations but not yet handed out."""
+    if not lot_ids:
+        return {}
+    rows = session.execute(
+        select(ClaimLot.lot_id, func.sum(ClaimLot.quantity - ClaimLot.handed_out))
+        .where(ClaimLot.lot_id.in_(sorted(lot_ids)))
+        .group_by(ClaimLot.lot_id)
+    ).all()
+    return {lot_id: int(total or 0) for lot_id, total in rows}
+
+
+def _lot_stock(session: Session, lots: Sequence[Lot]) -> dict[int, list[LotStock]]:
+    """Unassigned stock per item, as FEFO sees it."""
+    outstanding = _outstanding(session, [lot.id for lot in lots])
+    stock: dict[int, list[LotStock]] = defaultdict(list)
+    for lot in lots:
+        free = lot.on_hand - outstanding.get(lot.id, 0)
+        if free > 0:
+            stock[lot.item_id].append(LotStock(lot.id, lot.best_before, lot.received_at, free))
+    return stock
+
+
+def _covered(session: Session, claim_ids: Sequence[int]) -> dict[int, int]:
+    if not claim_ids:
+        return {}
+    rows = session.execute(
+        select(ClaimLot.claim_id, func.sum(ClaimLot.quantity))
+        .where(ClaimLot.claim_id.in_(sorted(claim_ids)))
+        .group_by(ClaimLot.claim_id)
+    ).all()
+    return {cid: int(total or 0) for cid, total in rows}
+
+
+def _assign(
+    claims: Sequence[Claim], covered: Mapping[int, int], stock: dict[int, list[LotStock]]
+) -> tuple[list[tuple[int, int, int]], dict[int, int]]:
+    """Assign each claim's uncovered rest to lots FEFO, earliest pickup first.
+
+    Returns (claim_id, lot_id, quantity) assignments and what stays uncovered per claim.
+    `stock` is consumed as it goes.
+    """
+    assignments: list[tuple[int, int, int]] = []
+    short: dict[int, int] = {}
+    for claim in sorted(claims, key=lambda c: (c.demand_day, c.id)):
+        need = claim.quantity - covered.get(claim.id, 0)
+        if need <= 0:
+            continue
+        lots = stock.get(claim.item_id, [])
+        picks = pick_fefo(need, lots)
+        taken = dict(picks)
+        stock[claim.item_id] = [
+            LotStock(s.lot_id, s.best_before, s.received_at, s.available - taken.get(s.lot_id, 0))
+            for s in lots
+        ]
+        for lot_id, quantity in picks:
+            assignments.append((claim.id, lot_id, quantity))
+        rest = need - sum(taken.values())
+        if rest:
+            short[claim.id] = rest
+    return assignments, short
+
+
+def receive_production(
+    session: Session,
+    production_day: date,
+    outputs: Mapping[str, int],
+    *,
+    batch_ref: str,
+    made_at: datetime,
+) -> ProductionResult:
+    """Book a batch's output: one lot per product, 'production' entries, supply.actual, and
+    allocations on that day's supply assigned to lots first-expiring-first.
+
+    Several batches a day add up. Allocations the output so far cannot cover are returned as
+    shortfalls and announced (`stock.shortfall`) so the shop can tell those customers.
+    """
+    if not isinstance(production_day, date) or isinstance(production_day, datetime):
+        raise InvalidInput(f"production_day must be a date, got {production_day!r}")
+    check_text(batch_ref, "batch_ref", 40)
+    if not isinstance(made_at, datetime) or made_at.tzinfo is None:
+        raise InvalidInput(f"made_at must be an aware datetime, got {made_at!r}")
+    if not outputs:
+        raise InvalidInput("a batch needs the output of at least one product")
+    for sku, quantity in outputs.items():
+        check_quantity(quantity, what=f"output of {sku}", allow_zero=True)
+    products = get_products(session, outputs)
+    codes = [f"{batch_ref}-{sku}" for sku in sorted(outputs)]
+    taken = list(session.scalars(select(Lot.code).where(Lot.code.in_(codes))))
+    if taken:
+        raise DuplicateReference(
+            f"batch {batch_ref!r} was already received (lots {', '.join(sorted(taken))})",
+            batch_ref=batch_ref,
+        )
+
+    item_ids = [item.id for item in products.values()]
+    stmt = (
+        select(Supply)
+        .where(Supply.item_id.in_(sorted(item_ids)), Supply.production_day == production_day)
+        .order_by(Supply.id)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(of=Supply, key_share=True)
+    rows = {row.item_id: row for row in session.scalars(stmt)}
+
+    new_lots: list[Lot] = []
+    for sku in sorted(outputs):
+        item = products[sku]
+        quantity = outputs[sku]
+        row = rows.get(item.id)
+        if row is None:
+            row = Supply(
+                item_id=item.id,
+                production_day=production_day,
+                planned=0,
+                promised=0,
+                closed=False,
+            )
+            session.add(row)
+            rows[item.id] = row
+        row.actual = (row.actual or 0) + quantity
+        if quantity == 0:
+            continue
+        assert item.best_before_days is not None  # guaranteed by the items CHECK constraint
+        lot = Lot(
+            code=f"{batch_ref}-{sku}",
+            item_id=item.id,
+            item=item,
+            received_at=made_at,
+            best_before=production_day + timedelta(days=item.best_before_days - 1),
+            production_day=production_day,
+            batch_ref=batch_ref,
+            on_hand=0,
+        )
+        session.add(lot)
+        new_lots.append(lot)
+    session.flush()
+    for lot in new_lots:
+        post(
+            session,
+            lot,
+            LedgerKind.PRODUCTION,
+            outputs[lot.item.sku],
+            reason=f"batch {batch_ref}",
+            reference=f"batch:{batch_ref}",
+            occurred_at=made_at,
+        )
+
+    lots = _lock_lots(session, item_ids, production_day)
+    claims = list(
+        session.scalars(
+            select(Claim).where(
+                Claim.supply_id.in_(sorted(row.id for row in rows.values())),
+                Claim.kind == ClaimKind.ALLOCATION,
+                Claim.status == ClaimStatus.ACTIVE,
+            )
+        )
+    )
+    assignments, short = _assign(
+        claims, _covered(session, [c.id for c in claims]), _lot_stock(session, lots)
+    )
+    for claim_id, lot_id, quantity in assignments:
+        session.add(ClaimLot(claim_id=claim_id, lot_id=lot_id, quantity=quantity, handed_out=0))
+    session.flush()
+
+    shortfalls = _shortfalls(session, claims, short, products)
+    for lot in new_lots:
+        publish(
+            session,
+            "lot.produced",
+            {
+                "lot": lot.code,
+                "sku": lot.item.sku,
+                "quantity": lot.on_hand,
+                "production_day": production_day.isoformat(),
+                "batch_ref": batch_ref,
+                "best_before": lot.best_before.isoformat() if lot.best_before else None,
+            },
+            key=f"lot:{lot.code}",
+        )
+    if shortfalls:
+        publish(
+            session,
+            "stock.shortfall",
+            {
+                "cause": "production",
+                "batch_ref": batch_ref,
+                "production_day": production_day.isoformat(),
+                "shortfalls": [
+                    {"ref": s.ref, "sku": s.sku, "short": s.short_quantity} for s in shortfalls
+                ],
+                "refs": sorted({s.ref for s in shortfalls}),
+                "skus": sorted({s.sku for s in shortfalls}),
+            },
+            key=f"batch:{batch_ref}",
+        )
+    return ProductionResult(batch_ref, production_day, new_lots, shortfalls)
+
+
+def _shortfalls(
+    session: Session,
+    claims: Sequence[Claim],
+    short: Mapping[int, int],
+    products: Mapping[str, Item],
+) -> list[Shortfall]:
+    if not short:
+        return []
+    refs = dict(
+        session.execute(
+            select(Claim.id, Reservation.ref)
+            .join(Reservation, Reservation.id == Claim.reservation_id)
+            .where(Claim.id.in_(sorted(short)))
+        ).all()
+    )
+    sku_of = {item.id: sku for sku, item in products.items()}
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for claim in claims:
+        if claim.id in short:
+            totals[(refs[claim.id], sku_of[claim.item_id])] += short[claim.id]
+    return [Shortfall(ref, sku, quantity) for (ref, sku), quantity in sorted(totals.items())]
+
+
+def hand_out(session: Session, ref: str, *, reference: str) -> list[LedgerEntry]:
+    """Hand a confirmed reservation's goods to the buyer: 'handout' entries from its lots.
+
+    An allocation not yet on a lot (confirmed after the batch came in) takes one FEFO now.
+    All or nothing; a reservation already handed out gives [] (at-least-once callers).
+    """
+    check_text(reference, "reference", 80)
+    reservation = get_reservation(session, ref)
+    # Locked first, so a second hand-out at the same time waits and then sees 'fulfilled'.
+    status, _expires = lock_reservation(session, reservation.id)
+    if status is ReservationStatus.FULFILLED:
+        return []
+    if status is not ReservationStatus.CONFIRMED:
+        raise ReservationStateError(
+            f"reservation {ref!r} is {status.value}; only a confirmed one is handed out",
+            ref=ref,
+            status=status.value,
+        )
+    claims = [c for c in reservation.claims if c.status is ClaimStatus.ACTIVE]
+    days_by_item: dict[date, set[int]] = defaultdict(set)
+    for claim in claims:
+        days_by_item[claim.supply.production_day].add(claim.item_id)
+    lots: list[Lot] = []
+    for day, item_ids in sorted(days_by_item.items()):
+        lots += _lock_lots(session, sorted(item_ids), day)
+    lot_by_id = {lot.id: lot for lot in lots}
+    covered = _covered(session, [c.id for c in claims])
+    # Stock per (item, production day): a claim only takes lots of the day it was promised.
+    assignments: list[tuple[int, int, int]] = []
+    short: dict[int, int] = {}
+    for day in sorted(days_by_item):
+        day_lots = [lot for lot in lots if lot.production_day == day]
+        day_claims = [c for c in claims if c.supply.production_day == day]
+        got, missing = _assign(day_claims, covered, _lot_stock(session, day_lots))
+        assignments += got
+        short.update(missing)
+    if short:
+        total = sum(short.values())
+        raise InsufficientStock(
+            f"{total} piece(s) of reservation {ref!r} have not been made yet",
+            ref=ref,
+            missing=total,
+        )
+    for claim_id, lot_id, quantity in assignments:
+        session.add(ClaimLot(claim_id=claim_id, lot_id=lot_id, quantity=quantity, handed_out=0))
+    session.flush()
+    for claim in claims:
+        session.expire(claim, ["lots"])
+    now = utcnow()
+    entries: list[LedgerEntry] = []
+    for claim in claims:
+        for claim_lot in claim.lots:
+            rest = claim_lot.quantity - claim_lot.handed_out
+            if rest <= 0:
+                continue
+            lot = lot_by_id.get(claim_lot.lot_id, claim_lot.lot)
+            entries.append(
+                post(
+                    session,
+                    lot,
+                    LedgerKind.HANDOUT,
+                    rest,
+                    reason=f"handed out for {ref}",
+                    reference=reference,
+                    occurred_at=now,
+                )
+            )
+            claim_lot.handed_out = claim_lot.quantity
+        claim.status = ClaimStatus.FULFILLED
+    moved = session.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation.id, Reservation.status == ReservationStatus.CONFIRMED)
+        .values(status=ReservationStatus.FULFILLED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not moved:
+        raise ReservationStateError(f"reservation {ref!r} changed while being handed out", ref=ref)
+    session.expire(reservation, ["status", "updated_at"])
+    publish(
+        session,
+        "stock.handed_out",
+        {
+            "ref": ref,
+            "reference": reference,
+            "lots": sorted({lot_by_id[e.lot_id].code for e in entries if e.lot_id in lot_by_id}),
+            "quantity": -sum(e.quantity for e in entries),
+        },
+        key=ref,
+    )
+    session.flush()
+    return entries
