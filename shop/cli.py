@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.events",
     "shop.commands.inventory",
     "shop.commands.users",
+    "shop.commands.demo",
     "shop.commands.orders",
 ]
 

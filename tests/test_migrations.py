@@ -57,3 +57,22 @@ def test_upgrading_twice_is_harmless_and_records_the_head_revision(empty_engine:
     first = current_revision(empty_engine)
     upgrade(empty_engine)
     assert current_revision(empty_engine) == first is not None
+
+
+def test_on_postgresql_the_migrated_ledger_refuses_updates_and_deletes(
+    empty_engine: Engine,
+) -> None:
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip(
+            "the database-level ledger guard is PostgreSQL-only; the ORM guard covers SQLite"
+        )
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        triggers = (
+            conn.execute(
+                text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'stock_ledger'::regclass")
+            )
+            .scalars()
+            .all()
+        )
+    assert "stock_ledger_append_only" in triggers
