@@ -107,6 +107,21 @@ class Settings:
     production_start: time = time(4, 0)
     harvest_month: int = 10  # rice from this month on belongs to the new crop year
     default_best_before_days: int = 7
+    # Distributor pickups: the morning window cut into slots, each with as many seats as
+    # loading bays; the first batch wave is out of the steamers at first_wave_ready.
+    pickup_window_start: time = time(6, 0)
+    pickup_window_end: time = time(9, 0)
+    pickup_slot_minutes: int = 15
+    pickup_slot_capacity: int = 4
+    first_wave_ready: time = time(6, 0)
+    booking_cutoff: time = time(20, 0)  # the day before pickup: the soak starts after it
+    no_show_grace_minutes: int = 30
+    standing_days_ahead: int = 7
+    webhook_timeout_seconds: int = 5
+    webhook_max_attempts: int = 10
+    # Process standard until enough soak records exist to fit one (the article gives ~45 °C).
+    soak_default_minutes: int = 240
+    soak_water_temp_c: int = 45
     # Outbox relay.
     relay_batch_size: int = 50
     relay_max_attempts: int = 8
@@ -186,6 +201,18 @@ class Settings:
             production_start=_time(env, "GAOGAN_PRODUCTION_START", time(4, 0)),
             harvest_month=harvest_month,
             default_best_before_days=_int(env, "GAOGAN_BEST_BEFORE_DAYS", 7, minimum=1),
+            pickup_window_start=_time(env, "GAOGAN_PICKUP_WINDOW_START", time(6, 0)),
+            pickup_window_end=_time(env, "GAOGAN_PICKUP_WINDOW_END", time(9, 0)),
+            pickup_slot_minutes=_int(env, "GAOGAN_PICKUP_SLOT_MINUTES", 15, minimum=5),
+            pickup_slot_capacity=_int(env, "GAOGAN_PICKUP_SLOT_CAPACITY", 4, minimum=1),
+            first_wave_ready=_time(env, "GAOGAN_FIRST_WAVE_READY", time(6, 0)),
+            booking_cutoff=_time(env, "GAOGAN_BOOKING_CUTOFF", time(20, 0)),
+            no_show_grace_minutes=_int(env, "GAOGAN_NO_SHOW_GRACE_MINUTES", 30),
+            standing_days_ahead=_int(env, "GAOGAN_STANDING_DAYS_AHEAD", 7, minimum=1),
+            webhook_timeout_seconds=_int(env, "GAOGAN_WEBHOOK_TIMEOUT", 5, minimum=1),
+            webhook_max_attempts=_int(env, "GAOGAN_WEBHOOK_MAX_ATTEMPTS", 10, minimum=1),
+            soak_default_minutes=_int(env, "GAOGAN_SOAK_MINUTES", 240, minimum=1),
+            soak_water_temp_c=_int(env, "GAOGAN_SOAK_WATER_C", 45, minimum=1),
             relay_batch_size=_int(env, "GAOGAN_RELAY_BATCH", 50, minimum=1),
             relay_max_attempts=_int(env, "GAOGAN_RELAY_MAX_ATTEMPTS", 8, minimum=1),
             relay_interval_seconds=_int(env, "GAOGAN_RELAY_INTERVAL", 2, minimum=1),

@@ -12,7 +12,9 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import api, csrf, errors, i18n, logs, nav
+from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
+from shop.distributors import web as distributors_web
+from shop.planning import web as planning_web
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -41,6 +43,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # so every 4xx has the same {error, message, details} body.
     api.init_app(app)
     errors.init_app(app)
+    distributors_web.init_app(app, runtime)
+    scheduler_views.init_app(app, runtime)
+    planning_web.init_app(app, runtime)
 
     from shop import storefront
 

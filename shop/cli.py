@@ -14,8 +14,13 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.db",
     "shop.commands.events",
     "shop.commands.inventory",
+    "shop.commands.plan",
     "shop.commands.users",
     "shop.commands.demo",
+    "shop.commands.serve",
+    "shop.commands.distributors",
+    "shop.commands.scheduler",
+    "shop.commands.production",
     "shop.commands.orders",
 ]
 

@@ -45,4 +45,5 @@ class User(Base):
 
 
 # Area models, imported so Base.metadata sees their tables.
+from shop.distributors import models as _distributor_models  # noqa: E402, F401
 from shop.orders import models as _orders_models  # noqa: E402, F401

@@ -1,0 +1,383 @@
+"""The season plan as a mixed-integer programme, solved with HiGHS.
+
+Variables, for product p, production day d and demand day t:
+  n[p, d]     whole trays made (integer); pieces made = units_per_tray * n
+  s[p, d, t]  pieces made on d and sold on t, created only when 0 <= t - d <= L_p - 1, so a
+              plan cannot sell outside the freshness window by construction
+  v[p, t, k]  demand of tier k served on t (<= that demand)
+  ot[d]       hours of the extra shift run on d (<= the extra shift's length)
+Rows per day: flour milled, trays steamed, and for every set of labour steps the minutes of
+everyone able to do one of them (exact for pooled, multi-skilled staff), each <= the regular
+capacity plus what `ot[d]` hours add; per crop year, rice used <= rice of that crop year.
+
+The objective is lexicographic, solved in stages on one model: unmet confirmed demand, then
+unmet bookings and standing orders, then unmet forecast, then waste, then overtime (weighted
+by the people who stay). After each stage its value is kept as a row, so a later goal never
+buys itself with an earlier one. The greedy plan is handed to HiGHS as a starting solution and
+kept whenever the solver (under its time limit) finds nothing better, so the result is never
+worse than greedy.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import highspy
+import numpy as np
+
+from scheduling.planner.greedy import greedy_plan, result_for
+from scheduling.planner.model import (
+    TIERS,
+    PlanInput,
+    PlanResult,
+    ProductSpec,
+    Progress,
+    staff_capacity,
+)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    time_limit: float = 30.0  # seconds for all stages together
+    mip_rel_gap: float = 1e-4  # for the unmet-demand stages
+    secondary_gap: float = 0.01  # waste and overtime: close enough, and much faster
+    # Waste and overtime each get at most this long: their LP bounds are weak (whole trays),
+    # so proving the last percent can take minutes for a few pieces.
+    secondary_time_limit: float = 10.0
+    threads: int = 1  # the machines have two cores shared with the web process
+    seed_with_greedy: bool = True
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Lexicographic LP-relaxation bound: the least unmet demand per tier any plan (even one
+    allowed fractional trays) could reach, in pieces."""
+
+    unmet_by_tier: list[float]
+
+    @property
+    def unmet_total(self) -> float:
+        return sum(self.unmet_by_tier)
+
+
+class _Model:
+    def __init__(self, data: PlanInput, *, integer: bool) -> None:
+        self.data = data
+        self.h = highspy.Highs()  # type: ignore[no-untyped-call]
+        self.h.setOptionValue("output_flag", False)
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.integer_cols: list[int] = []
+        self.n: dict[tuple[str, date], int] = {}
+        self.s: dict[tuple[str, date, date], int] = {}
+        self.v: dict[tuple[str, date, int], int] = {}
+        self.ot: dict[date, int] = {}
+        self.rows: list[tuple[float, float, list[int], list[float]]] = []
+        self._build(integer)
+
+    def _col(self, lower: float, upper: float) -> int:
+        self.lower.append(lower)
+        self.upper.append(upper)
+        return len(self.lower) - 1
+
+    def _build(self, integer: bool) -> None:
+        data = self.data
+        inf = highspy.kHighsInf
+        horizon = [c.day for c in data.days]
+        last = horizon[-1]
+        demand_days = {(s, d) for (s, d, _k), q in data.demand.items() if q > 0}
+        for cap in data.days:
+            if cap.extra_hours > 0:
+                self.ot[cap.day] = self._col(0.0, cap.extra_hours)
+        for p in data.products:
+            for cap in data.days:
+                if not cap.production:
+                    continue
+                max_trays = cap.trays + cap.trays_per_extra_hour * cap.extra_hours
+                if max_trays < 1:
+                    continue
+                col = self._col(0.0, math.floor(max_trays + 1e-9))
+                self.n[p.sku, cap.day] = col
+                if integer:
+                    self.integer_cols.append(col)
+                for age in range(p.freshness_days):
+                    t = cap.day + timedelta(days=age)
+                    if t > last:
+                        break
+                    if (p.sku, t) in demand_days:
+                        self.s[p.sku, cap.day, t] = self._col(0.0, inf)
+        for (sku, day, tier), q in data.demand.items():
+            if q > 0:
+                self.v[sku, day, tier] = self._col(0.0, float(q))
+
+        products = {p.sku: p for p in data.products}
+        for (sku, d), col in self.n.items():
+            idx = [col] + [c for (s2, d2, _t), c in self.s.items() if s2 == sku and d2 == d]
+            val = [-float(products[sku].units_per_tray)] + [1.0] * (len(idx) - 1)
+            self.rows.append((-inf, 0.0, idx, val))
+        sold_on: dict[tuple[str, date], list[int]] = {}
+        for (sku, _d, t), col in self.s.items():
+            sold_on.setdefault((sku, t), []).append(col)
+        served_on: dict[tuple[str, date], list[int]] = {}
+        for (sku, t, _k), col in self.v.items():
+            served_on.setdefault((sku, t), []).append(col)
+        for key, served_cols in served_on.items():
+            sold_cols = sold_on.get(key, [])
+            self.rows.append(
+                (
+                    0.0,
+                    0.0,
+                    sold_cols + served_cols,
+                    [1.0] * len(sold_cols) + [-1.0] * len(served_cols),
+                )
+            )
+
+        subsets = data.step_subsets()
+        for cap in data.days:
+            made = [(products[s], col) for (s, d), col in self.n.items() if d == cap.day]
+            if not made:
+                continue
+            ot = self.ot.get(cap.day)
+
+            def add(
+                coefs: list[float],
+                regular: float,
+                rate: float,
+                made: list[tuple[ProductSpec, int]] = made,
+                ot: int | None = ot,
+            ) -> None:
+                idx = [col for (_p, col) in made]
+                val = list(coefs)
+                if ot is not None and rate > 0:
+                    idx.append(ot)
+                    val.append(-rate)
+                self.rows.append((-inf, regular, idx, val))
+
+            add(
+                [p.rice_g * p.units_per_tray / 1000.0 for p, _c in made],
+                cap.mill_kg,
+                cap.mill_kg_per_extra_hour,
+            )
+            add([1.0 for _ in made], cap.trays, cap.trays_per_extra_hour)
+            for subset in subsets:
+                coefs = [
+                    sum(p.labour_minutes.get(st, 0.0) for st in subset) * p.units_per_tray
+                    for p, _c in made
+                ]
+                if any(coefs):
+                    regular = staff_capacity(cap, subset, 0.0)
+                    add(coefs, regular, staff_capacity(cap, subset, 1.0) - regular)
+
+        rice = data.materials.rice_by_crop_year
+        if rice is not None:
+            years = {c.day: c.crop_year for c in data.days}
+            by_year: dict[int, tuple[list[int], list[float]]] = {}
+            for (sku, d), col in self.n.items():
+                p = products[sku]
+                if p.rice_g > 0:
+                    idx, val = by_year.setdefault(years[d], ([], []))
+                    idx.append(col)
+                    val.append(p.rice_g * p.units_per_tray)
+            for year, (idx, val) in by_year.items():
+                self.rows.append((-inf, float(rice.get(year, 0.0)), idx, val))
+        if data.materials.sugar_g is not None:
+            idx = [col for (sku, _d), col in self.n.items() if products[sku].sugar_g > 0]
+            val = [
+                products[sku].sugar_g * products[sku].units_per_tray
+                for (sku, _d) in self.n
+                if products[sku].sugar_g > 0
+            ]
+            if idx:
+                self.rows.append((-inf, float(data.materials.sugar_g), idx, val))
+
+        ncol = len(self.lower)
+        zeros = np.zeros(ncol)
+        self.h.addCols(
+            ncol,
+            zeros,
+            np.array(self.lower),
+            np.array(self.upper),
+            0,
+            np.array([], dtype=np.int32),
+            np.array([], dtype=np.int32),
+            np.array([], dtype=np.float64),
+        )
+        if self.integer_cols:
+            int_idx = np.array(self.integer_cols, dtype=np.int32)
+            self.h.changeColsIntegrality(
+                len(int_idx), int_idx, np.array([highspy.HighsVarType.kInteger] * len(int_idx))
+            )
+        for lower, upper, idx_list, val_list in self.rows:
+            self._add_row(lower, upper, idx_list, val_list)
+
+    def _add_row(self, lower: float, upper: float, idx: list[int], val: list[float]) -> None:
+        self.h.addRow(
+            lower, upper, len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64)
+        )
+
+    # --- stages ---------------------------------------------------------------------
+
+    def stages(self) -> list[tuple[str, dict[int, float], float]]:
+        """(name, cost per column, constant) for each goal in priority order; a stage's value
+        is cost . x + constant."""
+        out: list[tuple[str, dict[int, float], float]] = []
+        for tier, name in enumerate(TIERS):
+            cols = {col: -1.0 for (_s, _d, k), col in self.v.items() if k == tier}
+            if cols:
+                demand = float(sum(q for (_s, _d, k), q in self.data.demand.items() if k == tier))
+                out.append((f"unmet_{name}", cols, demand))
+        products = {p.sku: p for p in self.data.products}
+        waste: dict[int, float] = {
+            col: float(products[sku].units_per_tray) for (sku, _d), col in self.n.items()
+        }
+        for col in self.s.values():
+            waste[col] = -1.0
+        out.append(("waste", waste, 0.0))
+        heads = {c.day: max(1, c.headcount) for c in self.data.days}
+        if self.ot:
+            out.append(("overtime", {col: float(heads[d]) for d, col in self.ot.items()}, 0.0))
+        return out
+
+    def solve_stage(
+        self,
+        cost: dict[int, float],
+        *,
+        time_limit: float,
+        gap: float,
+        threads: int,
+        start: np.ndarray | None,
+    ) -> tuple[str, np.ndarray | None, float]:
+        ncol = len(self.lower)
+        full = np.zeros(ncol)
+        for col, c in cost.items():
+            full[col] = c
+        self.h.changeColsCost(ncol, np.arange(ncol, dtype=np.int32), full)
+        self.h.setOptionValue("time_limit", max(0.5, time_limit))
+        self.h.setOptionValue("mip_rel_gap", gap)
+        self.h.setOptionValue("threads", threads)
+        if start is not None and self.integer_cols:
+            self.h.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
+        self.h.run()
+        status = self.h.modelStatusToString(self.h.getModelStatus())
+        info = self.h.getInfo()
+        if info.primal_solution_status != 2:  # 2 = feasible
+            return status, None, info.mip_gap if self.integer_cols else 0.0
+        values = np.array(self.h.getSolution().col_value)
+        return status, values, info.mip_gap if self.integer_cols else 0.0
+
+    def keep(self, cost: dict[int, float], value: float) -> None:
+        idx = list(cost)
+        self._add_row(-highspy.kHighsInf, value, idx, [cost[i] for i in idx])
+
+
+def _better(a: PlanResult, b: PlanResult) -> bool:
+    """a is lexicographically better than b on (unmet by tier, waste, overtime)."""
+    key_a = (*a.unmet_by_tier(), a.waste_total(), round(a.overtime_total(), 6))
+    key_b = (*b.unmet_by_tier(), b.waste_total(), round(b.overtime_total(), 6))
+    return key_a < key_b
+
+
+def trim_waste(data: PlanInput, plan: PlanResult) -> PlanResult:
+    """Drop whole trays nobody buys. If a day's output of a product leaves at least a tray
+    unsold, the same sales stay possible without that tray, so served demand cannot fall
+    while waste and resource use do: a cheap finish when the waste stage ran out of time."""
+    units = {p.sku: p.units_per_tray for p in data.products}
+    for _round in range(5):
+        trays = dict(plan.trays)
+        changed = False
+        for (sku, day), left in plan.waste.items():
+            spare = left // units[sku]
+            if spare > 0:
+                trays[sku, day] -= spare
+                changed = True
+        if not changed:
+            return plan
+        trimmed = result_for(data, {k: n for k, n in trays.items() if n > 0}, status=plan.status)
+        if _better(plan, trimmed):  # never happens by the argument above; kept as a guard
+            return plan
+        plan = trimmed
+    return plan
+
+
+def solve(
+    data: PlanInput, options: SolveOptions | None = None, progress: Progress | None = None
+) -> PlanResult:
+    options = options or SolveOptions()
+    started = time.monotonic()
+    report = progress or (lambda _stage, _done: None)
+    report("greedy", 0.0)
+    greedy = greedy_plan(data)
+    if not data.days or not data.products:
+        greedy.status = "empty"
+        return greedy
+    model = _Model(data, integer=True)
+    start: np.ndarray | None = None
+    if options.seed_with_greedy:
+        start = np.zeros(len(model.lower))
+        for key, col in model.n.items():
+            start[col] = greedy.trays.get(key, 0)
+        # Only the trays are given: HiGHS completes sales and overtime itself.
+        partial = np.array(list(model.n.values()), dtype=np.int32)
+        model.h.setSolution(len(partial), partial, start[partial])
+        start = None
+    stages = model.stages()
+    status, values, gap = "not solved", None, 0.0
+    stage_values: dict[str, float] = {}
+    stage_seconds: dict[str, float] = {}
+    for i, (name, cost, constant) in enumerate(stages):
+        report(name, i / len(stages))
+        left = options.time_limit - (time.monotonic() - started)
+        if left <= 0.5 and values is not None:
+            break
+        if not name.startswith("unmet_"):
+            left = min(left, options.secondary_time_limit)
+        stage_started = time.monotonic()
+        stage_gap = options.mip_rel_gap if name.startswith("unmet_") else options.secondary_gap
+        status, solution, gap = model.solve_stage(
+            cost, time_limit=left, gap=stage_gap, threads=options.threads, start=values
+        )
+        if solution is None:
+            break
+        values = solution
+        value = float(sum(cost[c] * values[c] for c in cost))
+        stage_values[name] = value + constant
+        stage_seconds[name] = round(time.monotonic() - stage_started, 3)
+        model.keep(cost, value + 1e-6 + abs(value) * 1e-9)
+    report("done", 1.0)
+    if values is None:
+        greedy.status = f"greedy ({status})"
+        greedy.seconds = time.monotonic() - started
+        return greedy
+    trays = {key: round(values[col]) for key, col in model.n.items() if round(values[col]) > 0}
+    result = trim_waste(data, result_for(data, trays, status=status.lower()))
+    if _better(greedy, result):
+        greedy.status = f"greedy (solver {status.lower()})"
+        result = greedy
+    result.seconds = time.monotonic() - started
+    result.mip_gap = gap
+    result.stage_values = stage_values
+    result.stage_seconds = stage_seconds
+    return result
+
+
+def lp_bound(data: PlanInput, options: SolveOptions | None = None) -> Bound:
+    """The LP relaxation solved in the same stage order: a lower bound on each tier's unmet
+    demand (the first tier's is a bound outright; later ones given the earlier optimum)."""
+    options = options or SolveOptions()
+    model = _Model(data, integer=False)
+    by_tier = [0.0] * len(TIERS)
+    for name, cost, constant in model.stages():
+        if not name.startswith("unmet_"):
+            break
+        _status, values, _gap = model.solve_stage(
+            cost, time_limit=options.time_limit, gap=0.0, threads=options.threads, start=None
+        )
+        if values is None:
+            break
+        value = float(sum(cost[c] * values[c] for c in cost))
+        by_tier[TIERS.index(name.removeprefix("unmet_"))] = value + constant
+        model.keep(cost, value + 1e-7)
+    return Bound([max(0.0, b) for b in by_tier])

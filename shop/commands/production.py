@@ -1,0 +1,156 @@
+"""`gaogan trace` (recalls) and `gaogan batch ...` (start, record output, list)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from inventory.db import transaction, utcnow
+from inventory.errors import DomainError
+from scheduling.batch_sheet import get_sheet, sheet_csv
+from scheduling.batches import complete_batch, start_batch
+from scheduling.production_models import Batch
+from scheduling.status import format_local
+from scheduling.trace import BatchTrace, trace_batch, trace_lot
+from shop.cli import CliState, pass_state
+
+
+def _echo_batch(trace: BatchTrace, indent: str = "") -> None:
+    click.echo(
+        f"{indent}batch {trace.batch_ref}  day {trace.production_day}  wave {trace.wave}  "
+        f"{trace.status}  started {format_local(trace.started_at)}  completed {format_local(trace.completed_at)}"
+    )
+    click.echo(f"{indent}  materials:")
+    for m in trace.materials:
+        crop = f" crop {m.crop_year}" if m.crop_year else ""
+        supplier = f" from {m.supplier}" if m.supplier else ""
+        click.echo(f"{indent}    {m.lot}  {m.sku}  {m.grams} g{crop}{supplier}")
+    click.echo(f"{indent}  product lots:")
+    for lot in trace.lots:
+        click.echo(
+            f"{indent}    {lot.lot}  {lot.sku}  on hand {lot.on_hand}  best before {lot.best_before}"
+        )
+    click.echo(f"{indent}  received by ({len(trace.refs)}):")
+    for r in trace.recipients:
+        owner = f"{r.owner_kind} {r.owner_name or r.owner_id or ''}".strip()
+        click.echo(
+            f"{indent}    {r.ref}  {owner}  {r.sku} x{r.quantity} from {r.lot}"
+            f"  handed out {r.handed_out}  ({r.status})"
+        )
+    if trace.distributors:
+        click.echo(f"{indent}  distributors: {', '.join(trace.distributors)}")
+
+
+def _parse_outputs(pairs: tuple[str, ...]) -> dict[str, int]:
+    outputs: dict[str, int] = {}
+    for pair in pairs:
+        sku, sep, quantity = pair.partition("=")
+        if not sep or not quantity.strip().isdigit():
+            raise click.BadParameter(f"{pair!r}: write SKU=PIECES, e.g. GG-CLASSIC=480")
+        outputs[sku.strip()] = int(quantity)
+    return outputs
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("trace")
+    @click.argument("batch_ref", required=False)
+    @click.option("--lot", "lot_code", help="Trace a rice, sugar or product lot instead.")
+    @pass_state
+    def trace(state: CliState, batch_ref: str | None, lot_code: str | None) -> None:
+        """Trace a batch to its rice and sugar lots and to everyone who received it,
+        or (--lot) a rice lot to every batch that used it."""
+        if bool(batch_ref) == bool(lot_code):
+            raise click.UsageError("give a batch reference or --lot CODE (one of them)")
+        try:
+            with state.runtime.sessions() as session:
+                if batch_ref:
+                    _echo_batch(trace_batch(session, batch_ref))
+                    return
+                assert lot_code is not None
+                found = trace_lot(session, lot_code)
+                crop = f"  crop {found.crop_year}" if found.crop_year else ""
+                click.echo(f"lot {found.lot}  {found.sku} ({found.kind}){crop}")
+                if found.made_by_batch:
+                    click.echo(f"  made by batch {found.made_by_batch}")
+                for ref, day, grams in found.used_by:
+                    click.echo(f"  used by batch {ref}  day {day}  {grams} g")
+                for batch in found.batches:
+                    _echo_batch(batch, indent="  ")
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+
+    @cli.group("batch")
+    def batch() -> None:
+        """Production batches: list, start, record the output."""
+
+    @batch.command("list")
+    @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Production day.")
+    @pass_state
+    def list_batches(state: CliState, day: datetime | None) -> None:
+        from sqlalchemy import select
+
+        with state.runtime.sessions() as session:
+            query = select(Batch).order_by(Batch.production_day, Batch.wave)
+            if day is not None:
+                query = query.where(Batch.production_day == day.date())
+            for b in session.scalars(query):
+                planned = ", ".join(f"{k}={v}" for k, v in sorted(b.planned.items()))
+                actual = ", ".join(f"{k}={v}" for k, v in sorted((b.actual or {}).items()))
+                click.echo(
+                    f"{b.ref}  {b.status.value:<9}  start {format_local(b.planned_start)}  "
+                    f"planned {planned}" + (f"  actual {actual}" if actual else "")
+                )
+
+    @batch.command("sheet")
+    @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+    @pass_state
+    def sheet(state: CliState, day: datetime) -> None:
+        """Print a production day's batch sheet as CSV."""
+        with state.runtime.sessions() as session:
+            found = get_sheet(session, day.date())
+        if found is None:
+            raise click.ClickException(f"no batch sheet for {day.date()} yet (made at the cut-off)")
+        click.echo(sheet_csv(found), nl=False)
+
+    @batch.command("start")
+    @click.argument("batch_ref")
+    @pass_state
+    def start(state: CliState, batch_ref: str) -> None:
+        """Start a batch now: consume its rice and sugar (new crop only)."""
+        runtime = state.runtime
+        try:
+            with transaction(runtime.sessions) as session:
+                b = start_batch(
+                    session, batch_ref, now=utcnow(), harvest_month=runtime.settings.harvest_month
+                )
+                click.echo(f"started {b.ref}")
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+
+    @batch.command("complete")
+    @click.argument("batch_ref")
+    @click.argument("outputs", nargs=-1, required=True)
+    @click.option("--by", "completed_by", default="cli", show_default=True)
+    @pass_state
+    def complete(
+        state: CliState, batch_ref: str, outputs: tuple[str, ...], completed_by: str
+    ) -> None:
+        """Record what a batch actually made: SKU=PIECES ..."""
+        try:
+            with transaction(state.runtime.sessions) as session:
+                done = complete_batch(
+                    session,
+                    batch_ref,
+                    _parse_outputs(outputs),
+                    made_at=utcnow(),
+                    completed_by=completed_by,
+                )
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        click.echo(
+            f"completed {done.batch_ref}: lots {', '.join(done.lots) or '-'}; "
+            f"{len(done.ready)} ready, {len(done.unserved)} unserved"
+        )
+        for ref in done.unserved:
+            click.echo(f"  unserved: {ref}")

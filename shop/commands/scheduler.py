@@ -1,0 +1,120 @@
+"""`gaogan scheduler`: the one scheduling process of a deployment, and its status."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from inventory.runtime import Runtime
+from scheduling.clock import Clock, FileClock, SystemClock
+from scheduling.jobs import registry
+from scheduling.runner import build_scheduler, run_forever
+from scheduling.status import job_statuses
+from shop.cli import CliState, pass_state
+
+log = logging.getLogger("gaogan.scheduler")
+
+
+def _wire(runtime: Runtime) -> None:
+    """Build the app once so that every area registers its jobs and event subscribers."""
+    from shop.app import create_app
+
+    create_app(runtime=runtime)
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("scheduler", invoke_without_command=True)
+    @click.option(
+        "--leader-check",
+        type=float,
+        default=15.0,
+        show_default=True,
+        help="Seconds between leader-lock checks (and catch-up sweeps).",
+    )
+    @click.option(
+        "--clock-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        hidden=True,
+        help="Rehearsal: read the simulated time from this file instead of the wall clock.",
+    )
+    @click.option("--tick", type=float, default=1.0, hidden=True, help="Rehearsal tick seconds.")
+    @click.pass_context
+    @pass_state
+    def scheduler(
+        state: CliState,
+        ctx: click.Context,
+        leader_check: float,
+        clock_file: Path | None,
+        tick: float,
+    ) -> None:
+        """Run the scheduler in the foreground (one leader per deployment; SIGTERM stops it)."""
+        if ctx.invoked_subcommand is not None:
+            return
+        runtime = state.runtime
+        _wire(runtime)
+        clock: Clock = FileClock(clock_file) if clock_file else SystemClock()
+        process = build_scheduler(
+            runtime,
+            clock=clock if clock_file else None,
+            leader_check_seconds=leader_check,
+            tick_seconds=tick,
+        )
+        # One line per sweep every few seconds would drown the job lines that matter.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+        stop = threading.Event()
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("stopping on signal %s", signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        click.echo(
+            f"scheduler {process.service.instance}: {len(registry.all())} job(s), "
+            f"leader check every {leader_check:g}s; Ctrl-C or SIGTERM stops it",
+            err=True,
+        )
+        run_forever(process, stop)
+
+    @scheduler.command("status")
+    @pass_state
+    def status(state: CliState) -> None:
+        """Jobs, their last and next runs (Asia/Shanghai) and failures."""
+        runtime = state.runtime
+        _wire(runtime)
+        report = job_statuses(runtime.sessions, runtime.settings, runtime.engine, registry)
+        leader = report.leader
+        click.echo(
+            "leader: "
+            + (f"running ({leader.holder})" if leader.held and leader.holder else "running")
+            if leader.held
+            else "leader: none (no scheduler is running)"
+        )
+        header = ("job", "trigger", "last run", "status", "next run", "failures")
+        rows = [
+            (
+                s.name,
+                s.trigger,
+                s.last_run_local,
+                s.last_status or "-",
+                s.next_run_local,
+                str(s.failures),
+            )
+            for s in report.jobs
+        ]
+        widths = (
+            [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+            if rows
+            else [len(h) for h in header]
+        )
+        click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+        for row in rows:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+        for s in report.jobs:
+            if s.last_error:
+                click.echo(f"! {s.name}: {s.last_error.splitlines()[-1]}", err=True)

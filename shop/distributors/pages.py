@@ -1,0 +1,552 @@
+"""Distributor portal pages (week view, standing orders, tokens, statement, pickup sheet) and
+the manager's pickup board and peak page. Chinese by default, English with ?lang=en."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from inventory.db import transaction, utcnow
+from inventory.errors import DomainError, SoldOut
+from inventory.runtime import Runtime
+from scheduling import slots as slot_rules
+from scheduling.errors import SlotFull
+from scheduling.slot_models import PickupSlot
+from scheduling.slots import SlotRules
+from shop.auth import current_user, require_role
+from shop.distributors import accounts, services, tokens
+from shop.distributors.models import BookingStatus, Distributor
+from shop.i18n import translate
+from shop.models import Role
+
+portal = Blueprint("distributors", __name__, url_prefix="/distributor")
+board = Blueprint("pickups", __name__, url_prefix="/manager/pickups")
+
+
+def _runtime() -> Runtime:
+    from shop.app import get_runtime
+
+    return get_runtime(current_app)
+
+
+def _rules() -> SlotRules:
+    return SlotRules.from_settings(_runtime().settings)
+
+
+def _today() -> date:
+    return utcnow().astimezone(slot_rules.LOCAL).date()
+
+
+def _distributor_id() -> int:
+    user = current_user()
+    if user is None or user.distributor_id is None:
+        abort(403, description="this account is not linked to a distributor")
+    return int(user.distributor_id)
+
+
+def _day_arg(name: str = "day", default: date | None = None) -> date:
+    raw = request.args.get(name) or request.form.get(name)
+    if not raw:
+        return default or _today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, description=f"{name} must be a date YYYY-MM-DD")
+
+
+def _cases_from_form(skus: list[str]) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for sku in skus:
+        raw = request.form.get(f"cases_{sku}", "").strip()
+        if not raw:
+            continue
+        try:
+            lines[sku] = int(raw)
+        except ValueError:
+            raise DomainError(translate("dist.error.cases_number"), sku=sku) from None
+    return lines
+
+
+def _flash_error(exc: DomainError) -> None:
+    flash(exc.message, "error")
+
+
+# --- distributor portal ----------------------------------------------------------------------
+
+
+@portal.get("/")
+@require_role(Role.DISTRIBUTOR)
+def week() -> ResponseReturnValue:
+    distributor_id = _distributor_id()
+    requested = _day_arg("week", _today())
+    monday = requested - timedelta(days=requested.weekday())
+    days = [monday + timedelta(days=i) for i in range(7)]
+    rules = _rules()
+    now = utcnow()
+    with transaction(_runtime().sessions) as session:
+        distributor = accounts.get_distributor(session, distributor_id)
+        prices = services.price_list(session, distributor_id)
+        bookings = services.list_bookings(session, distributor_id, days[0], days[-1])
+        closed = services._closed_days(session, days[0], days[-1])
+        slot_rows = {
+            day: services.day_slots(session, day, rules) if day >= _today() else [] for day in days
+        }
+        all_slots = {s.id: s for slots in slot_rows.values() for s in slots}
+        for b in bookings:
+            if b.slot_id not in all_slots:
+                slot = session.get(PickupSlot, b.slot_id)
+                if slot is not None:
+                    all_slots[slot.id] = slot
+        standing = services.list_standing_orders(session, distributor_id)
+        by_day = {day: [b for b in bookings if b.day == day] for day in days}
+        # Standing-order days not (yet) turned into a booking: shown so they can be skipped.
+        made = {(b.standing_order_id, b.day) for b in bookings if b.standing_order_id}
+        skipped = services.skipped_days(session, [o.id for o in standing], days[0], days[-1])
+        upcoming = {
+            day: [
+                (order, lines)
+                for order in standing
+                if (lines := services.pattern_of(order).lines_on(day))
+                and (order.id, day) not in made
+                and day not in closed
+            ]
+            for day in days
+        }
+        open_for_change = {
+            day: not slot_rules.is_past_cutoff(day, now, rules.cutoff) for day in days
+        }
+        cutoffs = {day: slot_rules.booking_cutoff(day, rules.cutoff) for day in days}
+        return render_template(
+            "distributors/week.html",
+            distributor=distributor,
+            prices=prices,
+            days=days,
+            by_day=by_day,
+            slot_rows=slot_rows,
+            all_slots=all_slots,
+            closed=closed,
+            open_for_change=open_for_change,
+            cutoffs=cutoffs,
+            standing=standing,
+            upcoming=upcoming,
+            skipped=skipped,
+            prev_week=(monday - timedelta(days=7)).isoformat(),
+            next_week=(monday + timedelta(days=7)).isoformat(),
+            today=_today(),
+            status=BookingStatus,
+        )
+
+
+def _back_to_week(day: date) -> ResponseReturnValue:
+    return redirect(url_for("distributors.week", week=day.isoformat()))
+
+
+@portal.post("/bookings")
+@require_role(Role.DISTRIBUTOR)
+def book() -> ResponseReturnValue:
+    distributor_id = _distributor_id()
+    day = _day_arg()
+    try:
+        with transaction(_runtime().sessions) as session:
+            skus = [p.sku for p in services.price_list(session, distributor_id)]
+            services.create_booking(
+                session,
+                _rules(),
+                distributor_id=distributor_id,
+                day=day,
+                slot_id=int(request.form.get("slot_id", "0") or 0),
+                lines=_cases_from_form(skus),
+                now=utcnow(),
+            )
+        flash(translate("dist.flash.booked"), "ok")
+    except (SlotFull, SoldOut) as exc:
+        _flash_error(exc)
+        if request.form.get("waitlist"):
+            _join_waitlist(distributor_id, day, exc.code)
+    except DomainError as exc:
+        _flash_error(exc)
+    return _back_to_week(day)
+
+
+def _join_waitlist(distributor_id: int, day: date, reason: str) -> None:
+    try:
+        with transaction(_runtime().sessions) as session:
+            skus = [p.sku for p in services.price_list(session, distributor_id)]
+            slot_id = request.form.get("slot_id")
+            services.join_waitlist(
+                session,
+                distributor_id=distributor_id,
+                day=day,
+                slot_id=int(slot_id) if slot_id else None,
+                lines=_cases_from_form(skus),
+                reason=reason,
+            )
+        flash(translate("dist.flash.waitlisted"), "warning")
+    except DomainError as exc:
+        _flash_error(exc)
+
+
+@portal.post("/bookings/<int:booking_id>/change")
+@require_role(Role.DISTRIBUTOR)
+def change(booking_id: int) -> ResponseReturnValue:
+    distributor_id = _distributor_id()
+    day = _today()
+    try:
+        with transaction(_runtime().sessions) as session:
+            booking = services.get_booking(session, distributor_id, booking_id)
+            day = booking.day
+            skus = [p.sku for p in services.price_list(session, distributor_id)]
+            slot_id = request.form.get("slot_id")
+            services.change_booking(
+                session,
+                _rules(),
+                distributor_id=distributor_id,
+                booking_id=booking_id,
+                now=utcnow(),
+                slot_id=int(slot_id) if slot_id else None,
+                lines=_cases_from_form(skus) or None,
+            )
+        flash(translate("dist.flash.changed"), "ok")
+    except DomainError as exc:
+        _flash_error(exc)
+    return _back_to_week(day)
+
+
+@portal.post("/bookings/<int:booking_id>/cancel")
+@require_role(Role.DISTRIBUTOR)
+def cancel(booking_id: int) -> ResponseReturnValue:
+    distributor_id = _distributor_id()
+    day = _today()
+    try:
+        with transaction(_runtime().sessions) as session:
+            booking = services.cancel_booking(
+                session,
+                _rules(),
+                distributor_id=distributor_id,
+                booking_id=booking_id,
+                now=utcnow(),
+            )
+            day = booking.day
+        flash(translate("dist.flash.cancelled"), "ok")
+    except DomainError as exc:
+        _flash_error(exc)
+    return _back_to_week(day)
+
+
+@portal.get("/bookings/<int:booking_id>/sheet")
+@require_role(Role.DISTRIBUTOR, Role.MANAGER)
+def sheet(booking_id: int) -> ResponseReturnValue:
+    user = current_user()
+    assert user is not None
+    scope = None if user.role is Role.MANAGER else _distributor_id()
+    with _runtime().sessions() as session:
+        booking = services.get_booking(session, scope, booking_id)
+        distributor = accounts.get_distributor(session, booking.distributor_id)
+        slot = session.get(PickupSlot, booking.slot_id)
+        names = {p.sku: p for p in services.price_list(session, booking.distributor_id)}
+        return render_template(
+            "distributors/sheet.html",
+            booking=booking,
+            distributor=distributor,
+            slot=slot,
+            names=names,
+            total=sum(ln.cases * ln.case_price_fen for ln in booking.lines),
+        )
+
+
+@portal.route("/standing", methods=["GET", "POST"])
+@require_role(Role.DISTRIBUTOR)
+def standing() -> ResponseReturnValue:
+    distributor_id = _distributor_id()
+    rules = _rules()
+    if request.method == "POST":
+        try:
+            with transaction(_runtime().sessions) as session:
+                skus = [p.sku for p in services.price_list(session, distributor_id)]
+                weekday_lines: dict[int, dict[str, int]] = {}
+                for weekday in range(7):
+                    for sku in skus:
+                        raw = request.form.get(f"cases_{weekday}_{sku}", "").strip()
+                        if raw:
+                            weekday_lines.setdefault(weekday, {})[sku] = int(raw)
+                order_id = request.form.get("order_id")
+                services.save_standing_order(
+                    session,
+                    distributor_id=distributor_id,
+                    slot_time=datetime.strptime(
+                        request.form.get("slot_time", "06:00"), "%H:%M"
+                    ).time(),
+                    weekday_lines=weekday_lines,
+                    starts_on=_day_arg("starts_on", _today() + timedelta(days=1)),
+                    ends_on=date.fromisoformat(request.form["ends_on"])
+                    if request.form.get("ends_on")
+                    else None,
+                    standing_order_id=int(order_id) if order_id else None,
+                )
+            flash(translate("dist.flash.standing_saved"), "ok")
+        except ValueError:
+            flash(translate("dist.error.cases_number"), "error")
+        except DomainError as exc:
+            _flash_error(exc)
+        return redirect(url_for("distributors.standing"))
+    with transaction(_runtime().sessions) as session:
+        prices = services.price_list(session, distributor_id)
+        orders = services.list_standing_orders(session, distributor_id)
+        grids = {o.id: {(ln.weekday, ln.sku): ln.cases for ln in o.lines} for o in orders}
+        slot_choices = [
+            slot_rules.local_slot_label(a, b)[:5] for a, b in slot_rules.slot_times(_today(), rules)
+        ]
+        return render_template(
+            "distributors/standing.html",
+            prices=prices,
+            orders=orders,
+            grids=grids,
+            slot_choices=slot_choices,
+            tomorrow=_today() + timedelta(days=1),
+        )
+
+
+@portal.post("/standing/<int:order_id>/end")
+@require_role(Role.DISTRIBUTOR)
+def end_standing(order_id: int) -> ResponseReturnValue:
+    try:
+        with transaction(_runtime().sessions) as session:
+            services.end_standing_order(session, _distributor_id(), order_id)
+        flash(translate("dist.flash.standing_ended"), "ok")
+    except DomainError as exc:
+        _flash_error(exc)
+    return redirect(url_for("distributors.standing"))
+
+
+@portal.post("/standing/<int:order_id>/skip")
+@require_role(Role.DISTRIBUTOR)
+def skip_standing(order_id: int) -> ResponseReturnValue:
+    day = _day_arg()
+    try:
+        with transaction(_runtime().sessions) as session:
+            services.skip_occurrence(
+                session,
+                _rules(),
+                distributor_id=_distributor_id(),
+                order_id=order_id,
+                day=day,
+                now=utcnow(),
+            )
+        flash(translate("dist.flash.skipped"), "ok")
+    except DomainError as exc:
+        _flash_error(exc)
+    return _back_to_week(day)
+
+
+@portal.route("/tokens", methods=["GET", "POST"])
+@require_role(Role.DISTRIBUTOR)
+def api_tokens() -> ResponseReturnValue:
+    distributor_id = _distributor_id()
+    issued = None
+    if request.method == "POST":
+        try:
+            with transaction(_runtime().sessions) as session:
+                issued = tokens.create_token(session, distributor_id, request.form.get("name", ""))
+        except DomainError as exc:
+            _flash_error(exc)
+    with _runtime().sessions() as session:
+        distributor = accounts.get_distributor(session, distributor_id)
+        return render_template(
+            "distributors/tokens.html",
+            tokens=tokens.list_tokens(session, distributor_id),
+            issued=issued,
+            distributor=distributor,
+        )
+
+
+@portal.post("/tokens/<int:token_id>/revoke")
+@require_role(Role.DISTRIBUTOR)
+def revoke(token_id: int) -> ResponseReturnValue:
+    try:
+        with transaction(_runtime().sessions) as session:
+            tokens.revoke_token(session, _distributor_id(), token_id)
+        flash(translate("dist.flash.revoked"), "ok")
+    except DomainError as exc:
+        _flash_error(exc)
+    return redirect(url_for("distributors.api_tokens"))
+
+
+@portal.get("/statement")
+@require_role(Role.DISTRIBUTOR)
+def statement() -> ResponseReturnValue:
+    distributor_id = _distributor_id()
+    raw = request.args.get("month") or _today().strftime("%Y-%m")
+    try:
+        year, month = (int(x) for x in raw.split("-"))
+        date(year, month, 1)
+    except ValueError:
+        abort(400, description="month must be YYYY-MM")
+    with _runtime().sessions() as session:
+        lines = services.monthly_statement(session, distributor_id, year, month)
+        return render_template(
+            "distributors/statement.html",
+            distributor=accounts.get_distributor(session, distributor_id),
+            lines=lines,
+            month=f"{year:04d}-{month:02d}",
+            total=sum(ln.amount_fen for ln in lines),
+        )
+
+
+# --- manager: the pickup board ---------------------------------------------------------------
+
+
+def _board_context(day: date) -> dict[str, Any]:
+    settings = _runtime().settings
+    with _runtime().sessions() as session:
+        rows = services.pickup_board(
+            session, day, now=utcnow(), grace_minutes=settings.no_show_grace_minutes
+        )
+        counts = {s.value: 0 for s in BookingStatus}
+        for row in rows:
+            counts[row.booking.status.value] += 1
+        return {
+            "day": day,
+            "rows": rows,
+            "counts": counts,
+            "waiting": services.waitlist(session, day),
+            "companies": {d.id: d.company for d in session.scalars(select(Distributor))},
+            "status": BookingStatus,
+        }
+
+
+@board.get("/")
+@require_role(Role.MANAGER)
+def pickup_board() -> ResponseReturnValue:
+    day = _day_arg()
+    return render_template(
+        "distributors/board.html",
+        prev_day=(day - timedelta(days=1)).isoformat(),
+        next_day=(day + timedelta(days=1)).isoformat(),
+        **_board_context(day),
+    )
+
+
+@board.get("/rows")
+@require_role(Role.MANAGER)
+def board_rows() -> ResponseReturnValue:
+    """The board's table alone: the page fetches it every 15 seconds."""
+    return render_template("distributors/board_rows.html", **_board_context(_day_arg()))
+
+
+def _board_action(booking_id: int, action: str) -> ResponseReturnValue:
+    day = _day_arg()
+    try:
+        with transaction(_runtime().sessions) as session:
+            if action == "check_in":
+                booking = services.check_in(session, booking_id, now=utcnow())
+            else:
+                booking = services.hand_out(session, booking_id, now=utcnow())
+            day = booking.day
+        flash(translate(f"dist.flash.{action}"), "ok")
+    except DomainError as exc:
+        _flash_error(exc)
+    return redirect(url_for("pickups.pickup_board", day=day.isoformat()))
+
+
+@board.post("/<int:booking_id>/check-in")
+@require_role(Role.MANAGER)
+def board_check_in(booking_id: int) -> ResponseReturnValue:
+    return _board_action(booking_id, "check_in")
+
+
+@board.post("/<int:booking_id>/hand-out")
+@require_role(Role.MANAGER)
+def board_hand_out(booking_id: int) -> ResponseReturnValue:
+    return _board_action(booking_id, "hand_out")
+
+
+@board.post("/sweep")
+@require_role(Role.MANAGER)
+def board_sweep() -> ResponseReturnValue:
+    settings = _runtime().settings
+    with transaction(_runtime().sessions) as session:
+        refs = services.sweep_no_shows(
+            session, utcnow(), grace_minutes=settings.no_show_grace_minutes, rules=_rules()
+        )
+    flash(translate("dist.flash.swept", count=len(refs)), "ok")
+    return redirect(url_for("pickups.pickup_board", day=_day_arg().isoformat()))
+
+
+@board.route("/peak", methods=["GET", "POST"])
+@require_role(Role.MANAGER)
+def peak() -> ResponseReturnValue:
+    day = _day_arg()
+    if request.method == "POST":
+        try:
+            with transaction(_runtime().sessions) as session:
+                if request.form.get("distributor_id"):
+                    services.set_quota(
+                        session,
+                        day,
+                        int(request.form["distributor_id"]),
+                        request.form.get("sku", ""),
+                        int(request.form.get("cases", "0") or 0),
+                    )
+                    count = 1
+                else:
+                    count = len(services.apply_quotas(session, day))
+            flash(translate("dist.flash.quotas", count=count), "ok")
+        except ValueError:
+            flash(translate("dist.error.cases_number"), "error")
+        except DomainError as exc:
+            _flash_error(exc)
+        return redirect(url_for("pickups.peak", day=day.isoformat()))
+    with _runtime().sessions() as session:
+        return render_template(
+            "distributors/peak.html",
+            day=day,
+            demand=services.demand_for_day(session, day),
+            quotas=services.quotas_for_day(session, day),
+            distributors=list(session.scalars(select(Distributor).order_by(Distributor.code))),
+            waiting=services.waitlist(session, day),
+            companies={d.id: d.company for d in session.scalars(select(Distributor))},
+        )
+
+
+@board.route("/distributors", methods=["GET", "POST"])
+@require_role(Role.MANAGER)
+def distributor_accounts() -> ResponseReturnValue:
+    """Accounts at a glance: contacts, price list, no-shows, webhook URL (editable here)."""
+    if request.method == "POST":
+        try:
+            with transaction(_runtime().sessions) as session:
+                accounts.set_webhook(
+                    session,
+                    int(request.form.get("distributor_id", "0") or 0),
+                    request.form.get("webhook_url", ""),
+                )
+            flash(translate("dist.flash.webhook_saved"), "ok")
+        except DomainError as exc:
+            _flash_error(exc)
+        return redirect(url_for("pickups.distributor_accounts"))
+    with _runtime().sessions() as session:
+        rows = list(session.scalars(select(Distributor).order_by(Distributor.code)))
+        return render_template(
+            "distributors/accounts.html",
+            distributors=rows,
+            prices={d.id: services.price_list(session, d.id) for d in rows},
+        )
+
+
+def init_pages(app: Flask) -> None:
+    app.register_blueprint(portal)
+    app.register_blueprint(board)

@@ -1,0 +1,270 @@
+"""Manager pages of production: batches (start, record output), trace, the soak standard."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from inventory.db import transaction, utcnow
+from inventory.errors import DomainError
+from inventory.models import Item
+from inventory.runtime import Runtime
+from scheduling.batch_sheet import get_sheet, sheet_csv
+from scheduling.batches import complete_batch, get_batch, local_day, start_batch
+from scheduling.process_standard import (
+    SEASONS,
+    InvalidSoakRecord,
+    recommend_for_day,
+    record_soak,
+    set_override,
+)
+from scheduling.production_models import Batch, SoakOverride, SoakRecord
+from scheduling.trace import BatchTrace, LotTrace, trace_batch, trace_lot
+from shop.auth import current_user, require_role
+from shop.i18n import translate
+from shop.models import Role
+
+bp = Blueprint("production", __name__, url_prefix="/manager")
+
+
+def _runtime() -> Runtime:
+    from shop.app import get_runtime
+
+    return get_runtime(current_app)
+
+
+def _parse_day(raw: str | None, default: date) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, description="day must be YYYY-MM-DD")
+
+
+@bp.get("/batches")
+@require_role(Role.MANAGER)
+def batches() -> ResponseReturnValue:
+    today = local_day(utcnow())
+    day = _parse_day(request.args.get("day"), today)
+    with _runtime().sessions() as session:
+        rows = list(
+            session.scalars(
+                select(Batch)
+                .where(Batch.production_day >= day - timedelta(days=1))
+                .where(Batch.production_day <= day + timedelta(days=1))
+                .order_by(Batch.production_day, Batch.wave)
+            )
+        )
+    return render_template("scheduling/batches.html", batches=rows, day=day)
+
+
+@bp.get("/batches/sheet")
+@require_role(Role.MANAGER)
+def sheet() -> ResponseReturnValue:
+    day = _parse_day(request.args.get("day"), local_day(utcnow()) + timedelta(days=1))
+    with _runtime().sessions() as session:
+        found = get_sheet(session, day)
+    if request.args.get("format") == "csv":
+        if found is None:
+            abort(404, description=f"no batch sheet for {day.isoformat()} yet")
+        return Response(
+            sheet_csv(found),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename=batch-sheet-{day}.csv"},
+        )
+    return render_template("scheduling/sheet.html", sheet=found, day=day), (200 if found else 404)
+
+
+@bp.get("/batches/<ref>")
+@require_role(Role.MANAGER)
+def batch(ref: str) -> ResponseReturnValue:
+    with _runtime().sessions() as session:
+        found = get_batch(session, ref)
+        names = {
+            item.sku: item
+            for item in session.scalars(select(Item).where(Item.sku.in_(sorted(found.planned))))
+        }
+    return render_template("scheduling/batch.html", batch=found, items=names)
+
+
+@bp.post("/batches/<ref>/start")
+@require_role(Role.MANAGER)
+def batch_start(ref: str) -> ResponseReturnValue:
+    runtime = _runtime()
+    try:
+        with transaction(runtime.sessions) as session:
+            start_batch(session, ref, now=utcnow(), harvest_month=runtime.settings.harvest_month)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(translate("production.batch.started"), "success")
+    return redirect(url_for("production.batch", ref=ref))
+
+
+@bp.post("/batches/<ref>/complete")
+@require_role(Role.MANAGER)
+def batch_complete(ref: str) -> ResponseReturnValue:
+    runtime = _runtime()
+    user = current_user()
+    with runtime.sessions() as session:
+        planned = get_batch(session, ref).planned
+    outputs: dict[str, int] = {}
+    for sku in planned:
+        raw = (request.form.get(f"out-{sku}") or "").strip()
+        if not raw.isdigit():
+            flash(translate("production.batch.bad_output", sku=sku), "error")
+            return redirect(url_for("production.batch", ref=ref))
+        outputs[sku] = int(raw)
+    try:
+        with transaction(runtime.sessions) as session:
+            done = complete_batch(
+                session,
+                ref,
+                outputs,
+                made_at=utcnow(),
+                completed_by=f"manager:{user.email if user else '?'}",
+            )
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("production.batch", ref=ref))
+    flash(
+        translate("production.batch.completed", ready=len(done.ready), unserved=len(done.unserved)),
+        "warning" if done.unserved else "success",
+    )
+    return redirect(url_for("production.trace", batch=ref))
+
+
+@bp.get("/trace")
+@require_role(Role.MANAGER)
+def trace() -> ResponseReturnValue:
+    batch_ref = (request.args.get("batch") or "").strip()
+    lot_code = (request.args.get("lot") or "").strip()
+    batch_trace: BatchTrace | None = None
+    lot_trace: LotTrace | None = None
+    error = ""
+    if batch_ref or lot_code:
+        try:
+            with _runtime().sessions() as session:
+                if batch_ref:
+                    batch_trace = trace_batch(session, batch_ref)
+                else:
+                    lot_trace = trace_lot(session, lot_code)
+        except DomainError as exc:
+            error = exc.message
+    return render_template(
+        "scheduling/trace.html",
+        batch_ref=batch_ref,
+        lot_code=lot_code,
+        batch_trace=batch_trace,
+        lot_trace=lot_trace,
+        error=error,
+    ), (404 if error else 200)
+
+
+def _float(name: str) -> float:
+    raw = (request.form.get(name) or "").strip()
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidSoakRecord(
+            translate("production.soak.bad_number", field=name), field=name
+        ) from None
+
+
+@bp.get("/soak")
+@require_role(Role.MANAGER)
+def soak() -> ResponseReturnValue:
+    runtime = _runtime()
+    day = _parse_day(request.args.get("day"), local_day(utcnow()) + timedelta(days=1))
+    error = ""
+    try:
+        air = float(request.args.get("air_temp_c") or 0)
+        moisture = float(request.args.get("rice_moisture_pct") or 14)
+    except ValueError:
+        error = translate("production.soak.bad_conditions")
+        air, moisture = 0.0, 14.0
+    with runtime.sessions() as session:
+        rec = recommend_for_day(
+            session, runtime.settings, day, air_temp_c=air, rice_moisture_pct=moisture
+        )
+        overrides = {o.season: o for o in session.scalars(select(SoakOverride))}
+        records = list(
+            session.scalars(select(SoakRecord).order_by(SoakRecord.production_day.desc()).limit(30))
+        )
+    return render_template(
+        "scheduling/soak.html",
+        day=day,
+        air=air,
+        moisture=moisture,
+        rec=rec,
+        start=rec.soak_start(day, runtime.settings.production_start),
+        seasons=SEASONS,
+        overrides=overrides,
+        records=records,
+        error=error,
+    ), (422 if error else 200)
+
+
+@bp.post("/soak/records")
+@require_role(Role.MANAGER)
+def soak_record() -> ResponseReturnValue:
+    try:
+        with transaction(_runtime().sessions) as session:
+            record_soak(
+                session,
+                production_day=date.fromisoformat(request.form.get("production_day", "")),
+                soak_minutes=int(_float("soak_minutes")),
+                water_temp_c=_float("water_temp_c"),
+                air_temp_c=_float("air_temp_c"),
+                rice_moisture_pct=_float("rice_moisture_pct"),
+                result=request.form.get("result", ""),
+                batch_ref=(request.form.get("batch_ref") or "").strip() or None,
+                notes=(request.form.get("notes") or "").strip(),
+            )
+    except ValueError:
+        flash(translate("production.soak.bad_day"), "error")
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(translate("production.soak.recorded"), "success")
+    return redirect(url_for("production.soak"))
+
+
+@bp.post("/soak/override")
+@require_role(Role.MANAGER)
+def soak_override() -> ResponseReturnValue:
+    user = current_user()
+    season = request.form.get("season", "")
+    raw = (request.form.get("soak_minutes") or "").strip()
+    water = (request.form.get("water_temp_c") or "").strip()
+    try:
+        with transaction(_runtime().sessions) as session:
+            set_override(
+                session,
+                season,
+                int(raw) if raw else None,
+                water_temp_c=float(water) if water else None,
+                reason=(request.form.get("reason") or "").strip(),
+                set_by=user.email if user else "",
+            )
+    except ValueError:
+        flash(translate("production.soak.bad_number", field="soak_minutes"), "error")
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(translate("production.soak.override_saved"), "success")
+    return redirect(url_for("production.soak"))

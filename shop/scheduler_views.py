@@ -1,0 +1,37 @@
+"""Manager pages of the scheduling area: the scheduler's jobs and runs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, render_template
+from flask.typing import ResponseReturnValue
+
+from inventory.runtime import Runtime
+from scheduling.builtin import register_builtin_jobs
+from scheduling.jobs import registry
+from scheduling.status import job_statuses, recent_runs
+from shop import production_views
+from shop.auth import require_role
+from shop.models import Role
+from shop.nav import add_nav
+
+bp = Blueprint("scheduler", __name__, url_prefix="/manager/scheduler")
+
+
+@bp.get("")
+@require_role(Role.MANAGER)
+def status_page() -> ResponseReturnValue:
+    from shop.app import get_runtime
+
+    runtime = get_runtime(current_app)
+    report = job_statuses(runtime.sessions, runtime.settings, runtime.engine, registry)
+    with runtime.sessions() as session:
+        runs = recent_runs(session, limit=40)
+    return render_template("scheduling/scheduler.html", report=report, runs=runs)
+
+
+def init_app(app: Flask, runtime: Runtime) -> None:
+    app.register_blueprint(bp)
+    app.register_blueprint(production_views.bp)
+    add_nav(app, "production.nav.batches", "/manager/batches", 75)
+    add_nav(app, "scheduling.nav.scheduler", "/manager/scheduler", 80)
+    register_builtin_jobs(runtime.settings)
