@@ -18,7 +18,6 @@ from inventory.settings import TIMEZONE
 from inventory.supply import set_planned_supply
 from shop.auth import create_user
 from shop.models import Role
-from shop.orders.services import ensure_locations
 
 LOCAL = ZoneInfo(TIMEZONE)
 DEMO_PASSWORD = "gaogan-demo"
@@ -164,7 +163,6 @@ def load_demo(session: Session, today: date, *, days: int = 28, harvest_month: i
         (p.sku, today + timedelta(days=d)): p.daily_planned for p in PRODUCTS for d in range(days)
     }
     set_planned_supply(session, "demo", planned)
-    ensure_locations(session)  # pickup points and delivery zones for the storefront
 
     create_user(
         session,

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from inventory.atp import available_to_promise
 from inventory.catalog import list_products
-from inventory.errors import DomainError, ReservationStateError, UnknownItem
+from inventory.errors import DayClosed, DomainError, ReservationStateError, UnknownItem
 from inventory.events import publish
 from inventory.models import Item, Supply
 from inventory.reservations import Line, confirm, release, reserve
 from inventory.settings import Settings
+from scheduling import calendar as production_calendar
 from shop.orders.models import (
     DeliveryZone,
     Fulfilment,
@@ -202,6 +203,11 @@ def place_order(
     """
     lines = check_lines(request.lines)
     check_orderable_day(request.day, now, settings.order_cutoff)
+    if not production_calendar.is_production_day(session, request.day):
+        raise DayClosed(
+            f"we do not bake on {request.day.isoformat()}; please choose another day",
+            day=request.day.isoformat(),
+        )
     contact = _check_contact(request.contact)
     if request.payment_method not in {"pay_at_pickup", "stripe"}:
         raise DomainError("unknown payment method", field="payment_method")
@@ -567,7 +573,8 @@ def advance_order(session: Session, order: Order, target: OrderStatus, now: date
 def closed_days_by_sku(
     session: Session, skus: Sequence[str], start: date, end: date
 ) -> dict[str, set[date]]:
-    """Days closed to orders per product (no production that day), in one query."""
+    """Days closed to orders per product: its supply row is closed, or the production
+    calendar says the plant does not bake that day."""
     out: dict[str, set[date]] = {sku: set() for sku in skus}
     if not skus:
         return out
@@ -583,6 +590,11 @@ def closed_days_by_sku(
     ).all()
     for sku, day in rows:
         out[sku].add(day)
+    # Days the plant does not bake (official holidays not marked as working, manager-closed
+    # days): the morning batch is what customers collect, so nothing can be ordered for them.
+    no_production = production_calendar.closed_days(session, start, end)
+    for days in out.values():
+        days |= no_production
     return out
 
 

@@ -25,6 +25,7 @@ from inventory.catalog import create_product
 from inventory.db import Base, make_engine, make_session_factory, transaction, utcnow
 from inventory.settings import Settings
 from inventory.supply import set_planned_supply
+from scheduling.calendar import set_calendar_entry
 from shop.orders import services
 from shop.orders.rules import LineRequest, local_day
 from shop.schema import import_all_models
@@ -47,6 +48,7 @@ def seed(engine: Engine, day: date, units: int) -> None:
                 best_before_days=7,
             )
         set_planned_supply(s, "bench", {(sku, day): units for sku in SKUS})
+        set_calendar_entry(s, day, production=True)  # never an official holiday in the bench
         services.ensure_locations(s)
 
 

@@ -16,6 +16,7 @@ from inventory.catalog import create_product
 from inventory.db import transaction, utcnow
 from inventory.settings import Settings
 from inventory.supply import set_day_closed, set_planned_supply
+from scheduling.calendar import set_calendar_entry
 from shop.app import create_app
 from shop.orders import services
 from shop.orders.rules import local_day
@@ -75,6 +76,10 @@ def shop(db: sessionmaker[Session]) -> Shop:
             quantities[(sku, scarce_day)] = 3
             quantities[(sku, sold_out_day)] = 0
         set_planned_supply(s, "test-plan", quantities)
+        # Whatever today's date, the days under test are ordinary baking days (not a holiday
+        # from the official calendar), so the tests mean the same every day of the year.
+        for n in range(0, 25):
+            set_calendar_entry(s, start + timedelta(days=n), production=True)
         set_day_closed(s, closed_day, True)
         services.ensure_locations(s)
     return Shop(db, open_day, scarce_day, sold_out_day, closed_day)

@@ -223,3 +223,22 @@ def test_the_first_api_order_on_a_fresh_database_finds_the_default_pickup_points
     )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["pickup_point"] == "changde"
+
+
+def test_a_day_the_plant_does_not_bake_is_shown_closed_and_cannot_be_ordered(
+    app: Flask, shop: Shop
+) -> None:
+    from scheduling.calendar import set_calendar_entry
+
+    with transaction(shop.sessions) as s:
+        set_calendar_entry(s, shop.open_day, production=False, name="春节")
+    client = app.test_client()
+    d = shop.open_day
+    days = client.get(f"/api/v1/availability?product=GG-CLASSIC&from={d}&to={d}").get_json()
+    assert (days["days"][0]["state"], days["days"][0]["available"]) == ("closed", 0)
+    response = client.post("/api/v1/orders", json=order_json(d, ("GG-CLASSIC", 1)))
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "day_closed"
+    assert order_count(shop) == 0
+    page = client.get("/products/GG-CLASSIC").get_data(as_text=True)
+    assert f'<label class="day day-closed" data-day="{d.isoformat()}"' in page
