@@ -29,6 +29,7 @@ from inventory.catalog import get_product
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
+from scheduling.jobs import register_job
 from shop import accounts, nav, notifications, orders_api, webhooks
 from shop.app import get_runtime
 from shop.auth import current_user
@@ -46,6 +47,7 @@ from shop.orders.rules import (
 from shop.payments import available_methods
 
 bp = Blueprint("store", __name__)
+EXPIRE_UNPAID_JOB = "orders.expire_unpaid"
 CART = "cart"
 
 
@@ -365,6 +367,12 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     orders_api.init_app(app, runtime)
     webhooks.init_app(app, runtime)
     notifications.init_app(app, runtime)
+    register_job(
+        EXPIRE_UNPAID_JOB,
+        lambda ctx: services.expire_unpaid_orders(ctx.session, ctx.now()),
+        {"trigger": "cron", "minute": "*"},
+        description="expire unpaid orders whose stock hold has lapsed and free the stock",
+    )
     nav.add_nav(app, "nav.shop", "/", 10)
     nav.add_nav(app, "nav.cart", "/cart", 20)
     nav.add_nav(app, "nav.account", "/account", 90)

@@ -68,3 +68,43 @@ def test_default_locations_are_listed(shop: Shop, settings: Settings) -> None:
     result = CliRunner().invoke(cli, ["orders", "setup-locations"], env=env(settings))
     assert result.exit_code == 0, result.output
     assert "factory" in result.output and "changde" in result.output and "tianjin" in result.output
+
+
+def test_the_expiry_sweep_is_registered_as_a_scheduler_job_that_expires_lapsed_orders(
+    app: object, shop: Shop, settings: Settings
+) -> None:
+    from datetime import timedelta
+
+    from scheduling.clock import SystemClock
+    from scheduling.jobs import JobContext, registry
+    from shop.storefront import EXPIRE_UNPAID_JOB
+
+    online = settings.with_overrides(stripe_secret_key="sk_test_x", stripe_webhook_secret="w")
+    with transaction(shop.sessions) as s:
+        order = services.place_order(
+            s,
+            services.PlaceOrder(
+                day=shop.open_day,
+                lines=[LineRequest("GG-CLASSIC", 1)],
+                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                fulfilment="pickup",
+                payment_method="stripe",
+                pickup_point="factory",
+            ),
+            settings=online,
+            now=utcnow() - timedelta(minutes=settings.hold_minutes + 1),
+        )
+        public_id = order.public_id
+    spec = registry.get(EXPIRE_UNPAID_JOB)
+    with transaction(shop.sessions) as s:
+        context = JobContext(
+            name=spec.name,
+            sessions=shop.sessions,
+            settings=settings,
+            scheduled_for=utcnow(),
+            clock=SystemClock(),
+            session=s,
+        )
+        assert spec.func(context) == [public_id]
+    with shop.sessions() as s:
+        assert services.get_order(s, public_id).status is OrderStatus.EXPIRED
