@@ -44,4 +44,6 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# Area models, imported so Base.metadata sees their tables.
 from shop.distributors import models as _distributor_models  # noqa: E402, F401
+from shop.orders import models as _orders_models  # noqa: E402, F401
