@@ -12,6 +12,7 @@ from inventory.db import utcnow
 from inventory.runtime import Runtime
 from shop.api import get_api
 from shop.distributors import api, pages, services, webhooks
+from shop.models import Role
 from shop.nav import add_nav
 
 READY_CONSUMER = "distributors.order-ready"
@@ -35,6 +36,6 @@ def register_subscribers(registry: events.Registry = events.registry) -> None:
 def init_app(app: Flask, runtime: Runtime) -> None:
     pages.init_pages(app)
     get_api(app).register_blueprint(api.blp)
-    add_nav(app, "dist.nav.portal", "/distributor/", 40)
-    add_nav(app, "dist.nav.board", "/manager/pickups/", 60)
+    add_nav(app, "dist.nav.portal", "/distributor/", 40, roles=[Role.DISTRIBUTOR])
+    add_nav(app, "dist.nav.board", "/manager/pickups/", 60, roles=[Role.MANAGER])
     register_subscribers()
