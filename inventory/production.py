@@ -66,13 +66,22 @@ def _lock_lots(session: Session, item_ids: Sequence[int], day: date) -> list[Lot
     return list(session.scalars(stmt))
 
 
-def _outstanding(session: Session, lot_ids: Sequence[int]) -> dict[int, int]:
-    """Per lot, what is assigned to allocations but not yet handed out."""
+def promised_on_lots(session: Session, lot_ids: Sequence[int]) -> dict[int, int]:
+    """Per lot, the pieces already promised: assigned to a live (active) claim and not yet
+    handed out.
+
+    The one rule every lot assignment and every report of free lot stock uses. A claim that
+    is released (order cancelled, booking unserved in a shortfall, distributor no-show) or
+    expired keeps its claim_lots rows as history, but its pieces are free again for the
+    day's later reservations. Fulfilled claims have nothing outstanding (handed_out ==
+    quantity) and their pieces have left the lot's on_hand already.
+    """
     if not lot_ids:
         return {}
     rows = session.execute(
         select(ClaimLot.lot_id, func.sum(ClaimLot.quantity - ClaimLot.handed_out))
-        .where(ClaimLot.lot_id.in_(sorted(lot_ids)))
+        .join(Claim, Claim.id == ClaimLot.claim_id)
+        .where(ClaimLot.lot_id.in_(sorted(set(lot_ids))), Claim.status == ClaimStatus.ACTIVE)
         .group_by(ClaimLot.lot_id)
     ).all()
     return {lot_id: int(total or 0) for lot_id, total in rows}
@@ -80,7 +89,7 @@ def _outstanding(session: Session, lot_ids: Sequence[int]) -> dict[int, int]:
 
 def _lot_stock(session: Session, lots: Sequence[Lot]) -> dict[int, list[LotStock]]:
     """Unassigned stock per item, as FEFO sees it."""
-    outstanding = _outstanding(session, [lot.id for lot in lots])
+    outstanding = promised_on_lots(session, [lot.id for lot in lots])
     stock: dict[int, list[LotStock]] = defaultdict(list)
     for lot in lots:
         free = lot.on_hand - outstanding.get(lot.id, 0)
