@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from inventory.db import is_postgres
 from inventory.errors import DomainError
 from inventory.events import publish
+from inventory.lots import promised_on_lots
 from inventory.materials import consume_material
 from inventory.models import (
     Claim,
@@ -35,7 +36,7 @@ from inventory.models import (
     Reservation,
     Supply,
 )
-from inventory.production import promised_on_lots, receive_production
+from inventory.production import receive_production
 from inventory.reservations import release
 from scheduling.jobs import LOCAL_ZONE
 from scheduling.production_models import Batch, BatchMaterial, BatchStatus

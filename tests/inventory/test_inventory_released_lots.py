@@ -15,9 +15,10 @@ from sqlalchemy import select
 from inventory.atp import available_to_promise
 from inventory.db import transaction
 from inventory.ledger import verify_ledger
+from inventory.lots import promised_on_lots
 from inventory.materials import expire_lots
 from inventory.models import Claim, ClaimLot, LedgerEntry, LedgerKind, Lot, Reservation
-from inventory.production import hand_out, promised_on_lots, receive_production
+from inventory.production import hand_out, receive_production
 from inventory.reservations import Line, change, confirm, release, reserve
 from tests.inventory.conftest import CLASSIC, NOW, Floor, day
 
@@ -155,6 +156,7 @@ def test_a_no_show_on_the_pickup_morning_gives_its_goods_to_a_walk_in(floor: Flo
 
     # A walk-in booked on the pickup morning, after the day's lots exist.
     _book(floor, "booking:walk-in", 5, now=PICKUP_MORNING)
+    assert _on_lots(floor, "booking:walk-in") == [("B1-GG-CLASSIC", 5)]
     assert _atp(floor, day(1), now=PICKUP_MORNING) == 0
     assert _hand_out(floor, "booking:walk-in") == 5
     assert _on_lots(floor, "booking:walk-in") == [("B1-GG-CLASSIC", 5)]
@@ -177,11 +179,37 @@ def test_a_reservation_made_after_the_lots_exist_is_handed_out_from_them(floor: 
             hold_until=PICKUP_MORNING + timedelta(minutes=15),
             now=PICKUP_MORNING,
         )
+    # Unpaid, it waits for its confirmation before taking a piece off a lot.
+    assert _on_lots(floor, "order:web") == []
+    with transaction(floor.db) as s:
         confirm(s, "order:web", now=PICKUP_MORNING)
     assert _atp(floor, day(1), now=PICKUP_MORNING) == 0
+    # Both are on lots at once (so they can show as ready), not only at hand-out.
+    assert _on_lots(floor, "booking:waitlist") == [("B1-GG-CLASSIC", 3)]
+    assert _on_lots(floor, "order:web") == [("B1-GG-CLASSIC", 1)]
     assert _hand_out(floor, "booking:waitlist") == 3
     assert _hand_out(floor, "order:web") == 1
     assert _hand_out(floor, "booking:1") == 6
+    assert _on_hand(floor, "B1-GG-CLASSIC") == 0
+    _balanced(floor)
+
+
+def test_pieces_given_back_go_first_to_an_order_still_short(floor: Floor) -> None:
+    floor.plan({(CLASSIC, day(1)): 10})
+    _book(floor, "booking:1", 6)
+    _book(floor, "booking:2", 4)
+    with transaction(floor.db) as s:
+        result = receive_production(s, day(1), {CLASSIC: 8}, batch_ref="B1", made_at=MADE)
+    assert [(f.ref, f.short_quantity) for f in result.shortfalls] == [("booking:2", 2)]
+    with transaction(floor.db) as s:
+        release(s, "booking:1", reason="cancelled")
+    # booking:2 is covered from the pieces booking:1 gave back, before anyone new books.
+    assert _on_lots(floor, "booking:2") == [("B1-GG-CLASSIC", 2), ("B1-GG-CLASSIC", 2)]
+    assert _atp(floor, day(1)) == 4
+    _book(floor, "order:3", 4)
+    assert _on_lots(floor, "order:3") == [("B1-GG-CLASSIC", 4)]
+    assert _hand_out(floor, "booking:2") == 4
+    assert _hand_out(floor, "order:3") == 4
     assert _on_hand(floor, "B1-GG-CLASSIC") == 0
     _balanced(floor)
 
