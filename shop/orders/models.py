@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,18 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inventory.db import Base, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda members: [m.value for m in members],
-    )
+from inventory.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class OrderStatus(enum.StrEnum):
@@ -100,9 +88,9 @@ class Order(Base):
     # must repeat the link.
     access_token: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"))
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"))
     day: Mapped[date] = mapped_column(Date, index=True)
-    fulfilment: Mapped[Fulfilment] = mapped_column(_enum(Fulfilment, "fulfilment"))
+    fulfilment: Mapped[Fulfilment] = mapped_column(enum_column(Fulfilment, "fulfilment"))
     pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_points.id"))
     delivery_zone_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_zones.id"))
     delivery_address: Mapped[str] = mapped_column(String(300), default="")
@@ -174,7 +162,7 @@ class PaymentAttempt(Base):
     client_secret: Mapped[str | None] = mapped_column(String(200))
     amount_fen: Mapped[int] = mapped_column(Integer)
     status: Mapped[PaymentAttemptStatus] = mapped_column(
-        _enum(PaymentAttemptStatus, "payment_attempt_status")
+        enum_column(PaymentAttemptStatus, "payment_attempt_status")
     )
     refund_ref: Mapped[str | None] = mapped_column(String(80))
     error: Mapped[str | None] = mapped_column(Text)
