@@ -31,6 +31,8 @@ class SupplyRow:
     capacity: int
     promised: int
     closed: bool
+    # The day's output is in (some batch was booked): its lots exist.
+    made: bool = False
 
     @property
     def free(self) -> int:
@@ -83,6 +85,7 @@ def lock_supply(
             capacity=planned if actual is None else actual,
             promised=promised,
             closed=closed,
+            made=actual is not None,
         )
     return rows
 

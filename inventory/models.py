@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -27,20 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
-from inventory.db import Base, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Store the readable value; a CHECK constraint rather than a PostgreSQL ENUM type keeps
-    # migrations the same on both engines.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda members: [m.value for m in members],
-    )
+from inventory.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class ItemKind(enum.StrEnum):
@@ -65,7 +51,7 @@ class Item(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(40), unique=True)
-    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, "item_kind"))
+    kind: Mapped[ItemKind] = mapped_column(enum_column(ItemKind, "item_kind"))
     name_zh: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     unit: Mapped[str] = mapped_column(String(8))  # "g" or "piece"
@@ -135,7 +121,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    kind: Mapped[LedgerKind] = mapped_column(_enum(LedgerKind, "ledger_kind"))
+    kind: Mapped[LedgerKind] = mapped_column(enum_column(LedgerKind, "ledger_kind"))
     quantity: Mapped[int] = mapped_column(Integer)  # signed, in the item's base unit
     reason: Mapped[str] = mapped_column(String(200))
     reference: Mapped[str] = mapped_column(String(80), index=True)  # e.g. "batch:2027-02-01"
@@ -190,7 +176,7 @@ class Reservation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(80), unique=True)  # "order:42", "booking:7"
     status: Mapped[ReservationStatus] = mapped_column(
-        _enum(ReservationStatus, "reservation_status")
+        enum_column(ReservationStatus, "reservation_status")
     )
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -229,8 +215,8 @@ class Claim(Base):
     demand_day: Mapped[date] = mapped_column(Date)  # the day the customer collects
     line_no: Mapped[int] = mapped_column(Integer, default=0)
     quantity: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[ClaimKind] = mapped_column(_enum(ClaimKind, "claim_kind"))
-    status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus, "claim_status"))
+    kind: Mapped[ClaimKind] = mapped_column(enum_column(ClaimKind, "claim_kind"))
+    status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus, "claim_status"))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -277,7 +263,7 @@ class OutboxEvent(Base):
     # Events about one aggregate ("order:42") are delivered in the order they were written.
     key: Mapped[str] = mapped_column(String(80), default="", index=True)
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"))
+    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus, "outbox_status"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

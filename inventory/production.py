@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from inventory.catalog import get_products
@@ -22,10 +22,16 @@ from inventory.errors import (
 from inventory.events import publish
 from inventory.ledger import check_text, post
 from inventory.locks import lock_reservation
+from inventory.lots import (
+    assign,
+    assign_on_lots,
+    covered,
+    lock_lots,
+    lot_stock,
+    write_assignments,
+)
 from inventory.models import (
     Claim,
-    ClaimKind,
-    ClaimLot,
     ClaimStatus,
     Item,
     LedgerEntry,
@@ -36,7 +42,7 @@ from inventory.models import (
     Supply,
 )
 from inventory.reservations import get_reservation
-from inventory.rules import LotStock, check_quantity, pick_fefo
+from inventory.rules import check_quantity
 
 
 class Shortfall(NamedTuple):
@@ -53,80 +59,6 @@ class ProductionResult:
     production_day: date
     lots: list[Lot] = field(default_factory=list)
     shortfalls: list[Shortfall] = field(default_factory=list)
-
-
-def _lock_lots(session: Session, item_ids: Sequence[int], day: date) -> list[Lot]:
-    """The product lots of these items made on `day`, locked in id order."""
-    stmt = (
-        select(Lot)
-        .where(Lot.item_id.in_(sorted(set(item_ids))), Lot.production_day == day)
-        .order_by(Lot.id)
-        .with_for_update(of=Lot, key_share=True)
-    )
-    return list(session.scalars(stmt))
-
-
-def _outstanding(session: Session, lot_ids: Sequence[int]) -> dict[int, int]:
-    """Per lot, what is assigned to allocations but not yet handed out."""
-    if not lot_ids:
-        return {}
-    rows = session.execute(
-        select(ClaimLot.lot_id, func.sum(ClaimLot.quantity - ClaimLot.handed_out))
-        .where(ClaimLot.lot_id.in_(sorted(lot_ids)))
-        .group_by(ClaimLot.lot_id)
-    ).all()
-    return {lot_id: int(total or 0) for lot_id, total in rows}
-
-
-def _lot_stock(session: Session, lots: Sequence[Lot]) -> dict[int, list[LotStock]]:
-    """Unassigned stock per item, as FEFO sees it."""
-    outstanding = _outstanding(session, [lot.id for lot in lots])
-    stock: dict[int, list[LotStock]] = defaultdict(list)
-    for lot in lots:
-        free = lot.on_hand - outstanding.get(lot.id, 0)
-        if free > 0:
-            stock[lot.item_id].append(LotStock(lot.id, lot.best_before, lot.received_at, free))
-    return stock
-
-
-def _covered(session: Session, claim_ids: Sequence[int]) -> dict[int, int]:
-    if not claim_ids:
-        return {}
-    rows = session.execute(
-        select(ClaimLot.claim_id, func.sum(ClaimLot.quantity))
-        .where(ClaimLot.claim_id.in_(sorted(claim_ids)))
-        .group_by(ClaimLot.claim_id)
-    ).all()
-    return {cid: int(total or 0) for cid, total in rows}
-
-
-def _assign(
-    claims: Sequence[Claim], covered: Mapping[int, int], stock: dict[int, list[LotStock]]
-) -> tuple[list[tuple[int, int, int]], dict[int, int]]:
-    """Assign each claim's uncovered rest to lots FEFO, earliest pickup first.
-
-    Returns (claim_id, lot_id, quantity) assignments and what stays uncovered per claim.
-    `stock` is consumed as it goes.
-    """
-    assignments: list[tuple[int, int, int]] = []
-    short: dict[int, int] = {}
-    for claim in sorted(claims, key=lambda c: (c.demand_day, c.id)):
-        need = claim.quantity - covered.get(claim.id, 0)
-        if need <= 0:
-            continue
-        lots = stock.get(claim.item_id, [])
-        picks = pick_fefo(need, lots)
-        taken = dict(picks)
-        stock[claim.item_id] = [
-            LotStock(s.lot_id, s.best_before, s.received_at, s.available - taken.get(s.lot_id, 0))
-            for s in lots
-        ]
-        for lot_id, quantity in picks:
-            assignments.append((claim.id, lot_id, quantity))
-        rest = need - sum(taken.values())
-        if rest:
-            short[claim.id] = rest
-    return assignments, short
 
 
 def receive_production(
@@ -214,22 +146,7 @@ def receive_production(
             occurred_at=made_at,
         )
 
-    lots = _lock_lots(session, item_ids, production_day)
-    claims = list(
-        session.scalars(
-            select(Claim).where(
-                Claim.supply_id.in_(sorted(row.id for row in rows.values())),
-                Claim.kind == ClaimKind.ALLOCATION,
-                Claim.status == ClaimStatus.ACTIVE,
-            )
-        )
-    )
-    assignments, short = _assign(
-        claims, _covered(session, [c.id for c in claims]), _lot_stock(session, lots)
-    )
-    for claim_id, lot_id, quantity in assignments:
-        session.add(ClaimLot(claim_id=claim_id, lot_id=lot_id, quantity=quantity, handed_out=0))
-    session.flush()
+    claims, short = assign_on_lots(session, [row.id for row in rows.values()])
 
     shortfalls = _shortfalls(session, claims, short, products)
     for lot in new_lots:
@@ -312,16 +229,16 @@ def hand_out(session: Session, ref: str, *, reference: str) -> list[LedgerEntry]
         days_by_item[claim.supply.production_day].add(claim.item_id)
     lots: list[Lot] = []
     for day, item_ids in sorted(days_by_item.items()):
-        lots += _lock_lots(session, sorted(item_ids), day)
+        lots += lock_lots(session, item_ids, day)
     lot_by_id = {lot.id: lot for lot in lots}
-    covered = _covered(session, [c.id for c in claims])
+    done = covered(session, [c.id for c in claims])
     # Stock per (item, production day): a claim only takes lots of the day it was promised.
     assignments: list[tuple[int, int, int]] = []
     short: dict[int, int] = {}
     for day in sorted(days_by_item):
         day_lots = [lot for lot in lots if lot.production_day == day]
         day_claims = [c for c in claims if c.supply.production_day == day]
-        got, missing = _assign(day_claims, covered, _lot_stock(session, day_lots))
+        got, missing = assign(day_claims, done, lot_stock(session, day_lots))
         assignments += got
         short.update(missing)
     if short:
@@ -331,9 +248,7 @@ def hand_out(session: Session, ref: str, *, reference: str) -> list[LedgerEntry]
             ref=ref,
             missing=total,
         )
-    for claim_id, lot_id, quantity in assignments:
-        session.add(ClaimLot(claim_id=claim_id, lot_id=lot_id, quantity=quantity, handed_out=0))
-    session.flush()
+    write_assignments(session, assignments)
     for claim in claims:
         session.expire(claim, ["lots"])
     now = utcnow()

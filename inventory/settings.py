@@ -98,6 +98,8 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     mail_from: str = "noreply@gaogan.local"
+    # Absolute links in mails (order status page); the web server's own address by default.
+    public_url: str = "http://127.0.0.1:5000"
     mail_dir: Path = field(default_factory=lambda: Path("instance/mail").resolve())
     # Business defaults the domain marks as assumptions.
     hold_minutes: int = 15
@@ -192,6 +194,7 @@ class Settings:
             smtp_user=env.get("SMTP_USER", ""),
             smtp_password=env.get("SMTP_PASSWORD", ""),
             mail_from=env.get("MAIL_FROM", "noreply@gaogan.local"),
+            public_url=env.get("GAOGAN_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
             mail_dir=Path(env.get("GAOGAN_MAIL_DIR", str(instance / "mail"))).resolve(),
             hold_minutes=_int(env, "GAOGAN_HOLD_MINUTES", 15, minimum=1),
             order_cutoff=_time(env, "GAOGAN_ORDER_CUTOFF", time(20, 0)),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from inventory.db import is_postgres
 from inventory.errors import DomainError
 from inventory.events import publish
+from inventory.lots import promised_on_lots
 from inventory.materials import consume_material
 from inventory.models import (
     Claim,
@@ -294,19 +295,7 @@ def _free_stock(session: Session, day: date) -> dict[int, int]:
     lots = list(session.scalars(select(Lot).where(Lot.production_day == day)))
     if not lots:
         return {}
-    # Only live claims hold stock: a reservation released after its lots were assigned
-    # (cancelled, unserved) gives them back.
-    outstanding = dict(
-        session.execute(
-            select(ClaimLot.lot_id, func.sum(ClaimLot.quantity - ClaimLot.handed_out))
-            .join(Claim, Claim.id == ClaimLot.claim_id)
-            .where(
-                ClaimLot.lot_id.in_(sorted(lot.id for lot in lots)),
-                Claim.status == ClaimStatus.ACTIVE,
-            )
-            .group_by(ClaimLot.lot_id)
-        ).all()
-    )
+    outstanding = promised_on_lots(session, [lot.id for lot in lots])
     free: dict[int, int] = defaultdict(int)
     for lot in lots:
         free[lot.item_id] += lot.on_hand - int(outstanding.get(lot.id) or 0)

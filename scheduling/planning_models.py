@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -25,18 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inventory.db import Base, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-    )
+from inventory.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class OfficialStatus(enum.StrEnum):
@@ -56,7 +44,7 @@ class CalendarEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True)
     official: Mapped[OfficialStatus | None] = mapped_column(
-        _enum(OfficialStatus, "official_status")
+        enum_column(OfficialStatus, "official_status", length=16)
     )
     production: Mapped[bool | None] = mapped_column(default=None)
     name: Mapped[str] = mapped_column(String(80), default="")
@@ -141,7 +129,7 @@ class StaffMember(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("plan_capacity_profiles.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[StaffKind] = mapped_column(_enum(StaffKind, "staff_kind"))
+    kind: Mapped[StaffKind] = mapped_column(enum_column(StaffKind, "staff_kind", length=16))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     # An apprentice's moulds take longer; 100 = a core member's pace.
     productivity_pct: Mapped[int] = mapped_column(Integer, default=100)
@@ -198,7 +186,7 @@ class Plan(Base):
     profile_id: Mapped[int] = mapped_column(ForeignKey("plan_capacity_profiles.id"), index=True)
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
-    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus, "plan_status"))
+    status: Mapped[PlanStatus] = mapped_column(enum_column(PlanStatus, "plan_status", length=16))
     growth_pct: Mapped[int] = mapped_column(Integer, default=100)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

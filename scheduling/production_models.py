@@ -11,7 +11,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -21,18 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inventory.db import Base, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-    )
+from inventory.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class SoakResult(enum.StrEnum):
@@ -59,7 +47,7 @@ class SoakRecord(Base):
     water_temp_c: Mapped[float] = mapped_column(Float)
     air_temp_c: Mapped[float] = mapped_column(Float)
     rice_moisture_pct: Mapped[float] = mapped_column(Float)
-    result: Mapped[SoakResult] = mapped_column(_enum(SoakResult, "soak_result"))
+    result: Mapped[SoakResult] = mapped_column(enum_column(SoakResult, "soak_result", length=16))
     rice_lot_code: Mapped[str | None] = mapped_column(String(60))
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -107,7 +95,7 @@ class Batch(Base):
     ref: Mapped[str] = mapped_column(String(40), unique=True)
     production_day: Mapped[date] = mapped_column(Date, index=True)
     wave: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus, "batch_status"))
+    status: Mapped[BatchStatus] = mapped_column(enum_column(BatchStatus, "batch_status", length=16))
     planned_start: Mapped[datetime] = mapped_column(UTCDateTime)
     # When nobody records the output, the batch is completed as planned at this time.
     planned_end: Mapped[datetime] = mapped_column(UTCDateTime)

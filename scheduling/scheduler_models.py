@@ -9,27 +9,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inventory.db import Base, UTCDateTime, utcnow
+from inventory.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class RunStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
-
-
-def _run_status() -> Enum:
-    return Enum(
-        RunStatus,
-        name="job_run_status",
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-    )
 
 
 class JobRun(Base):
@@ -51,7 +40,7 @@ class JobRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     job: Mapped[str] = mapped_column(String(80))
     scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[RunStatus] = mapped_column(_run_status())
+    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "job_run_status", length=16))
     token: Mapped[str] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     runner: Mapped[str] = mapped_column(String(120))  # host:pid:instance of the last attempt

@@ -47,6 +47,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     scheduler_views.init_app(app, runtime)
     planning_web.init_app(app, runtime)
 
+    from shop import storefront
+
+    storefront.init_app(app, runtime)
+
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
         try:

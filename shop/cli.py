@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.distributors",
     "shop.commands.scheduler",
     "shop.commands.production",
+    "shop.commands.orders",
 ]
 
 

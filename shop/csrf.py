@@ -3,7 +3,9 @@
 A per-session random token, sent back as a hidden form field `csrf_token` or an
 `X-CSRF-Token` header (for fetch calls from our pages), compared in constant time. Exempt:
 views marked with `csrf_exempt` (signed webhooks) and requests authenticated by an
-`Authorization: Bearer` API token, which a third-party site cannot make a browser send.
+`Authorization: Bearer` API token, which a third-party site cannot make a browser send, and
+JSON requests without a session cookie to views marked `csrf_exempt_without_session` (the
+order API used by scripts and apps).
 """
 
 from __future__ import annotations
@@ -35,11 +37,34 @@ def csrf_exempt(view: F) -> F:
     return view
 
 
+SESSIONLESS = "_csrf_exempt_without_session"
+T = TypeVar("T")
+
+
+def csrf_exempt_without_session(view: T) -> T:
+    """Exempt JSON requests that carry no session cookie (API clients); a browser with a
+    session must still send the token. Works on view functions and MethodView classes."""
+    setattr(view, SESSIONLESS, True)
+    return view
+
+
 def _is_exempt() -> bool:
     if request.headers.get("Authorization", "").startswith("Bearer "):
         return True
     view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "_csrf_exempt", False))
+    if getattr(view, "_csrf_exempt", False):
+        return True
+    marked = getattr(view, SESSIONLESS, False) or getattr(
+        getattr(view, "view_class", None), SESSIONLESS, False
+    )
+    # Without a session cookie the request carries no ambient authority to abuse: it acts as
+    # an anonymous buyer or through an order token it names itself. JSON only, because a
+    # cross-site page cannot send a JSON body without a CORS preflight, which we never grant.
+    return bool(
+        marked
+        and request.is_json
+        and current_app.config.get("SESSION_COOKIE_NAME", "session") not in request.cookies
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -32,6 +32,6 @@ def status_page() -> ResponseReturnValue:
 def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(production_views.bp)
-    add_nav(app, "production.nav.batches", "/manager/batches", 75)
-    add_nav(app, "scheduling.nav.scheduler", "/manager/scheduler", 80)
+    add_nav(app, "production.nav.batches", "/manager/batches", 75, roles=[Role.MANAGER])
+    add_nav(app, "scheduling.nav.scheduler", "/manager/scheduler", 80, roles=[Role.MANAGER])
     register_builtin_jobs(runtime.settings)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 18:18:38.715069
+Create Date: 2026-11-24 18:32:14.753571
 """
 
 from collections.abc import Sequence
@@ -77,6 +77,19 @@ def upgrade() -> None:
     sa.Column('created_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_day_sheets')),
     sa.UniqueConstraint('production_day', name=op.f('uq_day_sheets_production_day'))
+    )
+    op.create_table('delivery_zones',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('name_zh', sa.String(length=120), nullable=False),
+    sa.Column('name_en', sa.String(length=120), nullable=False),
+    sa.Column('fee_fen', sa.Integer(), nullable=False),
+    sa.Column('transit_days', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.CheckConstraint('fee_fen >= 0', name=op.f('ck_delivery_zones_fee_not_negative')),
+    sa.CheckConstraint('transit_days >= 0', name=op.f('ck_delivery_zones_transit_not_negative')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_zones')),
+    sa.UniqueConstraint('code', name=op.f('uq_delivery_zones_code'))
     )
     op.create_table('distributors',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -159,6 +172,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_pending', ['status', 'next_attempt_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_type'), ['type'], unique=False)
 
+    op.create_table('pickup_points',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('name_zh', sa.String(length=120), nullable=False),
+    sa.Column('name_en', sa.String(length=120), nullable=False),
+    sa.Column('address_zh', sa.String(length=200), nullable=False),
+    sa.Column('address_en', sa.String(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pickup_points')),
+    sa.UniqueConstraint('code', name=op.f('uq_pickup_points_code'))
+    )
     op.create_table('pickup_slots',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -212,6 +236,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['based_on_id'], ['plan_capacity_profiles.id'], name=op.f('fk_plan_capacity_profiles_based_on_id_plan_capacity_profiles')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_capacity_profiles')),
     sa.UniqueConstraint('name', name=op.f('uq_plan_capacity_profiles_name'))
+    )
+    op.create_table('processed_webhook_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider', sa.String(length=24), nullable=False),
+    sa.Column('event_id', sa.String(length=80), nullable=False),
+    sa.Column('type', sa.String(length=80), nullable=False),
+    sa.Column('outcome', sa.String(length=200), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('received_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_processed_webhook_events')),
+    sa.UniqueConstraint('provider', 'event_id', name=op.f('uq_processed_webhook_events_provider_event_id'))
     )
     op.create_table('reservations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -383,6 +418,44 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_lots_item_id'), ['item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_lots_production_day'), ['production_day'], unique=False)
 
+    op.create_table('orders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=24), nullable=False),
+    sa.Column('access_token', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.Enum('pending_payment', 'paid', 'confirmed', 'ready', 'collected', 'delivered', 'cancelled', 'expired', 'refunded', name='order_status', native_enum=False, create_constraint=True, length=24), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('fulfilment', sa.Enum('pickup', 'delivery', name='fulfilment', native_enum=False, create_constraint=True, length=24), nullable=False),
+    sa.Column('pickup_point_id', sa.Integer(), nullable=True),
+    sa.Column('delivery_zone_id', sa.Integer(), nullable=True),
+    sa.Column('delivery_address', sa.String(length=300), nullable=False),
+    sa.Column('contact_name', sa.String(length=120), nullable=False),
+    sa.Column('contact_mobile', sa.String(length=32), nullable=False),
+    sa.Column('contact_email', sa.String(length=254), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('payment_method', sa.String(length=24), nullable=False),
+    sa.Column('subtotal_fen', sa.Integer(), nullable=False),
+    sa.Column('delivery_fee_fen', sa.Integer(), nullable=False),
+    sa.Column('total_fen', sa.Integer(), nullable=False),
+    sa.Column('hold_expires_at', inventory.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cutoff_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', inventory.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', inventory.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cancel_reason', sa.String(length=200), nullable=False),
+    sa.CheckConstraint('total_fen >= 0', name=op.f('ck_orders_total_not_negative')),
+    sa.ForeignKeyConstraint(['delivery_zone_id'], ['delivery_zones.id'], name=op.f('fk_orders_delivery_zone_id_delivery_zones')),
+    sa.ForeignKeyConstraint(['pickup_point_id'], ['pickup_points.id'], name=op.f('fk_orders_pickup_point_id_pickup_points')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_orders_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_orders')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_orders_public_id'))
+    )
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_orders_day'), ['day'], unique=False)
+        batch_op.create_index('ix_orders_status_hold', ['status', 'hold_expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_user_id'), ['user_id'], unique=False)
+
     op.create_table('plan_capacity_days',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('profile_id', sa.Integer(), nullable=False),
@@ -549,6 +622,45 @@ def upgrade() -> None:
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_claims_reservation_id'), ['reservation_id'], unique=False)
         batch_op.create_index('ix_claims_supply_live', ['supply_id', 'status'], unique=False)
+
+    op.create_table('order_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('sku', sa.String(length=40), nullable=False),
+    sa.Column('name_zh', sa.String(length=120), nullable=False),
+    sa.Column('name_en', sa.String(length=120), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('unit_price_fen', sa.Integer(), nullable=False),
+    sa.Column('line_total_fen', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_order_lines_quantity_positive')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_lines_order_id_orders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_lines')),
+    sa.UniqueConstraint('order_id', 'line_no', name=op.f('uq_order_lines_order_id_line_no'))
+    )
+    with op.batch_alter_table('order_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_lines_order_id'), ['order_id'], unique=False)
+
+    op.create_table('payment_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('provider', sa.String(length=24), nullable=False),
+    sa.Column('provider_ref', sa.String(length=80), nullable=True),
+    sa.Column('client_secret', sa.String(length=200), nullable=True),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('started', 'succeeded', 'failed', 'refunded', name='payment_attempt_status', native_enum=False, create_constraint=True, length=24), nullable=False),
+    sa.Column('refund_ref', sa.String(length=80), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_payment_attempts_order_id_orders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_attempts')),
+    sa.UniqueConstraint('order_id', 'number', name=op.f('uq_payment_attempts_order_id_number')),
+    sa.UniqueConstraint('provider_ref', name=op.f('uq_payment_attempts_provider_ref'))
+    )
+    with op.batch_alter_table('payment_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_attempts_order_id'), ['order_id'], unique=False)
 
     op.create_table('plan_days',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -753,6 +865,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_days_plan_id'))
 
     op.drop_table('plan_days')
+    with op.batch_alter_table('payment_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_attempts_order_id'))
+
+    op.drop_table('payment_attempts')
+    with op.batch_alter_table('order_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_lines_order_id'))
+
+    op.drop_table('order_lines')
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.drop_index('ix_claims_supply_live')
         batch_op.drop_index(batch_op.f('ix_claims_reservation_id'))
@@ -790,6 +910,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_capacity_days_profile_id'))
 
     op.drop_table('plan_capacity_days')
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orders_user_id'))
+        batch_op.drop_index('ix_orders_status_hold')
+        batch_op.drop_index(batch_op.f('ix_orders_day'))
+
+    op.drop_table('orders')
     with op.batch_alter_table('lots', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lots_production_day'))
         batch_op.drop_index(batch_op.f('ix_lots_item_id'))
@@ -828,6 +954,7 @@ def downgrade() -> None:
     op.drop_table('soak_overrides')
     op.drop_table('scheduler_job_state')
     op.drop_table('reservations')
+    op.drop_table('processed_webhook_events')
     op.drop_table('plan_capacity_profiles')
     op.drop_table('plan_calendar_years')
     op.drop_table('plan_calendar_entries')
@@ -835,6 +962,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pickup_slots_day'))
 
     op.drop_table('pickup_slots')
+    op.drop_table('pickup_points')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_type'))
         batch_op.drop_index('ix_outbox_pending')
@@ -848,6 +976,7 @@ def downgrade() -> None:
     op.drop_table('items')
     op.drop_table('inbox')
     op.drop_table('distributors')
+    op.drop_table('delivery_zones')
     op.drop_table('day_sheets')
     op.drop_table('case_packs')
     with op.batch_alter_table('batches', schema=None) as batch_op:

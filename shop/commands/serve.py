@@ -72,6 +72,9 @@ def register(cli: click.Group) -> None:
                         err=True,
                     )
         app = create_app(runtime=runtime)
+        # Two lines per relay run every few seconds would drown the lines that matter; job
+        # outcomes are logged by the scheduler itself and shown by `gaogan scheduler status`.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         server = make_server(host, port, app, threaded=True)
 
         def _stop(signum: int, _frame: FrameType | None) -> None:

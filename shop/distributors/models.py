@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,18 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inventory.db import Base, UTCDateTime, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda members: [m.value for m in members],
-    )
+from inventory.db import Base, UTCDateTime, enum_column, utcnow
 
 
 class Distributor(Base):
@@ -137,7 +125,7 @@ class Booking(Base):
     distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id"), index=True)
     day: Mapped[date] = mapped_column(Date)
     slot_id: Mapped[int] = mapped_column(ForeignKey("pickup_slots.id"), index=True)
-    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"))
+    status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus, "booking_status"))
     source: Mapped[str] = mapped_column(
         String(16), default="portal"
     )  # portal/api/standing/waitlist
@@ -253,7 +241,7 @@ class WaitlistEntry(Base):
     day: Mapped[date] = mapped_column(Date)
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_slots.id"))
     lines: Mapped[dict[str, int]] = mapped_column(JSON)  # sku -> cases
-    status: Mapped[WaitlistStatus] = mapped_column(_enum(WaitlistStatus, "waitlist_status"))
+    status: Mapped[WaitlistStatus] = mapped_column(enum_column(WaitlistStatus, "waitlist_status"))
     reason: Mapped[str] = mapped_column(String(40), default="")
     standing_order_id: Mapped[int | None] = mapped_column(ForeignKey("standing_orders.id"))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
@@ -283,7 +271,7 @@ class WebhookDelivery(Base):
     event_type: Mapped[str] = mapped_column(String(60))
     key: Mapped[str] = mapped_column(String(80), index=True)  # "booking:7": order per booking
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "webhook_status"))
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, "webhook_status"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

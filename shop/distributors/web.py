@@ -14,6 +14,7 @@ from shop.api import get_api
 from shop.distributors import api, pages, services, webhooks
 from shop.distributors.jobs import register_distributor_jobs
 from shop.distributors.owners import register_booking_owners
+from shop.models import Role
 from shop.nav import add_nav
 
 READY_CONSUMER = "distributors.order-ready"
@@ -37,8 +38,8 @@ def register_subscribers(registry: events.Registry = events.registry) -> None:
 def init_app(app: Flask, runtime: Runtime) -> None:
     pages.init_pages(app)
     get_api(app).register_blueprint(api.blp)
-    add_nav(app, "dist.nav.portal", "/distributor/", 40)
-    add_nav(app, "dist.nav.board", "/manager/pickups/", 60)
+    add_nav(app, "dist.nav.portal", "/distributor/", 40, roles=[Role.DISTRIBUTOR])
+    add_nav(app, "dist.nav.board", "/manager/pickups/", 60, roles=[Role.MANAGER])
     register_subscribers()
     register_distributor_jobs(runtime.settings)
     register_booking_owners()

@@ -488,5 +488,5 @@ def init_app(app: Flask, runtime: Runtime) -> None:
 
     app.register_blueprint(bp)
     api.init_app(app)
-    add_nav(app, "plan.nav", "/manager/plan/", 80)
+    add_nav(app, "plan.nav", "/manager/plan/", 80, roles=[Role.MANAGER])
     register_planning_jobs(runtime.settings)

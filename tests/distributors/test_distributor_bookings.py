@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory import atp, production
 from inventory.db import transaction
 from inventory.errors import SoldOut
-from inventory.models import LedgerEntry, LedgerKind, OutboxEvent
+from inventory.ledger import verify_ledger
+from inventory.models import LedgerEntry, LedgerKind, Lot, OutboxEvent
 from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
 from scheduling.slot_models import PickupSlot
 from scheduling.slots import SlotRules
@@ -447,3 +448,35 @@ def test_a_standing_order_whose_slot_is_full_takes_the_next_bay_and_waits_when_s
         assert services.waitlist(s, thursday) == []
         served = s.scalars(select(Booking).where(Booking.day == thursday)).one()
         assert served.source == "waitlist" and served.standing_order_id is not None
+
+
+def test_a_no_show_s_cases_already_on_lots_go_to_the_waitlist_who_can_collect_them(
+    db: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    slots = _slots(db)
+    no_show = _book(db, world["a"], slots[0], {CLASSIC: 20})
+    with transaction(db) as s:
+        services.join_waitlist(
+            s, distributor_id=world["b"], day=DAY, slot_id=None, lines={CLASSIC: 5}
+        )
+        production.receive_production(
+            s, DAY, {CLASSIC: 200, OSMANTHUS: 200}, batch_ref="B0120A", made_at=local(DAY, 4, 0)
+        )
+        assert services.mark_ready(s, DAY, now=local(DAY, 5, 0)) == [f"booking:{no_show}"]
+    with transaction(db) as s:
+        assert services.sweep_no_shows(s, local(DAY, 6, 46), grace_minutes=30) == [
+            f"booking:{no_show}"
+        ]
+        served = s.scalars(select(Booking).where(Booking.source == "waitlist")).one()
+        served_id = served.id
+        # The cases the no-show had on the batch's lot are the waitlisted booking's now.
+        assert services.mark_ready(s, DAY, now=local(DAY, 6, 47)) == [f"booking:{served_id}"]
+    with transaction(db) as s:
+        services.check_in(s, served_id, now=local(DAY, 7, 0))
+        services.hand_out(s, served_id, now=local(DAY, 7, 5))
+    with db() as s:
+        booking = s.get(Booking, served_id)
+        assert booking is not None and booking.status is BookingStatus.COLLECTED
+        lot = s.scalars(select(Lot).where(Lot.code == "B0120A-GG-CLASSIC")).one()
+        assert lot.on_hand == 200 - 5 * CASE
+        assert verify_ledger(s) == []

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.db import make_engine, make_session_factory, transaction
 from inventory.errors import ReservationStateError, SoldOut
 from inventory.ledger import verify_ledger
+from inventory.lots import promised_on_lots
 from inventory.models import (
     Claim,
     ClaimKind,
+    ClaimLot,
     ClaimStatus,
     Lot,
     OutboxEvent,
@@ -25,7 +27,7 @@ from inventory.models import (
     Supply,
 )
 from inventory.production import hand_out, receive_production
-from inventory.reservations import Line, confirm, expire_holds, reserve
+from inventory.reservations import Line, confirm, expire_holds, release, reserve
 from tests.inventory.conftest import CLASSIC, HOLD, NOW, OSMANTHUS, Floor, day
 
 pytestmark = pytest.mark.postgres
@@ -237,4 +239,66 @@ def test_the_same_order_handed_out_at_two_counters_at_once_leaves_once(
     assert sorted(outcomes, key=str) == [0] * 7 + [1]
     with floor.db() as s:
         assert s.scalars(select(Lot.on_hand)).one() == 6
+        assert verify_ledger(s) == []
+
+
+def test_releases_walk_ins_and_hand_outs_racing_on_a_made_day_never_oversell_a_lot(
+    floor: Floor, wide_engine: Engine
+) -> None:
+    """On the pickup morning: no-shows give their pieces back while walk-ins book them and
+    other distributors collect. Every walk-in that gets stock is on lots at once and can be
+    handed out; no lot is promised beyond what it holds; nothing deadlocks."""
+    floor.plan({(CLASSIC, day(1)): 40})
+    with transaction(floor.db) as s:
+        for n in range(20):
+            reserve(s, f"booking:{n}", [Line(CLASSIC, day(1), 2)], hold_until=None, now=NOW)
+    with transaction(floor.db) as s:
+        made = NOW + timedelta(hours=18)
+        result = receive_production(s, day(1), {CLASSIC: 40}, batch_ref="B1", made_at=made)
+        assert result.shortfalls == []
+    morning = NOW + timedelta(hours=20, minutes=45)
+
+    def no_show(n: int) -> Callable[[Session], object]:
+        return lambda s: release(s, f"booking:{n}", reason="no_show").ref
+
+    def collect(n: int) -> Callable[[Session], object]:
+        return lambda s: len(hand_out(s, f"booking:{n}", reference=f"pickup:{n}"))
+
+    def walk_in(n: int) -> Callable[[Session], object]:
+        return lambda s: (
+            reserve(s, f"walk-in:{n}", [Line(CLASSIC, day(1), 1)], hold_until=None, now=morning).ref
+        )
+
+    jobs = (
+        [no_show(n) for n in range(10)]
+        + [collect(n) for n in range(10, 20)]
+        + [walk_in(n) for n in range(CLIENTS - 20)]
+    )
+    outcomes = _race(make_session_factory(wide_engine), jobs)
+
+    assert outcomes[:10] == [f"booking:{n}" for n in range(10)]
+    assert outcomes[10:20] == [1] * 10
+    walk_ins = [o for o in outcomes[20:] if isinstance(o, str)]
+    assert all(isinstance(o, str | SoldOut) for o in outcomes[20:]), outcomes[20:]
+    assert 0 < len(walk_ins) <= 20
+    with floor.db() as s:
+        lot = s.scalars(select(Lot)).one()
+        promised = promised_on_lots(s, [lot.id]).get(lot.id, 0)
+        assert lot.on_hand == 20
+        assert promised == len(walk_ins) <= lot.on_hand
+        covered = dict(
+            s.execute(
+                select(Reservation.ref, func.sum(ClaimLot.quantity))
+                .join(Claim, Claim.reservation_id == Reservation.id)
+                .join(ClaimLot, ClaimLot.claim_id == Claim.id)
+                .where(Reservation.ref.in_(walk_ins), Claim.status == ClaimStatus.ACTIVE)
+                .group_by(Reservation.ref)
+            ).all()
+        )
+        assert covered == dict.fromkeys(walk_ins, 1)
+    with transaction(floor.db) as s:
+        for ref in walk_ins:
+            hand_out(s, ref, reference=f"pickup:{ref}")
+    with floor.db() as s:
+        assert s.scalars(select(Lot.on_hand)).one() == 20 - len(walk_ins)
         assert verify_ledger(s) == []

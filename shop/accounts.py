@@ -1,0 +1,108 @@
+"""Sign up, sign in, sign out and the account page, for every role.
+
+`next` sends a person back to the page that asked them to sign in (a distributor or manager
+page as well as a customer's order), but only to a path on this site.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from inventory.db import transaction
+from inventory.errors import DomainError
+from inventory.runtime import Runtime
+from shop.app import get_runtime
+from shop.auth import authenticate, create_user, current_user, login, logout
+from shop.i18n import translate
+from shop.models import Role
+from shop.orders import services
+
+bp = Blueprint("accounts", __name__)
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: an open redirect would turn our sign-in page into a phishing aid."""
+    if not target:
+        return url_for("accounts.account")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("accounts.account")
+    if "\\" in target:
+        return url_for("accounts.account")
+    return target
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin() -> ResponseReturnValue:
+    next_url = request.values.get("next", "")
+    if request.method == "POST":
+        runtime = get_runtime(current_app)
+        with runtime.sessions() as db:
+            user = authenticate(db, request.form.get("email", ""), request.form.get("password", ""))
+        if user is None:
+            flash(translate("accounts.bad_login"), "error")
+            return render_template("accounts/signin.html", next=next_url), 401
+        login(user)
+        flash(translate("accounts.welcome", name=user.name), "ok")
+        return redirect(safe_next(next_url))
+    return render_template("accounts/signin.html", next=next_url)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> ResponseReturnValue:
+    next_url = request.values.get("next", "")
+    form = {k: request.form.get(k, "") for k in ("email", "name", "mobile")}
+    if request.method == "POST":
+        runtime = get_runtime(current_app)
+        try:
+            if not form["name"].strip():
+                raise DomainError("please give your name", field="name")
+            with transaction(runtime.sessions) as db:
+                user = create_user(
+                    db,
+                    email=form["email"],
+                    name=form["name"],
+                    mobile=form["mobile"],
+                    password=request.form.get("password", ""),
+                    role=Role.CUSTOMER,
+                )
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("accounts/signup.html", next=next_url, form=form), exc.status
+        login(user)
+        flash(translate("accounts.welcome", name=user.name), "ok")
+        return redirect(safe_next(next_url))
+    return render_template("accounts/signup.html", next=next_url, form=form)
+
+
+@bp.post("/signout")
+def signout() -> ResponseReturnValue:
+    logout()
+    flash(translate("accounts.signed_out"), "ok")
+    return redirect(url_for("store.catalogue"))
+
+
+@bp.get("/account")
+def account() -> ResponseReturnValue:
+    user = current_user()
+    if user is None:
+        return redirect(url_for("accounts.signin", next=request.full_path.rstrip("?")))
+    with get_runtime(current_app).sessions() as db:
+        orders = services.orders_of_user(db, user.id)
+    return render_template("accounts/account.html", user=user, orders=orders)
+
+
+def init_app(app: Flask, runtime: Runtime) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,100 @@
+"""`gaogan orders ...`: the storefront's operations from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from inventory.db import transaction, utcnow
+from inventory.errors import DomainError
+from shop.cli import CliState, pass_state
+from shop.orders import flows, services
+from shop.orders.models import OrderStatus
+
+
+def register(cli: click.Group) -> None:
+    @cli.group()
+    def orders() -> None:
+        """Customer orders: expiry sweep, staff moves, pickup points, mails."""
+
+    @orders.command("expire")
+    @pass_state
+    def expire(state: CliState) -> None:
+        """Expire unpaid orders whose stock hold has lapsed (the scheduler runs this too)."""
+        with transaction(state.runtime.sessions) as db:
+            expired = services.expire_unpaid_orders(db, utcnow())
+        click.echo(f"expired {len(expired)} unpaid order(s)" + (": " if expired else ""))
+        for public_id in expired:
+            click.echo(f"  {public_id}")
+
+    @orders.command("show")
+    @click.argument("public_id")
+    @pass_state
+    def show(state: CliState, public_id: str) -> None:
+        """One order, as staff see it."""
+        try:
+            with state.runtime.sessions() as db:
+                order = services.get_order(db, public_id)
+                click.echo(
+                    f"{order.public_id}  {order.status.value}  day {order.day.isoformat()}  "
+                    f"{order.fulfilment.value}  total ¥{order.total_fen / 100:.2f}"
+                )
+                click.echo(f"  {order.contact_name}  {order.contact_mobile}  {order.contact_email}")
+                for line in order.lines:
+                    click.echo(f"  {line.sku:<16} x{line.quantity}")
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+
+    @orders.command("advance")
+    @click.argument("public_id")
+    @click.argument("status", type=click.Choice(["ready", "collected", "delivered"]))
+    @pass_state
+    def advance(state: CliState, public_id: str, status: str) -> None:
+        """Mark an order ready, collected or delivered (the customer is mailed when ready)."""
+        try:
+            with transaction(state.runtime.sessions) as db:
+                order = services.get_order(db, public_id)
+                services.advance_order(db, order, OrderStatus(status), utcnow())
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        click.echo(f"{public_id} is now {status}")
+
+    @orders.command("cancel")
+    @click.argument("public_id")
+    @click.option("--reason", default="cancelled by staff", show_default=True)
+    @pass_state
+    def cancel(state: CliState, public_id: str, reason: str) -> None:
+        """Cancel before the cut-off; a paid order is refunded."""
+        try:
+            status = flows.cancel(state.runtime, public_id, reason=reason)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        click.echo(f"{public_id} is now {status}")
+
+    @orders.command("setup-locations")
+    @pass_state
+    def setup_locations(state: CliState) -> None:
+        """Create the default pickup points and delivery zones if there are none."""
+        with transaction(state.runtime.sessions) as db:
+            services.ensure_locations(db)
+            points = services.pickup_points(db)
+            zones = services.delivery_zones(db)
+        for p in points:
+            click.echo(f"pickup   {p.code:<10} {p.name_zh}")
+        for z in zones:
+            click.echo(
+                f"delivery {z.code:<10} {z.name_zh}  ¥{z.fee_fen / 100:.2f}  {z.transit_days} day(s)"
+            )
+
+    @orders.command("mails")
+    @pass_state
+    def mails(state: CliState) -> None:
+        """The mails written to the local mail folder (when no SMTP server is set)."""
+        from shop.notifications import mails_in
+
+        folder = Path(state.runtime.settings.mail_dir)
+        found = mails_in(folder) if folder.exists() else []
+        click.echo(f"{len(found)} mail(s) in {folder}")
+        for mail in found:
+            click.echo(f"  {mail['file']}  to {mail['to']}: {mail['subject']}")

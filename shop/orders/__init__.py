@@ -1,0 +1,1 @@
+"""Customer orders: placing them on the shared inventory, paying, cancelling, expiring."""

@@ -1,0 +1,185 @@
+"""The storefront's tables: orders and their lines, payment attempts, processed webhook
+events, pickup points and delivery zones.
+
+Money is integer fen; times are aware UTC; `day` is the local Asia/Shanghai day the customer
+collects (pickup) or the order leaves the plant (delivery).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inventory.db import Base, UTCDateTime, enum_column, utcnow
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"  # paid online; stock allocated
+    CONFIRMED = "confirmed"  # pay at pickup; stock allocated
+    READY = "ready"
+    COLLECTED = "collected"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+class Fulfilment(enum.StrEnum):
+    PICKUP = "pickup"
+    DELIVERY = "delivery"
+
+
+class PickupPoint(Base):
+    __tablename__ = "pickup_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    address_zh: Mapped[str] = mapped_column(String(200), default="")
+    address_en: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class DeliveryZone(Base):
+    """Where same-city (and further) delivery goes, its fee and courier transit time."""
+
+    __tablename__ = "delivery_zones"
+    __table_args__ = (
+        CheckConstraint("fee_fen >= 0", name="fee_not_negative"),
+        CheckConstraint("transit_days >= 0", name="transit_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    fee_fen: Mapped[int] = mapped_column(Integer)
+    transit_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("total_fen >= 0", name="total_not_negative"),
+        Index("ix_orders_status_hold", "status", "hold_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Shown to people and used in URLs instead of the sequential id.
+    public_id: Mapped[str] = mapped_column(String(24), unique=True)
+    # The status-link secret (secrets.token_urlsafe(24)), compared in constant time. Kept in
+    # clear because the confirmation and "ready" mails, sent later by outbox consumers,
+    # must repeat the link.
+    access_token: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    fulfilment: Mapped[Fulfilment] = mapped_column(enum_column(Fulfilment, "fulfilment"))
+    pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_points.id"))
+    delivery_zone_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_zones.id"))
+    delivery_address: Mapped[str] = mapped_column(String(300), default="")
+    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_mobile: Mapped[str] = mapped_column(String(32))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    payment_method: Mapped[str] = mapped_column(String(24))
+    subtotal_fen: Mapped[int] = mapped_column(Integer)
+    delivery_fee_fen: Mapped[int] = mapped_column(Integer, default=0)
+    total_fen: Mapped[int] = mapped_column(Integer)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cutoff_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.line_no", lazy="selectin"
+    )
+    pickup_point: Mapped[PickupPoint | None] = relationship(lazy="joined")
+    delivery_zone: Mapped[DeliveryZone | None] = relationship(lazy="joined")
+
+    @property
+    def reservation_ref(self) -> str:
+        return f"order:{self.id}"
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_no"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str] = mapped_column(String(40))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_fen: Mapped[int] = mapped_column(Integer)
+    line_total_fen: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class PaymentAttemptStatus(enum.StrEnum):
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class PaymentAttempt(Base):
+    """One try at paying an order with a provider; `number` feeds the idempotency key."""
+
+    __tablename__ = "payment_attempts"
+    __table_args__ = (UniqueConstraint("order_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(24))
+    provider_ref: Mapped[str | None] = mapped_column(String(80), unique=True)
+    client_secret: Mapped[str | None] = mapped_column(String(200))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    status: Mapped[PaymentAttemptStatus] = mapped_column(
+        enum_column(PaymentAttemptStatus, "payment_attempt_status")
+    )
+    refund_ref: Mapped[str | None] = mapped_column(String(80))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProcessedWebhookEvent(Base):
+    """A provider event already applied: the unique key makes a redelivery a no-op."""
+
+    __tablename__ = "processed_webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(24))
+    event_id: Mapped[str] = mapped_column(String(80))
+    type: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
