@@ -372,8 +372,10 @@ def test_a_checked_in_distributor_is_not_a_no_show_and_hand_out_draws_on_the_day
         production.receive_production(
             s, DAY, {CLASSIC: 200, OSMANTHUS: 200}, batch_ref="B0120A", made_at=local(DAY, 5, 50)
         )
-        assert services.mark_ready(s, DAY, now=local(DAY, 5, 55)) == [f"booking:{booking_id}"]
-        assert services.mark_ready(s, DAY, now=local(DAY, 5, 56)) == []
+        booking = s.get_one(Booking, booking_id)
+        assert services.mark_ready(s, booking, now=local(DAY, 5, 55)) is True
+        assert services.mark_ready(s, booking, now=local(DAY, 5, 56)) is False
+        assert booking.ready_at == local(DAY, 5, 55)
     with transaction(db) as s:
         services.check_in(s, booking_id, now=local(DAY, 6, 5))
         assert services.sweep_no_shows(s, local(DAY, 7, 0), grace_minutes=30) == []
@@ -388,8 +390,8 @@ def test_a_checked_in_distributor_is_not_a_no_show_and_hand_out_draws_on_the_day
         assert [(ln.booking_id, ln.cases, ln.amount_fen) for ln in statement] == [
             (booking_id, 3, 28800)
         ]
-        ready = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.ready")).one()
-        assert ready.key == f"booking:{booking_id}"
+        # order.ready comes from the batch (scheduling.batches), never from this area.
+        assert s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.ready")).all() == []
 
 
 def test_quotas_proportional_to_standing_orders_cap_each_distributor(
