@@ -314,6 +314,10 @@ def test_a_ten_percent_shortfall_cancels_the_last_order_and_the_late_booking_and
     assert len(cancelled_mails) == 1
     assert "出得比计划少" in str(cancelled_mails[0]["body"])
     assert floor.mails(last, "已备好") == []
+    with floor.sessions() as s:
+        token = services.get_order(s, last).access_token
+    page = floor.app.test_client().get(f"/track/{last}/{token}").get_data(as_text=True)
+    assert 'data-status="cancelled"' in page and 'id="cancel-reason"' in page
 
     booking = floor.booking_row(booking_id)
     assert booking.status is BookingStatus.CANCELLED and booking.ready_at is None
