@@ -392,6 +392,7 @@ def complete_batch(
                 "production_day": day.isoformat(),
                 "batch_ref": ref,
                 "lots": lots,
+                "source": "batch",
             },
             key=ready_ref,
         )

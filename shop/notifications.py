@@ -13,14 +13,12 @@ import os
 import smtplib
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.events import Event, registry
@@ -32,41 +30,46 @@ from shop.orders.models import Order
 log = logging.getLogger("gaogan.mail")
 
 # event type -> (consumer name, message kind). Consumer names are inbox keys: never rename.
+# `order.ready` is not here: its consumer (`orders.ready` in shop.orders.consumers) makes the
+# order ready and sends the "ready" mail once per order through `send_order_mail`.
 MAILS: Mapping[str, tuple[str, str]] = {
     "order.paid": ("mail.order_paid", "order_confirmed"),
     "order.confirmed": ("mail.order_confirmed", "order_confirmed"),
-    "order.ready": ("mail.order_ready", "order_ready"),
     "order.cancelled": ("mail.order_cancelled", "order_cancelled"),
 }
 
 
-def build_message(settings: Settings, event: Event, kind: str, status_url: str) -> EmailMessage:
-    payload = event.payload
-    lang = str(payload.get("language") or "zh")
-    public_id = str(payload["public_id"])
-    day = date.fromisoformat(str(payload["day"]))
+def build_message(
+    settings: Settings, order: Order, event: Event, kind: str, status_url: str
+) -> EmailMessage:
+    """The mail about `order`; customer fields come from the order row, not the event."""
+    lang = order.language or "zh"
+    public_id = order.public_id
     msg = EmailMessage()
     msg["Subject"] = translate(f"mail.{kind}.subject", lang, id=public_id)
     msg["From"] = settings.mail_from
-    msg["To"] = str(payload["email"])
+    msg["To"] = order.contact_email
     msg["Date"] = formatdate(event.occurred_at.timestamp(), localtime=False)
     msg["Message-ID"] = make_msgid(idstring=event.event_id.replace("-", ""), domain="gaogan.local")
     msg["X-Gaogan-Event"] = f"{event.type} {event.event_id}"
-    body = "\n\n".join(
-        [
-            translate("mail.greeting", lang, name=payload.get("name", "")),
-            translate(
-                f"mail.{kind}.body",
-                lang,
-                id=public_id,
-                day=day.isoformat(),
-                total=yuan(int(payload.get("total_fen", 0))),
-            ),
-            translate("mail.link", lang, url=status_url),
-            translate("mail.signature", lang),
-        ]
-    )
-    msg.set_content(body, charset="utf-8")
+    paragraphs = [
+        translate("mail.greeting", lang, name=order.contact_name),
+        translate(
+            f"mail.{kind}.body",
+            lang,
+            id=public_id,
+            day=order.day.isoformat(),
+            total=yuan(order.total_fen),
+        ),
+    ]
+    # Say why, when the shop cancelled it: the customer did not ask for this.
+    if kind == "order_cancelled" and event.payload.get("reason") == "production_shortfall":
+        paragraphs.append(translate("mail.order_cancelled.shortfall", lang))
+    paragraphs += [
+        translate("mail.link", lang, url=status_url),
+        translate("mail.signature", lang),
+    ]
+    msg.set_content("\n\n".join(paragraphs), charset="utf-8")
     return msg
 
 
@@ -102,15 +105,34 @@ def deliver(settings: Settings, message: EmailMessage, event_id: str) -> bool:
 _current: dict[str, Settings] = {}
 
 
+def order_of_event(session: Session, event: Event) -> Order | None:
+    """The order an event is about: storefront events carry `order_id`, the production
+    events (`order.ready`, `order.unserved`) the reservation ref `order:<id>`."""
+    order_id = event.payload.get("order_id")
+    if isinstance(order_id, int):
+        return session.get(Order, order_id)
+    ref = str(event.payload.get("ref") or "")
+    prefix, _, raw = ref.partition(":")
+    if prefix == "order" and raw.isdigit():
+        return session.get(Order, int(raw))
+    return None
+
+
+def send_order_mail(session: Session, order: Order, event: Event, kind: str) -> bool:
+    """Send (or write) the `kind` mail about `order` for `event`; False if already written."""
+    settings = _current["settings"]
+    url = f"{settings.public_url}/track/{order.public_id}/{order.access_token}"
+    sent = deliver(settings, build_message(settings, order, event, kind, url), event.event_id)
+    if sent:
+        log.info("mail %s for order %s", kind, order.public_id)
+    return sent
+
+
 def make_handler(kind: str) -> Callable[[Session, Event], None]:
     def handle(session: Session, event: Event) -> None:
-        settings = _current["settings"]
-        token = session.scalar(
-            select(Order.access_token).where(Order.public_id == event.payload["public_id"])
-        )
-        url = f"{settings.public_url}/track/{event.payload['public_id']}/{token or ''}"
-        if deliver(settings, build_message(settings, event, kind, url), event.event_id):
-            log.info("mail %s for order %s", kind, event.payload["public_id"])
+        order = order_of_event(session, event)
+        if order is not None:
+            send_order_mail(session, order, event, kind)
 
     return handle
 

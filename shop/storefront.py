@@ -36,7 +36,7 @@ from shop.auth import current_user
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.models import Role
-from shop.orders import flows, services
+from shop.orders import consumers, flows, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
 from shop.orders.rules import (
     LineRequest,
@@ -48,6 +48,7 @@ from shop.payments import available_methods
 
 bp = Blueprint("store", __name__)
 EXPIRE_UNPAID_JOB = "orders.expire_unpaid"
+ISSUE_REFUNDS_JOB = "orders.issue_refunds"
 CART = "cart"
 
 
@@ -367,11 +368,20 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     orders_api.init_app(app, runtime)
     webhooks.init_app(app, runtime)
     notifications.init_app(app, runtime)
+    consumers.register_subscribers()
     register_job(
         EXPIRE_UNPAID_JOB,
         lambda ctx: services.expire_unpaid_orders(ctx.session, ctx.now()),
         {"trigger": "cron", "minute": "*"},
         description="expire unpaid orders whose stock hold has lapsed and free the stock",
+    )
+    register_job(
+        ISSUE_REFUNDS_JOB,
+        # Works through its own short transactions around each provider call and leaves the
+        # run's transaction (ctx.session) untouched, so no lock is held over the network.
+        lambda ctx: flows.issue_due_refunds(ctx.sessions, ctx.settings),
+        {"trigger": "cron", "minute": "*"},
+        description="refund cancelled orders whose payment went through (shortfall, retries)",
     )
     nav.add_nav(app, "nav.shop", "/", 10)
     nav.add_nav(app, "nav.cart", "/cart", 20)

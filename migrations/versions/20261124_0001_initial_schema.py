@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 18:32:14.753571
+Create Date: 2026-11-24 18:55:13.004037
 """
 
 from collections.abc import Sequence
@@ -641,6 +641,16 @@ def upgrade() -> None:
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_lines_order_id'), ['order_id'], unique=False)
 
+    op.create_table('order_mails',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('sent_at', inventory.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_mails_order_id_orders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_mails')),
+    sa.UniqueConstraint('order_id', 'kind', name=op.f('uq_order_mails_order_id_kind'))
+    )
     op.create_table('payment_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -869,6 +879,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payment_attempts_order_id'))
 
     op.drop_table('payment_attempts')
+    op.drop_table('order_mails')
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_lines_order_id'))
 

@@ -28,6 +28,20 @@ def register(cli: click.Group) -> None:
         for public_id in expired:
             click.echo(f"  {public_id}")
 
+    @orders.command("refunds")
+    @pass_state
+    def refunds(state: CliState) -> None:
+        """Refund cancelled orders whose payment went through (the scheduler runs this too)."""
+        runtime = state.runtime
+        refunded = flows.issue_due_refunds(runtime.sessions, runtime.settings)
+        with runtime.sessions() as db:
+            left = services.refunds_due(db)
+        click.echo(f"refunded {len(refunded)} order(s)" + (": " if refunded else ""))
+        for public_id in refunded:
+            click.echo(f"  {public_id}")
+        if left:
+            click.echo(f"{len(left)} refund(s) still due (the provider refused; retried later)")
+
     @orders.command("show")
     @click.argument("public_id")
     @pass_state

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from inventory import catalog, reservations
 from inventory.errors import DayClosed, DomainError, InvalidQuantity, SoldOut
 from inventory.events import publish
-from inventory.models import Item, Reservation, Supply
+from inventory.models import Item, Supply
 from scheduling import calendar
 from scheduling import slots as slot_rules
 from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
@@ -456,7 +456,7 @@ def cancel_booking(
     _check_cutoff(booking.day, now, rules, "cancel this booking")
     _end_booking(session, booking, BookingStatus.CANCELLED, now, reason="cancelled")
     booking.cancelled_at = now
-    _publish(session, "booking.cancelled", booking)
+    _publish(session, "booking.cancelled", booking, reason="cancelled")
     serve_waitlist(session, rules, booking.day, now=now)
     return booking
 
@@ -537,27 +537,48 @@ def sweep_no_shows(
     return refs
 
 
-def mark_ready(session: Session, day: date, *, now: datetime) -> list[str]:
-    """Bookings of `day` whose goods are all on lots (made and assigned) become ready:
-    order.ready is published once per booking."""
-    rows = session.scalars(
-        select(Booking)
-        .where(Booking.day == day, Booking.status.in_(LIVE), Booking.ready_at.is_(None))
-        .order_by(Booking.id)
-    ).all()
-    refs = []
-    for booking in rows:
-        reservation = session.scalar(select(Reservation).where(Reservation.ref == booking.ref))
-        if reservation is None or not reservation.claims:
-            continue
-        live_claims = [c for c in reservation.claims if c.status.value == "active"]
-        if live_claims and all(
-            sum(cl.quantity for cl in c.lots) >= c.quantity for c in live_claims
-        ):
-            booking.ready_at = now
-            _publish(session, "order.ready", booking)
-            refs.append(booking.ref)
-    return refs
+def booking_for_ref(session: Session, ref: str) -> Booking | None:
+    """The booking behind a reservation ref ("booking:7"); None for any other ref."""
+    prefix, _, raw = ref.partition(":")
+    if prefix != "booking" or not raw.isdigit():
+        return None
+    return session.get(Booking, int(raw))
+
+
+def mark_ready(session: Session, booking: Booking, *, now: datetime) -> bool:
+    """The morning batch put every case of the booking on lots (`order.ready` from
+    `scheduling.batches`): record when. Idempotent; a booking no longer live is left alone.
+    Publishes nothing: `order.ready` itself is what the distributor's webhook carries."""
+    if booking.status not in LIVE or booking.ready_at is not None:
+        return False
+    booking.ready_at = now
+    return True
+
+
+def cancel_unserved(
+    session: Session,
+    booking: Booking,
+    *,
+    now: datetime,
+    batch_ref: str,
+    short: Sequence[Mapping[str, Any]] = (),
+) -> bool:
+    """The day's last batch made too little for this booking (`order.unserved`): it is
+    cancelled, its seat freed, and the distributor told by `booking.cancelled` with reason
+    `production_shortfall`. Its stock was already released by the batch. Idempotent."""
+    if booking.status not in LIVE:
+        return False
+    _end_booking(session, booking, BookingStatus.CANCELLED, now, reason="production shortfall")
+    booking.cancelled_at = now
+    _publish(
+        session,
+        "booking.cancelled",
+        booking,
+        reason="production_shortfall",
+        batch_ref=batch_ref,
+        short=[dict(item) for item in short],
+    )
+    return True
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -17,22 +15,39 @@ from shop.distributors.owners import register_booking_owners
 from shop.models import Role
 from shop.nav import add_nav
 
-READY_CONSUMER = "distributors.order-ready"
+# Consumer names are inbox keys: never rename.
+READY_CONSUMER = "distributors.booking-ready"
+UNSERVED_CONSUMER = "distributors.booking-unserved"
 
 
-def on_lot_produced(session: Session, event: events.Event) -> None:
-    """Goods of a production day came out: bookings of that day whose every case now sits on
-    a lot are ready (order.ready, sent to the distributor's webhook)."""
-    raw = event.payload.get("production_day") or event.payload.get("day")
-    if not isinstance(raw, str):
+def on_order_ready(session: Session, event: events.Event) -> None:
+    """The morning batch covered a booking (`order.ready`, one shape for orders and bookings,
+    docs/events/scheduling.md): the booking is ready. Order refs belong to the storefront."""
+    booking = services.booking_for_ref(session, str(event.payload.get("ref") or ""))
+    if booking is not None:
+        services.mark_ready(session, booking, now=utcnow())
+
+
+def on_order_unserved(session: Session, event: events.Event) -> None:
+    """The day's last batch could not make a booking: cancel it and tell the distributor."""
+    booking = services.booking_for_ref(session, str(event.payload.get("ref") or ""))
+    if booking is None:
         return
-    services.mark_ready(session, date.fromisoformat(raw), now=utcnow())
+    short = event.payload.get("short")
+    services.cancel_unserved(
+        session,
+        booking,
+        now=utcnow(),
+        batch_ref=str(event.payload.get("batch_ref") or ""),
+        short=short if isinstance(short, list) else [],
+    )
 
 
 def register_subscribers(registry: events.Registry = events.registry) -> None:
     """Outbox consumers of this area; any process that runs the relay must call it."""
     webhooks.register_subscribers(registry)
-    registry.subscribe("lot.produced", READY_CONSUMER, on_lot_produced)
+    registry.subscribe("order.ready", READY_CONSUMER, on_order_ready)
+    registry.subscribe("order.unserved", UNSERVED_CONSUMER, on_order_unserved)
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:

@@ -4,7 +4,8 @@ Two steps, so that a slow or dead receiver never holds a database lock:
 
 1. `on_booking_event` is an outbox subscriber (booking.confirmed, booking.changed,
    booking.cancelled, order.ready). In the relay's transaction it writes one
-   `WebhookDelivery` row per event for the distributor, if they have a URL.
+   `WebhookDelivery` row per event for the distributor, if they have a URL; `order.ready`
+   only for booking refs, once per booking, to the distributor who owns the booking.
 2. `deliver_webhooks` (a scheduler job, every few seconds) leases due deliveries in a short
    transaction, POSTs them with no transaction open, and records the outcome in another short
    transaction: delivered, or another attempt after an exponential backoff, or dead after
@@ -38,6 +39,7 @@ from inventory import events
 from inventory.db import transaction, utcnow
 from inventory.settings import Settings
 from shop.distributors.models import DeliveryStatus, Distributor, WebhookDelivery
+from shop.distributors.services import booking_for_ref, booking_payload
 
 log = logging.getLogger("gaogan.distributors.webhooks")
 
@@ -75,10 +77,34 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 2 ** min(attempts, 12)))
 
 
+def _ready_booking(session: Session, event: events.Event) -> tuple[int, dict[str, Any]] | None:
+    """`order.ready` (one shape for orders and bookings, docs/events/scheduling.md) goes to
+    the distributor whose booking the ref names, once per booking, with the booking's
+    details added; storefront order refs are not a distributor's business."""
+    booking = booking_for_ref(session, str(event.payload.get("ref") or ""))
+    if booking is None:
+        return None
+    told = session.scalar(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.key == booking.ref, WebhookDelivery.event_type == event.type
+        )
+    )
+    if told is not None:
+        return None
+    return booking.distributor_id, {**booking_payload(session, booking), **event.payload}
+
+
 def on_booking_event(session: Session, event: events.Event) -> None:
-    distributor_id = event.payload.get("distributor_id")
-    if not isinstance(distributor_id, int):
-        return
+    if event.type == "order.ready":
+        found = _ready_booking(session, event)
+        if found is None:
+            return
+        distributor_id, data = found
+    else:
+        raw_id = event.payload.get("distributor_id")
+        if not isinstance(raw_id, int):
+            return
+        distributor_id, data = raw_id, dict(event.payload)
     distributor = session.get(Distributor, distributor_id)
     if distributor is None or not distributor.webhook_url:
         return
@@ -95,7 +121,7 @@ def on_booking_event(session: Session, event: events.Event) -> None:
             "id": event.event_id,
             "type": event.type,
             "occurred_at": event.occurred_at.isoformat(),
-            "data": dict(event.payload),
+            "data": data,
         },
         ensure_ascii=False,
         sort_keys=True,

@@ -13,9 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction, utcnow
+from inventory.errors import DomainError
 from inventory.runtime import Runtime
+from inventory.settings import Settings
 from shop.orders import services
 from shop.orders.models import Order, OrderStatus, ProcessedWebhookEvent
 from shop.payments import PaymentError, get_provider
@@ -82,14 +85,48 @@ def checkout(
 
 
 def _refund(runtime: Runtime, public_id: str, provider_ref: str, amount_fen: int) -> None:
-    with runtime.sessions() as session:
+    refund_order(runtime.sessions, runtime.settings, public_id, provider_ref, amount_fen)
+
+
+def refund_order(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    public_id: str,
+    provider_ref: str,
+    amount_fen: int,
+) -> None:
+    """Send the money back (no transaction open during the call) and record it.
+
+    The provider's idempotency key is derived from the order, so a refund retried after a
+    crash, or issued by the sweep and a cancel at once, goes out once.
+    """
+    with sessions() as session:
         method = services.get_order(session, public_id).payment_method
-    refund_ref = get_provider(runtime.settings, method).refund(
+    refund_ref = get_provider(settings, method).refund(
         provider_ref=provider_ref, amount_fen=amount_fen, order_public_id=public_id
     )
-    with transaction(runtime.sessions) as session:
+    with transaction(sessions) as session:
         order = services.get_order(session, public_id)
         services.record_refund(session, order, provider_ref, refund_ref, amount_fen)
+
+
+def issue_due_refunds(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
+    """Refund every cancelled or expired order whose payment went through (orders cancelled
+    by a production shortfall, refunds that failed before). Returns the public ids refunded;
+    one that fails stays due for the next run."""
+    with sessions() as session:
+        due = services.refunds_due(session)
+    done: list[str] = []
+    for refund in due:
+        try:
+            refund_order(
+                sessions, settings, refund.public_id, refund.provider_ref, refund.amount_fen
+            )
+        except DomainError:
+            log.error("refund failed for order %s", refund.public_id, exc_info=True)
+            continue
+        done.append(refund.public_id)
+    return done
 
 
 def cancel(runtime: Runtime, public_id: str, *, reason: str, now: datetime | None = None) -> str:

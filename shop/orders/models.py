@@ -170,6 +170,20 @@ class PaymentAttempt(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class OrderMail(Base):
+    """A mail that goes to a customer once per order, whichever event asked first: an order is
+    made ready by the morning batch or by staff, possibly both, and is announced once."""
+
+    __tablename__ = "order_mails"
+    __table_args__ = (UniqueConstraint("order_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(36))  # the event whose mail it was
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ProcessedWebhookEvent(Base):
     """A provider event already applied: the unique key makes a redelivery a no-op."""
 

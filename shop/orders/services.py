@@ -28,6 +28,7 @@ from shop.orders.models import (
     Fulfilment,
     Order,
     OrderLine,
+    OrderMail,
     OrderStatus,
     PaymentAttempt,
     PaymentAttemptStatus,
@@ -311,6 +312,14 @@ def get_order(session: Session, public_id: str) -> Order:
     return order
 
 
+def order_for_ref(session: Session, ref: str) -> Order | None:
+    """The order behind a reservation ref ("order:42"); None for any other ref."""
+    prefix, _, raw = ref.partition(":")
+    if prefix != "order" or not raw.isdigit():
+        return None
+    return session.get(Order, int(raw))
+
+
 def get_order_by_link(session: Session, public_id: str, token: str) -> Order:
     """The order whose status link this is; the same 404 for a wrong id or a wrong token."""
     order = session.scalar(select(Order).where(Order.public_id == public_id))
@@ -567,7 +576,93 @@ def advance_order(session: Session, order: Order, target: OrderStatus, now: date
         raise OrderStateError("a delivery order is delivered, not collected")
     if not _guarded_move(session, order, [order.status], target, updated_at=now):
         raise OrderStateError("the order changed meanwhile; reload and try again")
-    _publish(session, order, f"order.{target.value}")
+    if target is OrderStatus.READY:
+        publish_ready_by_hand(session, order)
+    else:
+        _publish(session, order, f"order.{target.value}")
+
+
+# Statuses an order is served from: the stock is allocated and nothing has been handed out.
+SERVABLE = (OrderStatus.PAID, OrderStatus.CONFIRMED)
+SHORTFALL = "production_shortfall"
+
+
+def publish_ready_by_hand(session: Session, order: Order) -> None:
+    """`order.ready` in its one shape (docs/events/scheduling.md), for a move made by staff."""
+    publish(
+        session,
+        "order.ready",
+        {
+            "ref": order.reservation_ref,
+            "production_day": order.day.isoformat(),
+            "batch_ref": None,
+            "lots": [],
+            "source": "manual",
+        },
+        key=order.reservation_ref,
+    )
+
+
+def make_ready(session: Session, order: Order, now: datetime) -> bool:
+    """The morning batch covered the order: paid or confirmed -> ready. Guarded and
+    idempotent: an order already ready, collected, cancelled (...) is left alone."""
+    return _guarded_move(session, order, list(SERVABLE), OrderStatus.READY, updated_at=now)
+
+
+def first_mail(session: Session, order: Order, kind: str, event_id: str, now: datetime) -> bool:
+    """Record that the `kind` mail about `order` goes out now; False if it already went.
+    The unique (order, kind) row keeps two deliveries from both sending."""
+    sent = session.scalar(
+        select(OrderMail.id).where(OrderMail.order_id == order.id, OrderMail.kind == kind)
+    )
+    if sent is not None:
+        return False
+    session.add(OrderMail(order_id=order.id, kind=kind, event_id=event_id, sent_at=now))
+    session.flush()
+    return True
+
+
+def cancel_unserved(session: Session, order: Order, *, now: datetime, batch_ref: str) -> bool:
+    """The day's last batch made too little for this order: cancel it, whatever the cut-off.
+
+    Its reservation was already released by the batch. A paid order is left cancelled with
+    its succeeded payment attempt: that pair is a refund due, issued after commit by
+    `shop.orders.flows.issue_due_refunds` (never inside the relay's transaction).
+    """
+    was = order.status
+    if was not in (*SERVABLE, OrderStatus.READY):
+        return False
+    if not _guarded_move(
+        session, order, [was], OrderStatus.CANCELLED, cancelled_at=now, cancel_reason=SHORTFALL
+    ):
+        return False
+    _publish(
+        session, order, "order.cancelled", reason=SHORTFALL, was=was.value, batch_ref=batch_ref
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class RefundDue:
+    public_id: str
+    provider_ref: str
+    amount_fen: int
+
+
+def refunds_due(session: Session, limit: int = 100) -> list[RefundDue]:
+    """Money to send back: a cancelled or expired order whose payment attempt succeeded."""
+    rows = session.execute(
+        select(Order.public_id, PaymentAttempt.provider_ref, PaymentAttempt.amount_fen)
+        .join(PaymentAttempt, PaymentAttempt.order_id == Order.id)
+        .where(
+            Order.status.in_([OrderStatus.CANCELLED, OrderStatus.EXPIRED]),
+            PaymentAttempt.status == PaymentAttemptStatus.SUCCEEDED,
+            PaymentAttempt.provider_ref.is_not(None),
+        )
+        .order_by(Order.id, PaymentAttempt.number)
+        .limit(limit)
+    ).all()
+    return [RefundDue(p, str(ref), amount) for p, ref, amount in rows]
 
 
 def closed_days_by_sku(

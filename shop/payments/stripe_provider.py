@@ -57,7 +57,9 @@ class StripeProvider:
         try:
             refund = self.client.v1.refunds.create(
                 params={"payment_intent": provider_ref, "amount": amount_fen},
-                options={"idempotency_key": f"refund-order-{order_public_id}"},
+                # One key per payment, not per order: a customer who paid twice is owed two
+                # refunds, and a key reused with another payment_intent would be refused.
+                options={"idempotency_key": f"refund-{order_public_id}-{provider_ref}"},
             )
         except stripe.StripeError as exc:
             raise PaymentError(

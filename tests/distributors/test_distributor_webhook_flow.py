@@ -15,7 +15,7 @@ from inventory.settings import Settings
 from scheduling.slots import SlotRules
 from shop.distributors import accounts, services
 from shop.distributors.web import register_subscribers
-from shop.distributors.webhooks import deliver_webhooks
+from shop.distributors.webhooks import deliver_webhooks, payload_of
 
 DAY = date(2027, 1, 20)
 
@@ -75,17 +75,19 @@ def test_booking_events_reach_a_receiver_that_fails_twice_exactly_once_each_and_
     ]
 
 
-def test_when_the_morning_batch_comes_out_the_booking_is_ready_and_order_ready_is_sent(
+def test_order_ready_for_a_booking_makes_it_ready_and_goes_to_its_distributor_once(
     db: sessionmaker[Session], settings: Settings
 ) -> None:
     from sqlalchemy import select
 
     from inventory import production
-    from inventory.models import OutboxEvent
+    from inventory.events import publish
+    from inventory.models import OutboxEvent, OutboxStatus
     from shop.distributors.models import Booking, WebhookDelivery
 
     setup_products(db, [DAY], cases_per_day=20)
     a = make_distributor(db, "TJ01", webhook_url="http://127.0.0.1:9/hooks")
+    make_distributor(db, "TJ02", webhook_url="http://127.0.0.1:9/other")
     with transaction(db) as s:
         slot = services.day_slots(s, DAY, SlotRules())[0]
         booking_id = services.create_booking(
@@ -102,11 +104,33 @@ def test_when_the_morning_batch_comes_out_the_booking_is_ready_and_order_ready_i
     relay_once(db, settings, registry=registry)
     with transaction(db) as s:
         production.receive_production(s, DAY, {CLASSIC: 200}, batch_ref="B1", made_at=utcnow())
-    relay_once(db, settings, registry=registry)  # lot.produced -> order.ready
-    relay_once(db, settings, registry=registry)  # order.ready -> webhook delivery
     with db() as s:
-        assert s.get(Booking, booking_id).ready_at is not None  # type: ignore[union-attr]
-        ready = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.ready")).one()
-        assert ready.payload["booking_id"] == booking_id
-        kinds = s.scalars(select(WebhookDelivery.event_type).order_by(WebhookDelivery.id)).all()
-        assert kinds == ["booking.confirmed", "order.ready"]
+        # The lots alone announce nothing to distributors: the batch does, in one shape.
+        assert s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.ready")).all() == []
+    with transaction(db) as s:
+        for ref in (f"booking:{booking_id}", "order:1", f"booking:{booking_id}"):
+            # The shape scheduling.batches.complete_batch publishes; a storefront order's
+            # ref is not the distributor's, and a repeat for the booking is not sent twice.
+            publish(
+                s,
+                "order.ready",
+                {"ref": ref, "production_day": DAY.isoformat(), "batch_ref": "B1", "lots": []},
+                key=ref,
+            )
+    relay_once(db, settings, registry=registry)
+    relay_once(db, settings, registry=registry)
+    with db() as s:
+        assert s.get_one(Booking, booking_id).ready_at is not None
+        deliveries = s.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+        assert [(d.event_type, d.distributor_id) for d in deliveries] == [
+            ("booking.confirmed", a),
+            ("order.ready", a),
+        ]
+        sent = payload_of(deliveries[1].body.encode())["data"]
+        assert (sent["ref"], sent["booking_id"], sent["batch_ref"]) == (
+            f"booking:{booking_id}",
+            booking_id,
+            "B1",
+        )
+        statuses = s.scalars(select(OutboxEvent.status)).all()
+        assert OutboxStatus.DEAD not in statuses

@@ -93,5 +93,8 @@ def test_ready_and_cancellation_mails_are_sent_in_the_customers_language(
 
 
 def test_the_mail_consumers_are_registered_by_the_app(app: Flask) -> None:
-    for event_type in ("order.paid", "order.confirmed", "order.ready", "order.cancelled"):
+    for event_type in ("order.paid", "order.confirmed", "order.cancelled"):
         assert any(s.consumer.startswith("mail.") for s in registry.subscribers(event_type))
+    # The production events: the storefront takes its order refs (and mails "ready" once).
+    assert "orders.ready" in {s.consumer for s in registry.subscribers("order.ready")}
+    assert "orders.unserved" in {s.consumer for s in registry.subscribers("order.unserved")}
