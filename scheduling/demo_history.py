@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inventory.models import Item, ItemKind
-from scheduling.calendar import lunar_markers
+from scheduling.calendar import lunar_markers, spring_festival
 from scheduling.planning_models import Recipe as RecipeRow
 from scheduling.planning_models import SalesHistory
 from scheduling.recipes import set_recipe
@@ -47,10 +47,16 @@ def seed_sales_history(
     seasons: int = 3,
     skus: Sequence[str] | None = None,
     peak_per_product: int = 2500,
+    everyday_per_product: int = 0,
     seed: int = 7,
 ) -> int:
     """Write daily sales of `seasons` past seasons ending with the one whose 春节 falls in
-    `latest_festival_year`; replaces history already there for those days. Returns rows."""
+    `latest_festival_year`; replaces history already there for those days. Returns rows.
+
+    With `everyday_per_product` the ordinary days between seasons get sales too (about that
+    many pieces a day for the best seller, more at weekends): a shop's real history covers the
+    whole year, and without it the forecast, and so a re-plan, would make nothing outside the
+    festival season."""
     rng = random.Random(seed)
     query = select(Item).where(Item.kind == ItemKind.PRODUCT).order_by(Item.sku)
     items = [i for i in session.scalars(query) if skus is None or i.sku in skus]
@@ -63,6 +69,10 @@ def seed_sales_history(
             delete(SalesHistory).where(SalesHistory.day >= start, SalesHistory.day <= end)
         )
         growth = 1.0 + 0.08 * (year - latest_festival_year)  # each season ~8 % above the last
+        if everyday_per_product:
+            rows += _seed_ordinary_days(
+                session, items, year, start - timedelta(days=1), everyday_per_product * growth, rng
+            )
         for index, item in enumerate(items):
             popularity = 1.0 / (1 + 0.35 * index)
             day = start
@@ -74,6 +84,32 @@ def seed_sales_history(
                     rows += 1
                 day += timedelta(days=1)
     session.flush()
+    return rows
+
+
+def _seed_ordinary_days(
+    session: Session,
+    items: Sequence[Item],
+    year: int,
+    end: date,
+    level: float,
+    rng: random.Random,
+) -> int:
+    """Everyday sales of festival year `year` before its season: from the day after the
+    previous festival's season counts towards this one (see `festival_year_for`) to `end`."""
+    start = spring_festival(year - 1) + timedelta(days=46)
+    session.execute(delete(SalesHistory).where(SalesHistory.day >= start, SalesHistory.day <= end))
+    rows = 0
+    for index, item in enumerate(items):
+        popularity = 1.0 / (1 + 0.35 * index)
+        day = start
+        while day <= end:
+            weekend = 1.2 if day.weekday() >= 5 else 1.0
+            quantity = round(level * popularity * weekend * rng.uniform(0.85, 1.15))
+            if quantity:
+                session.add(SalesHistory(item_id=item.id, day=day, quantity=quantity))
+                rows += 1
+            day += timedelta(days=1)
     return rows
 
 

@@ -27,6 +27,8 @@ from shop.models import Role
 
 LOCAL = ZoneInfo(TIMEZONE)
 DEMO_PASSWORD = "gaogan-demo"
+# Ordinary-day sales of the best seller in the demo history (pieces a day, outside the season).
+EVERYDAY_SALES = 400
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,12 @@ def _load_planning(session: Session, today: date) -> None:
     library until the manager overrides a day."""
     seed_recipes(session)
     main_profile(session)
-    seed_sales_history(session, latest_festival_year=latest_past_season(today), seasons=3)
+    seed_sales_history(
+        session,
+        latest_festival_year=latest_past_season(today),
+        seasons=3,
+        everyday_per_product=EVERYDAY_SALES,
+    )
 
 
 def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:

@@ -141,3 +141,22 @@ def test_the_demo_distributor_signs_in_sees_its_standing_bookings_and_books_a_sl
             select(Booking).where(Booking.slot_id == slot_id, Booking.source != "standing")
         ).one()
         assert booked.distributor_id == distributor_id and booked.day == day
+
+
+def test_after_the_nightly_re_plan_the_demo_shop_still_has_gaogan_to_sell(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
+    """The demo history covers ordinary days too, so a re-plan outside the festival season
+    plans everyday quantities instead of nothing."""
+    from scheduling.planning_jobs import nightly_replan
+
+    assert CliRunner().invoke(cli, ["demo"], env=_env(settings)).exit_code == 0
+    today = local_today(utcnow())
+    with transaction(db) as s:
+        result = nightly_replan(s, today, harvest_month=settings.harvest_month)
+        assert result.plan_ref is not None
+    with db() as s:
+        week = available_to_promise(
+            s, ["YC-CLASSIC-250"], today + timedelta(days=2), today + timedelta(days=7)
+        )["YC-CLASSIC-250"]
+    assert min(week.values()) >= 200, week
