@@ -255,7 +255,7 @@ class SchedulerService:
                 session.flush()
                 return row.id, token
         except IntegrityError:
-            pass
+            pass  # the run record exists: another process (or an earlier start) claimed it
         with transaction(self.sessions) as session:
             existing = session.scalars(
                 select(JobRun).where(JobRun.job == spec.name, JobRun.scheduled_for == scheduled_for)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -41,6 +42,8 @@ def free_port() -> int:
 @pytest.fixture
 def localstripe(tmp_path: Path) -> Iterator[str]:
     if not Path(LOCALSTRIPE).exists():
+        if os.environ.get("CI") == "true":
+            raise RuntimeError("localstripe is required in CI (it is in the dev extra)")
         pytest.skip("localstripe is not installed (pip install -e .[dev])")
     port = free_port()
     proc = subprocess.Popen(
