@@ -49,7 +49,12 @@ def csrf_exempt_without_session(view: T) -> T:
 
 
 def _is_exempt() -> bool:
-    if request.headers.get("Authorization", "").startswith("Bearer "):
+    # A bearer token is authority a third-party page cannot make a browser send, but only
+    # when the request carries no session cookie: with one, the session is the authority and
+    # any header (even a junk bearer) must not switch the check off.
+    if request.headers.get("Authorization", "").startswith("Bearer ") and (
+        current_app.config.get("SESSION_COOKIE_NAME", "session") not in request.cookies
+    ):
         return True
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "_csrf_exempt", False):

@@ -138,8 +138,8 @@ def capacity_get() -> Any:
 
 
 @blp.route("/capacity", methods=["PUT"])
-@blp.arguments(CapacityUpdateSchema)
 @require_role(Role.MANAGER)
+@blp.arguments(CapacityUpdateSchema)
 def capacity_put(body: dict[str, Any]) -> Any:
     """Change the live profile's defaults, per-day overrides and roster."""
     with _tx() as s:
@@ -154,16 +154,16 @@ def profile_get(profile_id: int) -> Any:
 
 
 @blp.route("/capacity/<int:profile_id>", methods=["PUT"])
-@blp.arguments(CapacityUpdateSchema)
 @require_role(Role.MANAGER)
+@blp.arguments(CapacityUpdateSchema)
 def profile_put(body: dict[str, Any], profile_id: int) -> Any:
     with _tx() as s:
         return _apply_capacity(s, profile_id, body)
 
 
 @blp.route("/calendar", methods=["GET"])
-@blp.arguments(CalendarQuerySchema, location="query")
 @require_role(Role.MANAGER)
+@blp.arguments(CalendarQuerySchema, location="query")
 def calendar_get(query: dict[str, Any]) -> Any:
     """A season's lunar markers, its non-production and special days, and warnings."""
     year = query["year"]
@@ -203,8 +203,8 @@ def _request(body: dict[str, Any], profile_id: int | None) -> PlanRequest:
 
 
 @blp.route("/plans", methods=["POST"])
-@blp.arguments(PlanCreateSchema)
 @require_role(Role.MANAGER)
+@blp.arguments(PlanCreateSchema)
 def plans_create(body: dict[str, Any]) -> Any:
     """Plan a horizon: daily output per product, unmet demand per day, utilisation, materials."""
     with _tx() as s:
@@ -237,8 +237,8 @@ def scenarios_list() -> Any:
 
 
 @blp.route("/scenarios", methods=["POST"])
-@blp.arguments(ScenarioSchema)
 @require_role(Role.MANAGER)
+@blp.arguments(ScenarioSchema)
 def scenarios_create(body: dict[str, Any]) -> Any:
     """Copy a profile (default: the live one) into a what-if scenario with quick changes."""
     with _tx() as s:
@@ -263,8 +263,8 @@ def scenarios_create(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/scenarios/compare", methods=["POST"])
-@blp.arguments(CompareSchema)
 @require_role(Role.MANAGER)
+@blp.arguments(CompareSchema)
 def scenarios_compare(body: dict[str, Any]) -> Any:
     """Plan the same horizon on several profiles and compare served, unmet and utilisation."""
     if len(set(body["profile_ids"])) != len(body["profile_ids"]):

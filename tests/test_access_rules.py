@@ -1,0 +1,65 @@
+"""Access rules found by a review: the session, not a header, decides; roles before input."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from inventory.db import transaction
+from inventory.settings import Settings
+from shop.app import create_app
+from shop.auth import create_user
+from shop.models import Role
+
+
+def _signed_in(settings: Settings, db: sessionmaker[Session], role: Role) -> FlaskClient:
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    with transaction(db) as s:
+        create_user(s, email="someone@example.com", name="x", password="long enough", role=role)
+    page = client.get("/signin").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        "/signin",
+        data={
+            "csrf_token": token,
+            "email": "someone@example.com",
+            "password": "long enough",
+            "next": "/",
+        },
+    )
+    assert response.status_code in (302, 303)
+    return client
+
+
+def test_a_junk_bearer_header_does_not_switch_off_csrf_for_a_signed_in_session(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
+    client = _signed_in(settings, db, Role.CUSTOMER)
+    response = client.post("/signout", headers={"Authorization": "Bearer junk"})
+    assert response.status_code == 400
+    assert client.get("/account").status_code == 200  # still signed in: nothing happened
+
+
+def test_a_customer_gets_403_from_manager_apis_before_any_input_is_looked_at(
+    settings: Settings, db: sessionmaker[Session]
+) -> None:
+    client = _signed_in(settings, db, Role.CUSTOMER)
+    page = client.get("/account").get_data(as_text=True)
+    token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    for path in (
+        "/api/v1/planning/plans",
+        "/api/v1/planning/scenarios",
+        "/api/v1/planning/scenarios/compare",
+    ):
+        response = client.post(path, json={"nonsense": True}, headers={"X-CSRF-Token": token})
+        assert response.status_code == 403, (path, response.get_json())
+    assert client.get("/api/v1/planning/calendar?year=notayear").status_code == 403
+
+
+def test_the_openapi_document_still_describes_the_manager_api_bodies(
+    settings: Settings,
+) -> None:
+    spec = create_app(settings).test_client().get("/api/openapi.json").get_json()
+    assert "requestBody" in spec["paths"]["/api/v1/planning/plans"]["post"]
