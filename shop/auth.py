@@ -34,7 +34,8 @@ class WeakPassword(DomainError):
     code = "weak_password"
 
 
-def _fingerprint(user: User) -> str:
+def session_fingerprint(user: User) -> str:
+    """What the session keeps of the password hash: a new password signs other sessions out."""
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
@@ -86,7 +87,7 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
 def login(user: User) -> None:
     session.clear()  # a fresh session on sign-in: no fixation
     session["uid"] = user.id
-    session["ufp"] = _fingerprint(user)
+    session["ufp"] = session_fingerprint(user)
     session.permanent = True
 
 
@@ -111,7 +112,7 @@ def current_user(db: Session | None = None) -> User | None:
                 user = own.get(User, uid)
         else:
             user = db.get(User, uid)
-        if user is None or not user.active or session.get("ufp") != _fingerprint(user):
+        if user is None or not user.active or session.get("ufp") != session_fingerprint(user):
             user = None
     g.user = user
     return user

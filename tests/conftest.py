@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import Base, make_engine, make_session_factory
 from inventory.settings import Settings
+from shop.app import create_app
 from shop.schema import import_all_models, upgrade
 
 POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
@@ -97,6 +99,14 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         "SECRET_KEY": "test-secret-key-which-is-long-enough-for-tests",
     }
     return Settings.from_env(env)
+
+
+@pytest.fixture
+def app(settings: Settings, db: sessionmaker[Session]) -> Flask:
+    """The whole app on the test database, in testing mode."""
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    return application
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,44 +11,31 @@ from inventory.settings import Settings
 from shop.app import create_app
 from shop.auth import create_user
 from shop.models import Role
+from tests.web_support import csrf_from, sign_in_with_password
 
 
-def _signed_in(settings: Settings, db: sessionmaker[Session], role: Role) -> FlaskClient:
-    app = create_app(settings)
-    app.config["TESTING"] = True
+def _signed_in(app: Flask, db: sessionmaker[Session], role: Role) -> FlaskClient:
     client = app.test_client()
     with transaction(db) as s:
         create_user(s, email="someone@example.com", name="x", password="long enough", role=role)
-    page = client.get("/signin").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = client.post(
-        "/signin",
-        data={
-            "csrf_token": token,
-            "email": "someone@example.com",
-            "password": "long enough",
-            "next": "/",
-        },
-    )
-    assert response.status_code in (302, 303)
+    sign_in_with_password(client, "someone@example.com", "long enough")
     return client
 
 
 def test_a_junk_bearer_header_does_not_switch_off_csrf_for_a_signed_in_session(
-    settings: Settings, db: sessionmaker[Session]
+    app: Flask, db: sessionmaker[Session]
 ) -> None:
-    client = _signed_in(settings, db, Role.CUSTOMER)
+    client = _signed_in(app, db, Role.CUSTOMER)
     response = client.post("/signout", headers={"Authorization": "Bearer junk"})
     assert response.status_code == 400
     assert client.get("/account").status_code == 200  # still signed in: nothing happened
 
 
 def test_a_customer_gets_403_from_manager_apis_before_any_input_is_looked_at(
-    settings: Settings, db: sessionmaker[Session]
+    app: Flask, db: sessionmaker[Session]
 ) -> None:
-    client = _signed_in(settings, db, Role.CUSTOMER)
-    page = client.get("/account").get_data(as_text=True)
-    token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    client = _signed_in(app, db, Role.CUSTOMER)
+    token = csrf_from(client.get("/account").get_data(as_text=True))
     for path in (
         "/api/v1/planning/plans",
         "/api/v1/planning/scenarios",

@@ -25,7 +25,8 @@ from shop.auth import authenticate
 from shop.cli import cli
 from shop.demo import DEMO_PASSWORD, PRODUCTS, latest_past_season
 from shop.distributors.models import Booking
-from tests.distributors.distributor_support import csrf_from, sign_in
+from tests.distributors.distributor_support import sign_in
+from tests.web_support import csrf_from
 
 
 def _env(settings: Settings) -> dict[str, str]:

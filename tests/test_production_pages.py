@@ -14,7 +14,7 @@ from scheduling.batches import get_batch, start_batch
 from scheduling.production_models import BatchStatus, SoakOverride, SoakRecord
 from scheduling.refs import register_ref_provider, unregister_ref_provider
 from shop.app import create_app
-from shop.auth import _fingerprint, create_user
+from shop.auth import create_user, session_fingerprint
 from shop.models import Role
 from tests.production_floor import CLASSIC, DAY, OSMANTHUS, Plant, build_plant, local
 
@@ -41,7 +41,7 @@ def client_as(settings: Settings, db: sessionmaker[Session], role: Role) -> Flas
     client = app.test_client()
     with client.session_transaction() as flask_session:
         flask_session["uid"] = user.id
-        flask_session["ufp"] = _fingerprint(user)
+        flask_session["ufp"] = session_fingerprint(user)
     return client
 
 

@@ -18,7 +18,7 @@ from scheduling.jobs import JobContext, registry
 from scheduling.leader import FileLeader, Leader, PostgresLeader
 from scheduling.runner import SchedulerService
 from shop.app import create_app
-from shop.auth import _fingerprint, create_user
+from shop.auth import create_user, session_fingerprint
 from shop.cli import cli
 from shop.models import Role
 from tests.scheduler_helpers import at, effect
@@ -99,7 +99,7 @@ def client_as(settings: Settings, db: sessionmaker[Session], role: Role) -> Flas
     client = app.test_client()
     with client.session_transaction() as flask_session:
         flask_session["uid"] = user.id
-        flask_session["ufp"] = _fingerprint(user)
+        flask_session["ufp"] = session_fingerprint(user)
     return client
 
 

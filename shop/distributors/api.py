@@ -400,17 +400,23 @@ class StandingOrders(MethodView):
     @blp.doc(security=SECURITY)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """A standing order: cases per weekday and product, collected in a default slot."""
-        distributor_id = caller_distributor_id()
-        with transaction(_runtime().sessions) as session:
-            order = services.save_standing_order(
-                session,
-                distributor_id=distributor_id,
-                slot_time=data["slot_time"],
-                weekday_lines=_weekday_lines(data["lines"]),
-                starts_on=data["starts_on"],
-                ends_on=data["ends_on"],
-            )
-            return standing_dict(order)
+        return _save_standing(data)
+
+
+def _save_standing(data: dict[str, Any], order_id: int | None = None) -> dict[str, Any]:
+    """Create (no id) or replace the caller's standing order from a StandingIn body."""
+    distributor_id = caller_distributor_id()
+    with transaction(_runtime().sessions) as session:
+        order = services.save_standing_order(
+            session,
+            distributor_id=distributor_id,
+            slot_time=data["slot_time"],
+            weekday_lines=_weekday_lines(data["lines"]),
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            standing_order_id=order_id,
+        )
+        return standing_dict(order)
 
 
 @blp.route("/standing-orders/<int:order_id>")
@@ -420,18 +426,7 @@ class StandingOrderItem(MethodView):
     @blp.doc(security=SECURITY)
     def put(self, data: dict[str, Any], order_id: int) -> dict[str, Any]:
         """Replace a standing order's pattern; bookings already made keep their quantities."""
-        distributor_id = caller_distributor_id()
-        with transaction(_runtime().sessions) as session:
-            order = services.save_standing_order(
-                session,
-                distributor_id=distributor_id,
-                slot_time=data["slot_time"],
-                weekday_lines=_weekday_lines(data["lines"]),
-                starts_on=data["starts_on"],
-                ends_on=data["ends_on"],
-                standing_order_id=order_id,
-            )
-            return standing_dict(order)
+        return _save_standing(data, order_id)
 
     @blp.response(200, StandingOut)
     @blp.doc(security=SECURITY)

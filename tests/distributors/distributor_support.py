@@ -96,22 +96,13 @@ def make_user(
 
 def sign_in(client: object, db: sessionmaker[Session], user_id: int) -> None:
     """Put the user's id and password fingerprint in the session cookie, as shop.auth.login does."""
-    import hashlib
-
+    from shop.auth import session_fingerprint
     from shop.models import User
 
     with db() as s:
         user = s.get(User, user_id)
         assert user is not None
-        fingerprint = hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+        fingerprint = session_fingerprint(user)
     with client.session_transaction() as sess:  # type: ignore[attr-defined]
         sess["uid"] = user_id
         sess["ufp"] = fingerprint
-
-
-def csrf_from(html: str) -> str:
-    import re
-
-    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert found, "page has no csrf meta tag"
-    return found.group(1)

@@ -22,19 +22,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
-from inventory.settings import Settings
 from scheduling.slots import SlotRules
-from shop.app import create_app
 from shop.distributors import services
 from shop.distributors.tokens import create_token
 from shop.models import Role
-
-
-@pytest.fixture
-def app(settings: Settings, db: sessionmaker[Session]) -> Flask:
-    app = create_app(settings)
-    app.config["TESTING"] = True
-    return app
 
 
 @pytest.fixture
@@ -167,7 +158,7 @@ def test_a_revoked_or_unknown_token_is_refused_with_401(
     user = make_user(db, "buyer@tj01.example", Role.DISTRIBUTOR, world["a"])
     sign_in(client, db, user)
     page = client.get("/distributor/tokens")
-    from distributor_support import csrf_from
+    from tests.web_support import csrf_from
 
     revoked = client.delete(
         f"/api/v1/distributor/tokens/{world['token_a_id']}",

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 import pytest
 from distributor_support import (
     CLASSIC,
-    csrf_from,
     local_today,
     make_distributor,
     make_user,
@@ -22,19 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory import production
 from inventory.db import transaction, utcnow
-from inventory.settings import Settings
 from scheduling.slots import SlotRules
-from shop.app import create_app
 from shop.distributors import services
 from shop.distributors.models import ApiToken, Booking, BookingStatus, StandingOrder
 from shop.models import Role
-
-
-@pytest.fixture
-def app(settings: Settings, db: sessionmaker[Session]) -> Flask:
-    app = create_app(settings)
-    app.config["TESTING"] = True
-    return app
+from tests.web_support import csrf_from
 
 
 @pytest.fixture

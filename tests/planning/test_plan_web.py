@@ -12,7 +12,7 @@ from inventory.settings import Settings
 from scheduling.demo_history import seed_sales_history
 from scheduling.planning_models import CapacityProfile, Plan, PlanStatus
 from shop.app import create_app
-from shop.auth import _fingerprint, create_user
+from shop.auth import create_user, session_fingerprint
 from shop.models import Role
 
 
@@ -28,7 +28,7 @@ def _signed_in(app: Flask, db: sessionmaker[Session], role: Role = Role.MANAGER)
             s, email=f"{role.value}@example.com", name="经理", password="password123", role=role
         )
         s.commit()
-        uid, fp = user.id, _fingerprint(user)
+        uid, fp = user.id, session_fingerprint(user)
     client = app.test_client()
     with client.session_transaction() as sess:
         sess["uid"] = uid
