@@ -13,6 +13,7 @@ from flask import (
     Flask,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,10 +25,12 @@ from inventory.db import transaction
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.app import get_runtime
-from shop.auth import authenticate, create_user, current_user, login, logout
+from shop.auth import create_user, current_user, login, logout
 from shop.i18n import translate
 from shop.models import Role
 from shop.orders import services
+from shop.security.signin import sign_in as guarded_sign_in
+from shop.security.throttle import Throttled
 
 bp = Blueprint("accounts", __name__)
 
@@ -48,9 +51,13 @@ def safe_next(target: str | None) -> str:
 def signin() -> ResponseReturnValue:
     next_url = request.values.get("next", "")
     if request.method == "POST":
-        runtime = get_runtime(current_app)
-        with runtime.sessions() as db:
-            user = authenticate(db, request.form.get("email", ""), request.form.get("password", ""))
+        try:
+            user = guarded_sign_in(request.form.get("email", ""), request.form.get("password", ""))
+        except Throttled as exc:
+            flash(exc.message, "error")
+            response = make_response(render_template("accounts/signin.html", next=next_url), 429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         if user is None:
             flash(translate("accounts.bad_login"), "error")
             return render_template("accounts/signin.html", next=next_url), 401

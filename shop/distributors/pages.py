@@ -360,7 +360,12 @@ def api_tokens() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             with transaction(_runtime().sessions) as session:
-                issued = tokens.create_token(session, distributor_id, request.form.get("name", ""))
+                issued = tokens.create_token(
+                    session,
+                    distributor_id,
+                    request.form.get("name", ""),
+                    max_per_hour=_runtime().settings.token_creations_per_hour,
+                )
         except DomainError as exc:
             _flash_error(exc)
     with _runtime().sessions() as session:

@@ -519,6 +519,15 @@ def record_refund(
         session, order, [OrderStatus.CANCELLED, OrderStatus.EXPIRED], OrderStatus.REFUNDED
     ):
         _publish(session, order, "order.refunded", refund_ref=refund_ref, amount_fen=amount_fen)
+        from shop.security import audit
+
+        audit.record(
+            session,
+            "order.refunded",
+            f"order:{order.public_id}",
+            refund_ref=refund_ref,
+            amount_fen=amount_fen,
+        )
 
 
 def expire_unpaid_orders(session: Session, now: datetime) -> list[str]:
