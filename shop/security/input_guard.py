@@ -53,6 +53,9 @@ _TEXT_FIELDS = re.compile(
 )
 
 
+_ID_FIELD = re.compile(r"(^|_)id$")
+
+
 class InputRefused(Exception):
     """A value outside the boundary; `code` is stable, `key` names the translated message."""
 
@@ -102,13 +105,17 @@ def check_float(value: float, where: str) -> None:
         raise InputRefused("number_out_of_range", "input.decimal_range", where, limit=MAX_DECIMAL)
 
 
-def check_scalar_text(value: str, where: str, *, numeric: bool = True) -> None:
+def check_scalar_text(
+    value: str, where: str, *, numeric: bool = True, identifier: bool = False
+) -> None:
     """A path segment, query or form value: text rules always; number and date rules unless
-    the field is free text."""
+    the field is free text; an id field (`id`, `*_id`) must be a whole number or empty."""
     check_text(value, where)
     if not numeric:
         return
     stripped = value.strip()
+    if identifier and stripped and not _INT_RE.fullmatch(stripped):
+        raise InputRefused("not_a_number", "input.not_integer", where)
     check_date_shape(stripped, where)
     if _INT_RE.fullmatch(stripped):
         check_int(int(stripped), where) if len(stripped) <= 20 else _too_big(where)
@@ -176,6 +183,10 @@ def _is_text_field(name: str) -> bool:
     return bool(_TEXT_FIELDS.search(name.lower()))
 
 
+def _is_id_field(name: str) -> bool:
+    return bool(_ID_FIELD.search(name.lower()))
+
+
 def _pairs(multi: Any) -> Iterable[tuple[str, str]]:
     for key, values in multi.lists():
         for value in values:
@@ -191,12 +202,22 @@ def check_request() -> None:
         check_date_shape(segment, "path")
     for key, value in _pairs(request.args):
         check_text(key, "query")
-        check_scalar_text(value, f"query.{key}"[:200], numeric=not _is_text_field(key))
+        check_scalar_text(
+            value,
+            f"query.{key}"[:200],
+            numeric=not _is_text_field(key),
+            identifier=_is_id_field(key),
+        )
     if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
         if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
             for key, value in _pairs(request.form):
                 check_text(key, "form")
-                check_scalar_text(value, f"form.{key}"[:200], numeric=not _is_text_field(key))
+                check_scalar_text(
+                    value,
+                    f"form.{key}"[:200],
+                    numeric=not _is_text_field(key),
+                    identifier=_is_id_field(key),
+                )
         elif request.is_json:
             raw = request.get_data(cache=True)
             check_json_depth(raw)
