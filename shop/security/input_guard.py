@@ -12,7 +12,8 @@ Bounds:
 - whole numbers (JSON numbers; digit strings in paths, queries and forms): within a signed
   32-bit column (the id and quantity columns are INTEGER on PostgreSQL);
 - decimals: finite and within +/- MAX_DECIMAL;
-- dates (anything shaped YYYY-MM-DD): years MIN_YEAR..MAX_YEAR, the years the business plans in;
+- dates (anything shaped YYYY-MM-DD) and fields named `year`/`*_year`: years MIN_YEAR..MAX_YEAR,
+  the years the business plans in;
 - JSON: at most MAX_DEPTH levels deep and MAX_ITEMS values in all.
 Integer path segments are bounded a second time by the `int` URL converter (see
 `BoundedIntConverter`): a booking id of 2**40 simply matches no route and answers 404.
@@ -54,6 +55,7 @@ _TEXT_FIELDS = re.compile(
 
 
 _ID_FIELD = re.compile(r"(^|_)id$")
+_YEAR_FIELD = re.compile(r"(^|_)year$")
 
 
 class InputRefused(Exception):
@@ -100,6 +102,17 @@ def check_int(value: int, where: str) -> None:
         raise InputRefused("number_out_of_range", "input.int_range", where, low=INT_MIN, high=INT_MAX)
 
 
+def check_year(value: int, where: str) -> None:
+    if not MIN_YEAR <= value <= MAX_YEAR:
+        raise InputRefused(
+            "date_out_of_range", "input.date_range", where, low=MIN_YEAR, high=MAX_YEAR
+        )
+
+
+def _is_year_field(where: str) -> bool:
+    return bool(_YEAR_FIELD.search(where.rsplit(".", 1)[-1].lower()))
+
+
 def check_float(value: float, where: str) -> None:
     if not math.isfinite(value) or abs(value) > MAX_DECIMAL:
         raise InputRefused("number_out_of_range", "input.decimal_range", where, limit=MAX_DECIMAL)
@@ -119,6 +132,8 @@ def check_scalar_text(
     check_date_shape(stripped, where)
     if _INT_RE.fullmatch(stripped):
         check_int(int(stripped), where) if len(stripped) <= 20 else _too_big(where)
+        if _is_year_field(where):
+            check_year(int(stripped), where)
     elif _DECIMAL_RE.fullmatch(stripped):
         check_float(float(stripped), where)
     elif stripped.lower() in _NON_FINITE:
@@ -166,6 +181,8 @@ def check_json_value(document: Any) -> None:
             continue
         if isinstance(value, int):
             check_int(value, where)
+            if _is_year_field(where):
+                check_year(value, where)
         elif isinstance(value, float):
             check_float(value, where)
         elif isinstance(value, str):
