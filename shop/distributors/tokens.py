@@ -89,9 +89,7 @@ def revoke_token(
         raise DomainError("no such token", token_id=token_id)
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
-        audit.record(
-            session, "token.revoked", f"distributor:{distributor_id}", token_id=token.id
-        )
+        audit.record(session, "token.revoked", f"distributor:{distributor_id}", token_id=token.id)
     return token
 
 

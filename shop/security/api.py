@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from inventory.db import transaction
 from inventory.errors import UnknownItem
+from inventory.runtime import Runtime
 from shop.auth import require_role
 from shop.models import Role, User
 from shop.security import audit, sessions, throttle
@@ -24,7 +25,7 @@ blp = Blueprint(
 )
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from shop.app import get_runtime
 
     return get_runtime(current_app)

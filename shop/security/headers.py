@@ -63,7 +63,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     def _security_headers(response: Response) -> Response:
         headers = response.headers
         headers.setdefault(
-            "Content-Security-Policy", content_security_policy(csp_nonce(), stripe=stripe, stripe_base=stripe_base)
+            "Content-Security-Policy",
+            content_security_policy(csp_nonce(), stripe=stripe, stripe_base=stripe_base),
         )
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -72,7 +72,7 @@ class InputRefused(Exception):
 class BoundedIntConverter(IntegerConverter):
     """`<int:...>` limited to what an INTEGER column can hold: larger ids match no route."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)
 
@@ -99,7 +99,9 @@ def check_date_shape(value: str, where: str) -> None:
 
 def check_int(value: int, where: str) -> None:
     if not INT_MIN <= value <= INT_MAX:
-        raise InputRefused("number_out_of_range", "input.int_range", where, low=INT_MIN, high=INT_MAX)
+        raise InputRefused(
+            "number_out_of_range", "input.int_range", where, low=INT_MIN, high=INT_MAX
+        )
 
 
 def check_year(value: int, where: str) -> None:

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from inventory.db import transaction
+from inventory.runtime import Runtime
 from shop.auth import normalise_email, require_role
 from shop.i18n import translate
 from shop.models import Role, User
@@ -16,7 +17,7 @@ from shop.security import audit, sessions, throttle
 bp = Blueprint("security", __name__, url_prefix="/manager/security")
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from shop.app import get_runtime
 
     return get_runtime(current_app)

@@ -95,7 +95,7 @@ def crawl(client: FlaskClient, start: list[str], limit: int = 120) -> tuple[list
         seen.add(_shape(path))
         response = client.get(path, headers={"Accept": "text/html"})
         assert response.status_code < 500, (path, response.status_code)
-        if response.status_code != 200 or not response.mimetype == "text/html":
+        if response.status_code != 200 or response.mimetype != "text/html":
             continue
         pages.append(path)
         parser = _PageParser()

@@ -28,7 +28,7 @@ def test_fifty_wrong_passwords_lock_the_account_and_the_right_one_then_waits(
     client = app.test_client()
     statuses = [_try_sign_in(client, shop.customer, f"wrong-{i}") for i in range(50)]
     limit = app.extensions["gaogan"].settings.signin_max_failures
-    assert statuses[: limit] == [401] * limit
+    assert statuses[:limit] == [401] * limit
     assert set(statuses[limit:]) == {429}
     # Guessing right during the lock does not get in (and does not say it was right).
     assert _try_sign_in(client, shop.customer, PASSWORD) == 429
@@ -98,12 +98,15 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it(app: Flask, shop: S
     assert thief.get("/account").status_code == 302  # to the sign-in page
 
 
-def test_a_manager_signs_a_user_out_everywhere(app: Flask, shop: Shop, db: sessionmaker[Session]) -> None:
+def test_a_manager_signs_a_user_out_everywhere(
+    app: Flask, shop: Shop, db: sessionmaker[Session]
+) -> None:
     client, _ = signed_in(app, shop.distributor)
     assert client.get("/distributor/").status_code == 200
     manager, csrf = signed_in(app, shop.manager)
     response = manager.post(
-        "/manager/security/sign-out-everywhere", data={"csrf_token": csrf, "email": shop.distributor}
+        "/manager/security/sign-out-everywhere",
+        data={"csrf_token": csrf, "email": shop.distributor},
     )
     assert response.status_code in (302, 303)
     assert client.get("/distributor/").status_code == 302

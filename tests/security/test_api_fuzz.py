@@ -71,8 +71,17 @@ json_values = st.recursive(
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text()
     | st.dates().map(lambda d: d.isoformat()),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["day", "slot_id", "lines", "sku", "cases", "quantity", "contact", "name", "x"]) | st.text(max_size=5), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["day", "slot_id", "lines", "sku", "cases", "quantity", "contact", "name", "x"]
+            )
+            | st.text(max_size=5),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=25,
 )
 
@@ -107,4 +116,3 @@ def test_any_path_segment_or_query_value_is_answered_without_5xx(
     ):
         response = client.get(path)
         assert response.status_code < 500, (path, response.status_code)
-

@@ -93,7 +93,9 @@ def _problems(driver: object) -> list[str]:
     ]
 
 
-def test_the_console_would_show_a_violation(browser: object, live_server: LiveServer, shop: Shop) -> None:
+def test_the_console_would_show_a_violation(
+    browser: object, live_server: LiveServer, shop: Shop
+) -> None:
     """The detector works: an inline script injected into a page is refused and logged."""
     driver = browser
     driver.get(live_server.url + "/")  # type: ignore[attr-defined]

@@ -57,7 +57,11 @@ def test_a_dropped_database_answers_503_and_recovers_without_a_restart(
         assert _timed(client, path)[0] == 200
 
     proxy.stop()
-    for path in ("/api/v1/products", "/", "/api/v1/availability?product=GG-CLASSIC&from=2030-01-01&to=2030-01-02"):
+    for path in (
+        "/api/v1/products",
+        "/",
+        "/api/v1/availability?product=GG-CLASSIC&from=2030-01-01&to=2030-01-02",
+    ):
         status, seconds, response = _timed(client, path)
         assert status == 503, (path, status)
         assert seconds < 5, (path, seconds)

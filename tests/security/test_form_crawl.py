@@ -39,7 +39,12 @@ def test_every_form_of_every_page_survives_hostile_values(
             break
     more_pages, more_forms = crawl(client, ["/cart", "/checkout"])
     pages += more_pages
-    forms += [f for f in more_forms if (f.method, f.action, set(f.fields)) not in [(g.method, g.action, set(g.fields)) for g in forms]]
+    forms += [
+        f
+        for f in more_forms
+        if (f.method, f.action, set(f.fields))
+        not in [(g.method, g.action, set(g.fields)) for g in forms]
+    ]
     assert len(pages) >= 3, pages
     actions = {f.action for f in forms}
     expected = {
@@ -57,9 +62,13 @@ def test_every_form_of_every_page_survives_hostile_values(
             if form.method == "post":
                 response = client.post(form.action, data=data, headers={"Accept": "text/html"})
             else:
-                response = client.get(form.action, query_string=data, headers={"Accept": "text/html"})
+                response = client.get(
+                    form.action, query_string=data, headers={"Accept": "text/html"}
+                )
             submitted += 1
             if response.status_code >= 500:
-                failures.append(f"{form.method} {form.action} {sorted(data)} -> {response.status_code}")
+                failures.append(
+                    f"{form.method} {form.action} {sorted(data)} -> {response.status_code}"
+                )
     assert submitted > 0
     assert not failures, "\n".join(failures[:40])

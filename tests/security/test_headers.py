@@ -57,7 +57,11 @@ def test_every_page_in_production_carries_the_headers_and_hsts(production_app: F
 @pytest.mark.parametrize("role", ["customer", "distributor", "manager"])
 def test_every_page_of_each_role_carries_the_headers(app: Flask, shop: Shop, role: str) -> None:
     client, _ = signed_in(app, getattr(shop, role))
-    pages, _ = crawl(client, ["/", "/account", "/distributor/", "/manager/plan/", "/manager/security/audit"], limit=40)
+    pages, _ = crawl(
+        client,
+        ["/", "/account", "/distributor/", "/manager/plan/", "/manager/security/audit"],
+        limit=40,
+    )
     for path in pages:
         _check(client.get(path), hsts=False)
 

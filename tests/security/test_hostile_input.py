@@ -31,20 +31,55 @@ def _order(**changes: Any) -> dict[str, Any]:
 ANONYMOUS: list[tuple[str, str, str, Any]] = [
     # (name, method, path, json body or None)
     ("deep json", "POST", "/api/v1/orders", DEEP),
-    ("nul in contact name", "POST", "/api/v1/orders", _order(contact={**CONTACT, "name": "a\x00b"})),
-    ("surrogate in contact name", "POST", "/api/v1/orders", _order(contact={**CONTACT, "name": "a\ud800b"})),
+    (
+        "nul in contact name",
+        "POST",
+        "/api/v1/orders",
+        _order(contact={**CONTACT, "name": "a\x00b"}),
+    ),
+    (
+        "surrogate in contact name",
+        "POST",
+        "/api/v1/orders",
+        _order(contact={**CONTACT, "name": "a\ud800b"}),
+    ),
     ("nul in sku", "POST", "/api/v1/orders", _order(lines=[{"sku": "GG\x00", "quantity": 1}])),
-    ("surrogate in sku", "POST", "/api/v1/orders", _order(lines=[{"sku": "GG\udfff", "quantity": 1}])),
+    (
+        "surrogate in sku",
+        "POST",
+        "/api/v1/orders",
+        _order(lines=[{"sku": "GG\udfff", "quantity": 1}]),
+    ),
     ("day 9999-12-31 on orders", "POST", "/api/v1/orders", _order(day="9999-12-31")),
-    ("huge quantity", "POST", "/api/v1/orders", _order(lines=[{"sku": "GG-CLASSIC", "quantity": 99999999999999999999}])),
+    (
+        "huge quantity",
+        "POST",
+        "/api/v1/orders",
+        _order(lines=[{"sku": "GG-CLASSIC", "quantity": 99999999999999999999}]),
+    ),
     ("nul in order id", "GET", "/api/v1/orders/abc%00def", None),
     ("surrogate in order id", "GET", "/api/v1/orders/abc%ED%A0%80", None),
     ("nul in track token", "GET", "/track/abc/tok%00en", None),
     ("nul in product path", "GET", "/products/GG%00CLASSIC", None),
     ("nul in api product path", "GET", "/api/v1/products/GG%00CLASSIC", None),
-    ("availability year 1", "GET", "/api/v1/availability?product=GG-CLASSIC&from=0001-01-01&to=0001-01-05", None),
-    ("availability year 9999", "GET", "/api/v1/availability?product=GG-CLASSIC&from=9999-12-25&to=9999-12-31", None),
-    ("availability nul product", "GET", "/api/v1/availability?product=GG%00&from=2030-01-01&to=2030-01-05", None),
+    (
+        "availability year 1",
+        "GET",
+        "/api/v1/availability?product=GG-CLASSIC&from=0001-01-01&to=0001-01-05",
+        None,
+    ),
+    (
+        "availability year 9999",
+        "GET",
+        "/api/v1/availability?product=GG-CLASSIC&from=9999-12-25&to=9999-12-31",
+        None,
+    ),
+    (
+        "availability nul product",
+        "GET",
+        "/api/v1/availability?product=GG%00&from=2030-01-01&to=2030-01-05",
+        None,
+    ),
 ]
 
 DISTRIBUTOR: list[tuple[str, str, str, Any]] = [
@@ -53,12 +88,46 @@ DISTRIBUTOR: list[tuple[str, str, str, Any]] = [
     ("booking id 2**40", "GET", f"/api/v1/distributor/bookings/{BIG}", None),
     ("booking id 2**40 patch", "PATCH", f"/api/v1/distributor/bookings/{BIG}", {"slot_id": 1}),
     ("standing order id 2**40", "DELETE", f"/api/v1/distributor/standing-orders/{BIG}", None),
-    ("standing order skip 2**40", "POST", f"/api/v1/distributor/standing-orders/{BIG}/skip", {"day": "2030-01-02"}),
-    ("booking slot_id 2**63", "POST", "/api/v1/distributor/bookings", {"day": "2030-01-02", "slot_id": HUGE, "lines": [{"sku": "GG-CLASSIC", "cases": 1}]}),
-    ("booking day 9999", "POST", "/api/v1/distributor/bookings", {"day": "9999-12-31", "slot_id": 1, "lines": [{"sku": "GG-CLASSIC", "cases": 1}]}),
-    ("waitlist sku nul", "POST", "/api/v1/distributor/waitlist", {"day": "2030-01-02", "lines": [{"sku": "GG\x00", "cases": 1}]}),
-    ("booking patch bad values", "PATCH", "/api/v1/distributor/bookings/1", {"slot_id": HUGE, "lines": [{"sku": "\x00", "cases": 99999999999999999999}]}),
-    ("standing order year 9999", "POST", "/api/v1/distributor/standing-orders", {"slot_time": "06:15", "starts_on": "9999-12-30", "lines": [{"weekday": 0, "sku": "GG-CLASSIC", "cases": 1}]}),
+    (
+        "standing order skip 2**40",
+        "POST",
+        f"/api/v1/distributor/standing-orders/{BIG}/skip",
+        {"day": "2030-01-02"},
+    ),
+    (
+        "booking slot_id 2**63",
+        "POST",
+        "/api/v1/distributor/bookings",
+        {"day": "2030-01-02", "slot_id": HUGE, "lines": [{"sku": "GG-CLASSIC", "cases": 1}]},
+    ),
+    (
+        "booking day 9999",
+        "POST",
+        "/api/v1/distributor/bookings",
+        {"day": "9999-12-31", "slot_id": 1, "lines": [{"sku": "GG-CLASSIC", "cases": 1}]},
+    ),
+    (
+        "waitlist sku nul",
+        "POST",
+        "/api/v1/distributor/waitlist",
+        {"day": "2030-01-02", "lines": [{"sku": "GG\x00", "cases": 1}]},
+    ),
+    (
+        "booking patch bad values",
+        "PATCH",
+        "/api/v1/distributor/bookings/1",
+        {"slot_id": HUGE, "lines": [{"sku": "\x00", "cases": 99999999999999999999}]},
+    ),
+    (
+        "standing order year 9999",
+        "POST",
+        "/api/v1/distributor/standing-orders",
+        {
+            "slot_time": "06:15",
+            "starts_on": "9999-12-30",
+            "lines": [{"weekday": 0, "sku": "GG-CLASSIC", "cases": 1}],
+        },
+    ),
     ("token name nul", "POST", "/api/v1/distributor/tokens", {"name": "x\x00"}),
 ]
 
@@ -66,7 +135,9 @@ DISTRIBUTOR: list[tuple[str, str, str, Any]] = [
 def _send(client: Any, method: str, path: str, body: Any, csrf: str | None = None) -> Any:
     headers = {"X-CSRF-Token": csrf} if csrf else {}
     if isinstance(body, str):
-        return client.open(path, method=method, data=body, content_type="application/json", headers=headers)
+        return client.open(
+            path, method=method, data=body, content_type="application/json", headers=headers
+        )
     if body is None:
         return client.open(path, method=method, headers=headers)
     # json.dumps escapes non-ASCII, so a lone surrogate travels as the JSON escape \\ud800.
@@ -76,21 +147,29 @@ def _send(client: Any, method: str, path: str, body: Any, csrf: str | None = Non
 
 
 def _assert_refused(response: Any, name: str) -> None:
-    assert 400 <= response.status_code < 500, (name, response.status_code, response.get_data()[:300])
+    assert 400 <= response.status_code < 500, (
+        name,
+        response.status_code,
+        response.get_data()[:300],
+    )
     if response.is_json:
         body = response.get_json()
         assert body["error"], name
         assert body["message"], name
 
 
-@pytest.mark.parametrize(("name", "method", "path", "body"), ANONYMOUS, ids=[c[0] for c in ANONYMOUS])
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body"), ANONYMOUS, ids=[c[0] for c in ANONYMOUS]
+)
 def test_hostile_anonymous_requests_are_refused_with_4xx(
     app: Flask, shop: Shop, name: str, method: str, path: str, body: Any
 ) -> None:
     _assert_refused(_send(app.test_client(), method, path, body), name)
 
 
-@pytest.mark.parametrize(("name", "method", "path", "body"), DISTRIBUTOR, ids=[c[0] for c in DISTRIBUTOR])
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body"), DISTRIBUTOR, ids=[c[0] for c in DISTRIBUTOR]
+)
 def test_hostile_distributor_requests_are_refused_with_4xx(
     app: Flask, shop: Shop, name: str, method: str, path: str, body: Any
 ) -> None:
