@@ -132,8 +132,8 @@ class Settings:
     # max_connections (100 by default), or PostgreSQL refuses connections ("too many clients";
     # answered 503). db_pool_timeout bounds how long a request waits for a free connection.
     db_pool_size: int = 10
-    db_max_overflow: int = 5
-    db_pool_timeout_seconds: int = 5
+    db_max_overflow: int = 20
+    db_pool_timeout_seconds: int = 10
     db_connect_timeout_seconds: int = 5
     # Security (issue 15): sign-in throttling, token creation, sessions.
     signin_max_failures: int = 5  # per account, then a lock
@@ -233,8 +233,8 @@ class Settings:
             relay_interval_seconds=_int(env, "GAOGAN_RELAY_INTERVAL", 2, minimum=1),
             log_json=_bool(env, "GAOGAN_LOG_JSON", production),
             db_pool_size=_int(env, "GAOGAN_DB_POOL_SIZE", 10, minimum=1),
-            db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 5),
-            db_pool_timeout_seconds=_int(env, "GAOGAN_DB_POOL_TIMEOUT", 5, minimum=1),
+            db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 20),
+            db_pool_timeout_seconds=_int(env, "GAOGAN_DB_POOL_TIMEOUT", 10, minimum=1),
             db_connect_timeout_seconds=_int(env, "GAOGAN_DB_CONNECT_TIMEOUT", 5, minimum=1),
             signin_max_failures=_int(env, "GAOGAN_SIGNIN_MAX_FAILURES", 5, minimum=1),
             signin_address_max_failures=_int(
