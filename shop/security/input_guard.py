@@ -170,8 +170,9 @@ def check_json_depth(raw: bytes) -> None:
             depth -= 1
 
 
-def check_json_value(document: Any) -> None:
-    """Every value of a parsed JSON document, iteratively (no recursion on hostile input)."""
+def check_json_value(document: Any, *, ranges: bool = True) -> None:
+    """Every value of a parsed JSON document, iteratively (no recursion on hostile input).
+    Without `ranges`, only the text rules (for signed provider payloads, see check_request)."""
     stack: list[tuple[str, Any]] = [("body", document)]
     seen = 0
     while stack:
@@ -182,14 +183,17 @@ def check_json_value(document: Any) -> None:
         if isinstance(value, bool) or value is None:
             continue
         if isinstance(value, int):
-            check_int(value, where)
-            if _is_year_field(where):
-                check_year(value, where)
+            if ranges:
+                check_int(value, where)
+                if _is_year_field(where):
+                    check_year(value, where)
         elif isinstance(value, float):
-            check_float(value, where)
+            if ranges:
+                check_float(value, where)
         elif isinstance(value, str):
             check_text(value, where)
-            check_date_shape(value, where)
+            if ranges:
+                check_date_shape(value, where)
         elif isinstance(value, dict):
             for key, item in value.items():
                 check_text(str(key), where)
@@ -249,7 +253,9 @@ def check_request() -> None:
             document = request.get_json(silent=True)
             if document is None and text.strip() != "null":
                 raise InputRefused("bad_json", "input.bad_json", "body")
-            check_json_value(document)
+            # Signed provider payloads (Stripe) carry the provider's numbers (timestamps, ids):
+            # their views verify the signature; only the text and depth rules apply here.
+            check_json_value(document, ranges=not request.path.startswith("/webhooks/"))
 
 
 def refusal(exc: InputRefused) -> tuple[Response, int]:
