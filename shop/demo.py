@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,18 +13,17 @@ from sqlalchemy.orm import Session
 from inventory.catalog import create_product, create_raw_material
 from inventory.materials import current_crop_year, receive_material
 from inventory.models import Item
-from inventory.settings import TIMEZONE
+from inventory.rules import LOCAL_ZONE
 from inventory.supply import set_planned_supply
-from scheduling.calendar import lunar_markers
-from scheduling.capacity import main_profile
-from scheduling.demo_history import seed_recipes, seed_sales_history
-from scheduling.slots import SlotRules
+from scheduling.pickup.slots import SlotRules
+from scheduling.planning.calendar import lunar_markers
+from scheduling.planning.capacity import main_profile
+from scheduling.planning.demo_history import seed_recipes, seed_sales_history
 from shop.auth import create_user
 from shop.distributors import accounts as distributor_accounts
 from shop.distributors import services as distributor_services
 from shop.models import Role
 
-LOCAL = ZoneInfo(TIMEZONE)
 DEMO_PASSWORD = "gaogan-demo"
 # Ordinary-day sales of the best seller in the demo history (pieces a day, outside the season).
 EVERYDAY_SALES = 400
@@ -241,7 +239,7 @@ def load_demo(
     create_raw_material(session, "SUGAR", "sugar", "绵白糖", "Soft white sugar")
     create_raw_material(session, "BAG-250", "packaging", "枕式包装袋", "Pillow-pack bag")
 
-    received = datetime.combine(today - timedelta(days=3), time(9, 0), LOCAL)
+    received = datetime.combine(today - timedelta(days=3), time(9, 0), LOCAL_ZONE)
     crop = current_crop_year(today, harvest_month)
     receive_material(
         session,

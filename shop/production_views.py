@@ -21,18 +21,19 @@ from sqlalchemy import select
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
 from inventory.models import Item
+from inventory.rules import local_day
 from inventory.runtime import Runtime
-from scheduling.batch_sheet import get_sheet, sheet_csv
-from scheduling.batches import complete_batch, get_batch, local_day, start_batch
-from scheduling.process_standard import (
+from scheduling.production.batch_sheet import get_sheet, sheet_csv
+from scheduling.production.batches import complete_batch, get_batch, start_batch
+from scheduling.production.models import Batch, SoakOverride, SoakRecord
+from scheduling.production.process_standard import (
     SEASONS,
     InvalidSoakRecord,
     recommend_for_day,
     record_soak,
     set_override,
 )
-from scheduling.production_models import Batch, SoakOverride, SoakRecord
-from scheduling.trace import BatchTrace, LotTrace, trace_batch, trace_lot
+from scheduling.production.trace import BatchTrace, LotTrace, trace_batch, trace_lot
 from shop.auth import current_user, require_role
 from shop.i18n import translate
 from shop.models import Role

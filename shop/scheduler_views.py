@@ -6,9 +6,9 @@ from flask import Blueprint, Flask, current_app, render_template
 from flask.typing import ResponseReturnValue
 
 from inventory.runtime import Runtime
-from scheduling.builtin import register_builtin_jobs
-from scheduling.jobs import registry
-from scheduling.status import job_statuses, recent_runs
+from scheduling.production.jobs import register_builtin_jobs
+from scheduling.scheduler.jobs import registry
+from scheduling.scheduler.status import job_statuses, recent_runs
 from shop import production_views
 from shop.auth import require_role
 from shop.models import Role

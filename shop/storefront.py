@@ -29,7 +29,7 @@ from inventory.catalog import get_product
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
-from scheduling.jobs import register_job
+from scheduling.scheduler.jobs import register_job
 from shop import accounts, nav, notifications, orders_api, webhooks
 from shop.app import get_runtime
 from shop.auth import current_user

@@ -16,8 +16,8 @@ from inventory.materials import receive_material
 from inventory.models import ItemKind
 from inventory.reservations import Line, reserve
 from inventory.supply import set_planned_supply
-from scheduling.batches import create_batch
-from scheduling.production_models import Batch
+from scheduling.production.batches import create_batch
+from scheduling.production.models import Batch
 from scheduling.refs import RefInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

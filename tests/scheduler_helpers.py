@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.events import publish
 from inventory.models import OutboxEvent
-from scheduling.jobs import JobContext, JobRegistry
+from scheduling.scheduler.jobs import JobContext, JobRegistry
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EFFECT = "test.effect"

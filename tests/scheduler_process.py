@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from scheduling.jobs import registry
+from scheduling.scheduler.jobs import registry
 from shop.cli import cli
 from tests.scheduler_helpers import day_jobs
 

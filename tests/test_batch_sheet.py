@@ -16,14 +16,21 @@ from inventory.db import transaction
 from inventory.errors import DayClosed
 from inventory.reservations import Line, reserve
 from inventory.settings import Settings
-from scheduling.batch_sheet import Capacity, DayInputs, Worker, build_sheet, cut_off, sheet_csv
-from scheduling.builtin import CUT_OFF, register_cutoff_job
-from scheduling.clock import ManualClock
-from scheduling.jobs import JobRegistry
-from scheduling.leader import FileLeader, Leader, PostgresLeader
-from scheduling.process_standard import recommend
-from scheduling.production_models import Batch, BatchStatus
-from scheduling.runner import SchedulerService
+from scheduling.production.batch_sheet import (
+    Capacity,
+    DayInputs,
+    Worker,
+    build_sheet,
+    cut_off,
+    sheet_csv,
+)
+from scheduling.production.jobs import CUT_OFF, register_cutoff_job
+from scheduling.production.models import Batch, BatchStatus
+from scheduling.production.process_standard import recommend
+from scheduling.scheduler.clock import ManualClock
+from scheduling.scheduler.jobs import JobRegistry
+from scheduling.scheduler.leader import FileLeader, Leader, PostgresLeader
+from scheduling.scheduler.runner import SchedulerService
 from shop.cli import cli
 from shop.models import Role
 from tests.production_floor import CLASSIC, DAY, ORDER_TIME, OSMANTHUS, build_plant, local

@@ -13,7 +13,7 @@ from inventory.errors import OldCropRice
 from inventory.materials import verify_ledger
 from inventory.models import Claim, ClaimLot, ClaimStatus, OutboxEvent, Reservation
 from inventory.settings import Settings
-from scheduling.batches import (
+from scheduling.production.batches import (
     BatchStateError,
     Demand,
     InvalidBatch,
@@ -22,9 +22,9 @@ from scheduling.batches import (
     get_batch,
     start_batch,
 )
-from scheduling.production_models import BatchMaterial, BatchStatus
+from scheduling.production.models import BatchMaterial, BatchStatus
+from scheduling.production.trace import trace_batch, trace_lot
 from scheduling.refs import register_ref_provider, unregister_ref_provider
-from scheduling.trace import trace_batch, trace_lot
 from shop.cli import cli
 from tests.production_floor import CLASSIC, DAY, OSMANTHUS, Plant, build_plant, local
 

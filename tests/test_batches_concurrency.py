@@ -13,7 +13,7 @@ from inventory.db import transaction
 from inventory.errors import DomainError
 from inventory.materials import verify_ledger
 from inventory.models import LedgerEntry, Lot, OutboxEvent
-from scheduling.batches import BatchStateError, complete_batch, start_batch
+from scheduling.production.batches import BatchStateError, complete_batch, start_batch
 from scheduling.refs import register_ref_provider, unregister_ref_provider
 from tests.production_floor import CLASSIC, DAY, OSMANTHUS, Plant, build_plant, local
 

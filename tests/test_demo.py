@@ -13,13 +13,13 @@ from inventory.errors import OldCropRice
 from inventory.ledger import verify_ledger
 from inventory.materials import consume_material
 from inventory.models import Item, Lot, Supply
-from inventory.rules import local_today
+from inventory.rules import local_day
 from inventory.settings import Settings
-from scheduling.calendar import festival_year_for
-from scheduling.planning_models import PlanStatus, SalesHistory
-from scheduling.plans import PlanRequest, create_plan, publish_plan
-from scheduling.recipes import list_recipes
-from scheduling.slot_models import PickupSlot
+from scheduling.pickup.models import PickupSlot
+from scheduling.planning.calendar import festival_year_for
+from scheduling.planning.models import PlanStatus, SalesHistory
+from scheduling.planning.plans import PlanRequest, create_plan, publish_plan
+from scheduling.planning.recipes import list_recipes
 from shop.app import create_app
 from shop.auth import authenticate
 from shop.cli import cli
@@ -43,7 +43,7 @@ def test_the_demo_fills_an_empty_shop_that_can_sell_and_balances(
     result = CliRunner().invoke(cli, ["demo", "--days", "14"], env=_env(settings))
     assert result.exit_code == 0, result.output
     assert "manager@demo.gaogan" in result.output
-    today = local_today(utcnow())
+    today = local_day(utcnow())
     with db() as s:
         skus = [p.sku for p in PRODUCTS]
         atp = available_to_promise(s, skus, today + timedelta(days=1), today + timedelta(days=7))
@@ -73,7 +73,7 @@ def test_the_demo_old_crop_rice_cannot_go_into_a_batch(
     settings: Settings, db: sessionmaker[Session]
 ) -> None:
     assert CliRunner().invoke(cli, ["demo"], env=_env(settings)).exit_code == 0
-    today = local_today(utcnow())
+    today = local_day(utcnow())
     # More than the new-crop lot holds: the rest would have to come from last year's rice.
     with pytest.raises(OldCropRice), transaction(db) as s:
         consume_material(s, "RICE", 2_100_000, day=today, reference="batch:test")
@@ -83,7 +83,7 @@ def test_the_demo_can_plan_the_next_two_weeks_and_publish_the_plan(
     settings: Settings, db: sessionmaker[Session]
 ) -> None:
     assert CliRunner().invoke(cli, ["demo"], env=_env(settings)).exit_code == 0
-    today = local_today(utcnow())
+    today = local_day(utcnow())
     start, end = today + timedelta(days=1), today + timedelta(days=14)
     with transaction(db) as s:
         assert len(list_recipes(s)) == len(PRODUCTS)
@@ -106,7 +106,7 @@ def test_the_demo_distributor_signs_in_sees_its_standing_bookings_and_books_a_sl
     settings: Settings, db: sessionmaker[Session]
 ) -> None:
     assert CliRunner().invoke(cli, ["demo"], env=_env(settings)).exit_code == 0
-    today = local_today(utcnow())
+    today = local_day(utcnow())
     with db() as s:
         user = authenticate(s, "distributor@demo.gaogan", DEMO_PASSWORD)
         assert user is not None and user.distributor_id is not None
@@ -149,10 +149,10 @@ def test_after_the_nightly_re_plan_the_demo_shop_still_has_gaogan_to_sell(
 ) -> None:
     """The demo history covers ordinary days too, so a re-plan outside the festival season
     plans everyday quantities instead of nothing."""
-    from scheduling.planning_jobs import nightly_replan
+    from scheduling.planning.jobs import nightly_replan
 
     assert CliRunner().invoke(cli, ["demo"], env=_env(settings)).exit_code == 0
-    today = local_today(utcnow())
+    today = local_day(utcnow())
     with transaction(db) as s:
         result = nightly_replan(s, today, harvest_month=settings.harvest_month)
         assert result.plan_ref is not None

@@ -1,5 +1,5 @@
 """One contract for `order.ready` and `order.unserved`, end to end: the morning batch publishes
-them (scheduling.batches), the relay hands them to the storefront (orders become ready or are
+them (scheduling.production.batches), the relay hands them to the storefront (orders become ready or are
 cancelled, refunded and mailed) and to the distributor area (bookings ready or cancelled,
 webhooks written), each exactly once however often the relay runs."""
 
@@ -26,9 +26,9 @@ from inventory.models import ItemKind, OutboxEvent, OutboxStatus
 from inventory.relay import relay_once
 from inventory.settings import Settings
 from inventory.supply import set_planned_supply
-from scheduling import jobs
-from scheduling.batches import complete_batch, create_batch, start_batch
-from scheduling.slots import SlotRules
+from scheduling.pickup.slots import SlotRules
+from scheduling.production.batches import complete_batch, create_batch, start_batch
+from scheduling.scheduler import jobs
 from shop.app import create_app, get_runtime
 from shop.cli import cli
 from shop.distributors import accounts

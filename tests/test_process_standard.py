@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.db import transaction
 from inventory.models import OutboxEvent
 from inventory.settings import Settings
-from scheduling.process_standard import (
+from scheduling.production.models import SoakRecord
+from scheduling.production.process_standard import (
     InvalidSoakRecord,
     Observation,
     fit_rule,
@@ -22,7 +23,6 @@ from scheduling.process_standard import (
     season_of,
     set_override,
 )
-from scheduling.production_models import SoakRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -14,14 +14,14 @@ from inventory.db import transaction
 from inventory.materials import verify_ledger
 from inventory.models import OutboxEvent
 from inventory.settings import Settings
-from scheduling.batches import get_batch
-from scheduling.builtin import register_production_jobs
-from scheduling.clock import ManualClock
-from scheduling.jobs import JobRegistry
-from scheduling.leader import FileLeader, Leader, PostgresLeader
-from scheduling.production_models import BatchStatus
+from scheduling.production.batches import get_batch
+from scheduling.production.jobs import register_production_jobs
+from scheduling.production.models import BatchStatus
 from scheduling.refs import register_ref_provider, unregister_ref_provider
-from scheduling.runner import SchedulerService
+from scheduling.scheduler.clock import ManualClock
+from scheduling.scheduler.jobs import JobRegistry
+from scheduling.scheduler.leader import FileLeader, Leader, PostgresLeader
+from scheduling.scheduler.runner import SchedulerService
 from tests.production_floor import CLASSIC, DAY, OSMANTHUS, Plant, build_plant, local
 
 

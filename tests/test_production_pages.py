@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
 from inventory.settings import Settings
-from scheduling.batches import get_batch, start_batch
-from scheduling.production_models import BatchStatus, SoakOverride, SoakRecord
+from scheduling.production.batches import get_batch, start_batch
+from scheduling.production.models import BatchStatus, SoakOverride, SoakRecord
 from scheduling.refs import register_ref_provider, unregister_ref_provider
 from shop.app import create_app
 from shop.auth import create_user, session_fingerprint

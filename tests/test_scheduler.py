@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
 from inventory.settings import Settings
-from scheduling.clock import ManualClock, SystemClock
-from scheduling.jobs import JobConfigError, JobContext, JobRegistry
-from scheduling.leader import FileLeader, Leader, PostgresLeader
-from scheduling.runner import Outcome, SchedulerProcess, SchedulerService
-from scheduling.scheduler_models import JobRun, JobState, RunStatus
+from scheduling.scheduler.clock import ManualClock, SystemClock
+from scheduling.scheduler.jobs import JobConfigError, JobContext, JobRegistry
+from scheduling.scheduler.leader import FileLeader, Leader, PostgresLeader
+from scheduling.scheduler.models import JobRun, JobState, RunStatus
+from scheduling.scheduler.runner import Outcome, SchedulerProcess, SchedulerService
 from tests.scheduler_helpers import (
     at,
     day_jobs,
@@ -346,7 +346,8 @@ def test_the_outbox_relay_job_delivers_events_to_their_subscribers_on_the_leader
 
     from inventory.events import Event, Registry, publish
     from inventory.relay import relay_once
-    from scheduling.builtin import OUTBOX_RELAY, register_builtin_jobs, register_outbox_relay
+    from scheduling.production.jobs import register_builtin_jobs
+    from scheduling.scheduler.builtin import OUTBOX_RELAY, register_outbox_relay
 
     delivered: list[str] = []
 
@@ -373,8 +374,8 @@ def test_the_embedded_scheduler_runs_inside_the_process_and_frees_the_lock_when_
     db: sessionmaker[Session], settings: Settings
 ) -> None:
     from inventory.runtime import Runtime
-    from scheduling.leader import probe_leader
-    from scheduling.runner import scheduler_running
+    from scheduling.scheduler.leader import probe_leader
+    from scheduling.scheduler.runner import scheduler_running
 
     runtime = Runtime(settings, db.kw["bind"], db)
     jobs = JobRegistry()

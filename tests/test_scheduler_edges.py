@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
 from inventory.settings import Settings
-from scheduling.clock import ManualClock
-from scheduling.jobs import JobContext, registry
-from scheduling.leader import FileLeader, Leader, PostgresLeader
-from scheduling.runner import SchedulerService
+from scheduling.scheduler.clock import ManualClock
+from scheduling.scheduler.jobs import JobContext, registry
+from scheduling.scheduler.leader import FileLeader, Leader, PostgresLeader
+from scheduling.scheduler.runner import SchedulerService
 from shop.app import create_app
 from shop.auth import create_user, session_fingerprint
 from shop.cli import cli
@@ -37,7 +37,7 @@ def env_of(settings: Settings) -> dict[str, str]:
 
 def leader_for(settings: Settings) -> Leader:
     if settings.is_sqlite:
-        from scheduling.leader import sqlite_lock_path
+        from scheduling.scheduler.leader import sqlite_lock_path
 
         return FileLeader(sqlite_lock_path(settings))
     return PostgresLeader(settings.database_url)

@@ -16,10 +16,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.settings import Settings
-from scheduling.clock import FileClock
-from scheduling.jobs import JobRegistry
-from scheduling.leader import probe_leader
-from scheduling.scheduler_models import JobRun, RunStatus
+from scheduling.scheduler.clock import FileClock
+from scheduling.scheduler.jobs import JobRegistry
+from scheduling.scheduler.leader import probe_leader
+from scheduling.scheduler.models import JobRun, RunStatus
 from tests.scheduler_helpers import at, day_jobs, effects
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
-from scheduling import slots as slot_rules
-from scheduling.slots import SlotRules
+from inventory.rules import LOCAL_ZONE
+from scheduling.pickup import slots as slot_rules
+from scheduling.pickup.slots import SlotRules
 from shop.cli import CliState, pass_state
 from shop.distributors import accounts, services, webhooks
 from shop.distributors.models import Distributor
@@ -176,7 +177,7 @@ def register(cli: click.Group) -> None:
     def generate(state: CliState, today: datetime | None, days_ahead: int | None) -> None:
         """Turn standing orders into bookings for the coming days (skips closed days)."""
         settings = state.runtime.settings
-        start: date = today.date() if today else utcnow().astimezone(slot_rules.LOCAL).date()
+        start: date = today.date() if today else utcnow().astimezone(LOCAL_ZONE).date()
         with transaction(state.runtime.sessions) as session:
             refs = services.generate_standing_bookings(
                 session,

@@ -19,9 +19,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy.orm import Session
 
 from inventory.db import transaction, utcnow
+from inventory.rules import LOCAL_ZONE
 from inventory.runtime import Runtime
-from scheduling import slots as slot_rules
-from scheduling.slots import SlotRules
+from scheduling.cutoff import cutoff_for
+from scheduling.pickup.slots import SlotRules
 from shop.distributors import services, tokens
 from shop.distributors.models import Booking, StandingOrder
 from shop.models import Role, User
@@ -214,8 +215,8 @@ def slot_dict(slot: Any) -> dict[str, Any]:
     return {
         "id": slot.id,
         "day": slot.day,
-        "start": f"{slot.starts_at.astimezone(slot_rules.LOCAL):%H:%M}",
-        "end": f"{slot.ends_at.astimezone(slot_rules.LOCAL):%H:%M}",
+        "start": f"{slot.starts_at.astimezone(LOCAL_ZONE):%H:%M}",
+        "end": f"{slot.ends_at.astimezone(LOCAL_ZONE):%H:%M}",
         "starts_at": slot.starts_at,
         "ends_at": slot.ends_at,
         "capacity": slot.capacity,
@@ -225,7 +226,7 @@ def slot_dict(slot: Any) -> dict[str, Any]:
 
 
 def booking_dict(session: Session, booking: Booking, rules: SlotRules) -> dict[str, Any]:
-    from scheduling.slot_models import PickupSlot
+    from scheduling.pickup.models import PickupSlot
 
     slot = session.get(PickupSlot, booking.slot_id)
     return {
@@ -236,7 +237,7 @@ def booking_dict(session: Session, booking: Booking, rules: SlotRules) -> dict[s
         "source": booking.source,
         "version": booking.version,
         "standing_order_id": booking.standing_order_id,
-        "cutoff": slot_rules.booking_cutoff(booking.day, rules.cutoff),
+        "cutoff": cutoff_for(booking.day, rules.cutoff),
         "lines": [
             {
                 "sku": ln.sku,
@@ -295,7 +296,7 @@ class Slots(MethodView):
             return {
                 "day": day,
                 "open": open_day,
-                "cutoff": slot_rules.booking_cutoff(day, rules.cutoff),
+                "cutoff": cutoff_for(day, rules.cutoff),
                 "slots": [slot_dict(s) for s in slots],
             }
 
@@ -308,7 +309,7 @@ class Bookings(MethodView):
     def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         """Your bookings between start and end (default: the next 14 days)."""
         distributor_id = caller_distributor_id()
-        today = utcnow().astimezone(slot_rules.LOCAL).date()
+        today = utcnow().astimezone(LOCAL_ZONE).date()
         start = args.get("start") or today
         end = args.get("end") or start + timedelta(days=14)
         rules = _rules()

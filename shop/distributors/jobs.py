@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from inventory.rules import local_day
 from inventory.settings import Settings
-from scheduling.batches import local_day
-from scheduling.jobs import JobContext, JobRegistry, registry
-from scheduling.slots import SlotRules
+from scheduling.pickup.slots import SlotRules
+from scheduling.scheduler.jobs import JobContext, JobRegistry, registry
 from shop.distributors import services, webhooks
 
 STANDING_BOOKINGS = "distributors.standing_bookings"

@@ -22,11 +22,13 @@ from sqlalchemy import select
 
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError, SoldOut
+from inventory.rules import LOCAL_ZONE
 from inventory.runtime import Runtime
-from scheduling import slots as slot_rules
+from scheduling.cutoff import cutoff_for, is_past_cutoff
 from scheduling.errors import SlotFull
-from scheduling.slot_models import PickupSlot
-from scheduling.slots import SlotRules
+from scheduling.pickup import slots as slot_rules
+from scheduling.pickup.models import PickupSlot
+from scheduling.pickup.slots import SlotRules
 from shop.auth import current_user, require_role
 from shop.distributors import accounts, services, tokens
 from shop.distributors.models import BookingStatus, Distributor
@@ -48,7 +50,7 @@ def _rules() -> SlotRules:
 
 
 def _today() -> date:
-    return utcnow().astimezone(slot_rules.LOCAL).date()
+    return utcnow().astimezone(LOCAL_ZONE).date()
 
 
 def _distributor_id() -> int:
@@ -126,10 +128,8 @@ def week() -> ResponseReturnValue:
             ]
             for day in days
         }
-        open_for_change = {
-            day: not slot_rules.is_past_cutoff(day, now, rules.cutoff) for day in days
-        }
-        cutoffs = {day: slot_rules.booking_cutoff(day, rules.cutoff) for day in days}
+        open_for_change = {day: not is_past_cutoff(day, now, rules.cutoff) for day in days}
+        cutoffs = {day: cutoff_for(day, rules.cutoff) for day in days}
         return render_template(
             "distributors/week.html",
             distributor=distributor,

@@ -20,18 +20,20 @@ from inventory import catalog, reservations
 from inventory.errors import DayClosed, DomainError, InvalidQuantity, SoldOut
 from inventory.events import publish
 from inventory.models import Item, Supply
-from scheduling import calendar
-from scheduling import slots as slot_rules
+from inventory.rules import LOCAL_ZONE, local_moment
+from scheduling.cutoff import cutoff_for, is_past_cutoff
 from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
-from scheduling.slot_models import PickupSlot
-from scheduling.slots import SlotRules
-from scheduling.standing_orders import (
+from scheduling.pickup import slots as slot_rules
+from scheduling.pickup.models import PickupSlot
+from scheduling.pickup.slots import SlotRules
+from scheduling.pickup.standing_orders import (
     Occurrence,
     StandingPattern,
     days_between,
     occurrences,
     proportional_quotas,
 )
+from scheduling.planning import calendar
 from shop.distributors.accounts import get_distributor
 from shop.distributors.errors import (
     BookingNotFound,
@@ -162,12 +164,12 @@ def day_slots(session: Session, day: date, rules: SlotRules) -> list[PickupSlot]
 
 
 def cutoff_message_params(day: date, rules: SlotRules) -> dict[str, str]:
-    cutoff = slot_rules.booking_cutoff(day, rules.cutoff).astimezone(slot_rules.LOCAL)
+    cutoff = cutoff_for(day, rules.cutoff).astimezone(LOCAL_ZONE)
     return {"day": day.isoformat(), "cutoff": cutoff.strftime("%Y-%m-%d %H:%M")}
 
 
 def _check_cutoff(day: date, now: datetime, rules: SlotRules, action: str) -> None:
-    if slot_rules.is_past_cutoff(day, now, rules.cutoff):
+    if is_past_cutoff(day, now, rules.cutoff):
         params = cutoff_message_params(day, rules)
         raise CutoffPassed(
             f"too late to {action}: bookings for pickup on {params['day']} closed at "
@@ -258,7 +260,7 @@ def _check_quota(
 
 
 def _check_slot_ready(slot: PickupSlot, rules: SlotRules) -> None:
-    ready = slot_rules.local_moment(slot.day, rules.ready_at)
+    ready = local_moment(slot.day, rules.ready_at)
     if slot.starts_at < ready:
         raise SlotUnavailable(
             "this slot starts before the first batch is out of the steamers",
@@ -274,8 +276,8 @@ def booking_payload(session: Session, booking: Booking) -> dict[str, Any]:
         "distributor_id": booking.distributor_id,
         "day": booking.day.isoformat(),
         "slot_id": slot.id,
-        "slot_start": slot.starts_at.astimezone(slot_rules.LOCAL).isoformat(),
-        "slot_end": slot.ends_at.astimezone(slot_rules.LOCAL).isoformat(),
+        "slot_start": slot.starts_at.astimezone(LOCAL_ZONE).isoformat(),
+        "slot_end": slot.ends_at.astimezone(LOCAL_ZONE).isoformat(),
         "status": booking.status.value,
         "version": booking.version,
         "lines": [{"sku": ln.sku, "cases": ln.cases, "pieces": ln.pieces} for ln in booking.lines],
@@ -547,7 +549,7 @@ def booking_for_ref(session: Session, ref: str) -> Booking | None:
 
 def mark_ready(session: Session, booking: Booking, *, now: datetime) -> bool:
     """The morning batch put every case of the booking on lots (`order.ready` from
-    `scheduling.batches`): record when. Idempotent; a booking no longer live is left alone.
+    `scheduling.production.batches`): record when. Idempotent; a booking no longer live is left alone.
     Publishes nothing: `order.ready` itself is what the distributor's webhook carries."""
     if booking.status not in LIVE or booking.ready_at is not None:
         return False
@@ -766,7 +768,7 @@ def generate_standing_bookings(
     start, end = today + timedelta(days=1), today + timedelta(days=days_ahead)
     if end < start:
         return []
-    now = now or slot_rules.local_moment(today, time(0, 0))
+    now = now or local_moment(today, time(0, 0))
     orders = list(
         session.scalars(
             select(StandingOrder).where(StandingOrder.active.is_(True)).order_by(StandingOrder.id)
@@ -832,7 +834,7 @@ def _book_occurrence(
     slots = day_slots(session, occurrence.day, rules)
     if not slots:
         return None
-    wanted = slot_rules.local_moment(occurrence.day, occurrence.slot_time)
+    wanted = local_moment(occurrence.day, occurrence.slot_time)
     candidates = [s for s in slots if s.starts_at >= wanted] or [slots[-1]]
     refusal: DomainError | None = None
     for slot in candidates:

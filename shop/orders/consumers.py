@@ -1,5 +1,5 @@
 """The storefront's reactions to production: the morning batch makes an order ready, or (in a
-shortfall) leaves it unserved. Both events come from `scheduling.batches.complete_batch` in
+shortfall) leaves it unserved. Both events come from `scheduling.production.batches.complete_batch` in
 one shape for orders and bookings (docs/events/scheduling.md); this module takes the
 `order:<id>` refs and leaves `booking:<id>` to the distributor area.
 """

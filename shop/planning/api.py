@@ -11,8 +11,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from inventory.errors import DomainError
-from scheduling import calendar as cal
-from scheduling.capacity import (
+from scheduling.planning import calendar as cal
+from scheduling.planning.capacity import (
     add_staff,
     copy_profile,
     extra_shift_on,
@@ -23,8 +23,15 @@ from scheduling.capacity import (
     set_capacity_day,
     update_profile,
 )
-from scheduling.planning_models import StaffKind
-from scheduling.plans import PlanRequest, compare, create_plan, get_plan, plan_dict, publish_plan
+from scheduling.planning.models import StaffKind
+from scheduling.planning.plans import (
+    PlanRequest,
+    compare,
+    create_plan,
+    get_plan,
+    plan_dict,
+    publish_plan,
+)
 from shop.api import get_api
 from shop.auth import require_role
 from shop.models import Role

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from inventory.db import transaction
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
-from scheduling import calendar as cal
-from scheduling.capacity import (
+from scheduling.planning import calendar as cal
+from scheduling.planning.capacity import (
     add_staff,
     copy_profile,
     delete_profile,
@@ -40,9 +40,9 @@ from scheduling.capacity import (
     set_capacity_day,
     update_profile,
 )
-from scheduling.planning_jobs import register_planning_jobs
-from scheduling.planning_models import OfficialStatus, Plan, StaffKind
-from scheduling.plans import (
+from scheduling.planning.jobs import register_planning_jobs
+from scheduling.planning.models import OfficialStatus, Plan, StaffKind
+from scheduling.planning.plans import (
     PlanRequest,
     compare,
     create_plan,
@@ -53,7 +53,7 @@ from scheduling.plans import (
     publish_plan,
     season_outlook,
 )
-from scheduling.recipes import STEPS, list_recipes, set_recipe
+from scheduling.planning.recipes import STEPS, list_recipes, set_recipe
 from shop.i18n import current_language, translate
 from shop.models import Role
 from shop.nav import add_nav
@@ -326,7 +326,7 @@ def capacity() -> ResponseReturnValue:
 @bp.post("/capacity/<int:profile_id>")
 @_require_manager
 def save_capacity(profile_id: int) -> ResponseReturnValue:
-    from scheduling.capacity import PROFILE_FIELDS
+    from scheduling.planning.capacity import PROFILE_FIELDS
 
     changes: dict[str, Any] = {
         k: request.form[k] for k in PROFILE_FIELDS if request.form.get(k, "").strip()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory import catalog, supply
 from inventory.db import transaction
-from scheduling.slots import local_moment
+from inventory.rules import local_moment
 from shop.distributors import accounts, services
 
 CLASSIC = "GG-CLASSIC"
@@ -69,9 +69,9 @@ def open_day_from(start: date, step: int = 1) -> date:
     return day
 
 
-def local_today() -> date:
+def local_day() -> date:
     from inventory.db import utcnow
-    from scheduling.slots import LOCAL
+    from inventory.rules import LOCAL_ZONE as LOCAL
 
     return utcnow().astimezone(LOCAL).date()
 

@@ -10,7 +10,7 @@ from distributor_support import (
     CLASSIC,
     OSMANTHUS,
     before_cutoff,
-    local_today,
+    local_day,
     make_distributor,
     make_user,
     open_day_from,
@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
-from scheduling.slots import SlotRules
+from scheduling.pickup.slots import SlotRules
 from shop.distributors import services
 from shop.distributors.tokens import create_token
 from shop.models import Role
@@ -30,7 +30,7 @@ from shop.models import Role
 
 @pytest.fixture
 def day() -> date:
-    return open_day_from(local_today() + timedelta(days=3))
+    return open_day_from(local_day() + timedelta(days=3))
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_slots_list_free_bays_and_a_holiday_has_none(
     ).get_json()
     assert body["open"] is True and len(body["slots"]) == 12
     assert body["slots"][0]["start"] == "06:00" and body["slots"][0]["free"] == 4
-    national_day = date(local_today().year + 1, 10, 1)
+    national_day = date(local_day().year + 1, 10, 1)
     closed = client.get(
         f"/api/v1/distributor/slots?day={national_day}", headers=_auth(world["token_a"])
     ).get_json()
@@ -188,7 +188,7 @@ def test_a_change_after_the_cut_off_is_refused_over_the_api(
     app: Flask, db: sessionmaker[Session], world: dict[str, Any]
 ) -> None:
     # Today's pickups: the cut-off was yesterday 20:00. The booking was made before it.
-    past = open_day_from(local_today(), step=-1)
+    past = open_day_from(local_day(), step=-1)
     setup_day = past
     from inventory import supply
 

@@ -35,8 +35,8 @@ from inventory.models import (
     Reservation,
 )
 from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
-from scheduling.slot_models import PickupSlot
-from scheduling.slots import SlotRules
+from scheduling.pickup.models import PickupSlot
+from scheduling.pickup.slots import SlotRules
 from shop.distributors import services
 from shop.distributors.errors import BookingNotFound, QuotaExceeded
 from shop.distributors.models import Booking, BookingStatus, Distributor, WaitlistStatus
@@ -400,7 +400,7 @@ def test_a_checked_in_distributor_is_not_a_no_show_and_hand_out_draws_on_the_day
         assert [(ln.booking_id, ln.cases, ln.amount_fen) for ln in statement] == [
             (booking_id, 3, 28800)
         ]
-        # order.ready comes from the batch (scheduling.batches), never from this area.
+        # order.ready comes from the batch (scheduling.production.batches), never from this area.
         assert s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.ready")).all() == []
 
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import pytest
 from distributor_support import (
     CLASSIC,
-    local_today,
+    local_day,
     make_distributor,
     open_day_from,
     setup_products,
@@ -26,8 +26,8 @@ from werkzeug.serving import make_server
 from inventory import atp
 from inventory.db import transaction
 from inventory.settings import Settings
-from scheduling.slot_models import PickupSlot
-from scheduling.slots import SlotRules
+from scheduling.pickup.models import PickupSlot
+from scheduling.pickup.slots import SlotRules
 from shop.app import create_app
 from shop.distributors import services
 from shop.distributors.models import Booking
@@ -64,7 +64,7 @@ def _post(url: str, token: str, body: dict[str, object]) -> tuple[int, dict[str,
 def test_a_hundred_concurrent_bookings_for_a_slot_with_four_bays_give_exactly_four(
     server: str, db: sessionmaker[Session]
 ) -> None:
-    day: date = open_day_from(local_today() + timedelta(days=3))
+    day: date = open_day_from(local_day() + timedelta(days=3))
     setup_products(db, [day], cases_per_day=1000)
     tokens = []
     for i in range(10):
@@ -104,7 +104,7 @@ def test_a_change_is_never_seen_half_done_by_a_concurrent_reader(db: sessionmake
     snapshot transactions always see exactly one seat and the stock of one state."""
     from distributor_support import before_cutoff
 
-    day: date = open_day_from(local_today() + timedelta(days=3))
+    day: date = open_day_from(local_day() + timedelta(days=3))
     setup_products(db, [day], cases_per_day=20)
     distributor_id = make_distributor(db, "TJ01")
     rules = SlotRules()

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from distributor_support import (
     CLASSIC,
-    local_today,
+    local_day,
     make_distributor,
     make_user,
     open_day_from,
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory import production
 from inventory.db import transaction, utcnow
-from scheduling.slots import SlotRules
+from scheduling.pickup.slots import SlotRules
 from shop.distributors import services
 from shop.distributors.models import ApiToken, Booking, BookingStatus, StandingOrder
 from shop.models import Role
@@ -30,7 +30,7 @@ from tests.web_support import csrf_from
 
 @pytest.fixture
 def day() -> date:
-    return open_day_from(local_today() + timedelta(days=3))
+    return open_day_from(local_day() + timedelta(days=3))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from inventory.db import transaction, utcnow
 from inventory.events import Registry
 from inventory.relay import relay_once
 from inventory.settings import Settings
-from scheduling.slots import SlotRules
+from scheduling.pickup.slots import SlotRules
 from shop.distributors import accounts, services
 from shop.distributors.web import register_subscribers
 from shop.distributors.webhooks import deliver_webhooks, payload_of
@@ -109,7 +109,7 @@ def test_order_ready_for_a_booking_makes_it_ready_and_goes_to_its_distributor_on
         assert s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.ready")).all() == []
     with transaction(db) as s:
         for ref in (f"booking:{booking_id}", "order:1", f"booking:{booking_id}"):
-            # The shape scheduling.batches.complete_batch publishes; a storefront order's
+            # The shape scheduling.production.batches.complete_batch publishes; a storefront order's
             # ref is not the distributor's, and a repeat for the booking is not sent twice.
             publish(
                 s,

@@ -7,15 +7,14 @@ from datetime import UTC, date, datetime, time
 import holidays
 import pytest
 
-from scheduling.slots import (
+from scheduling.cutoff import cutoff_for, is_past_cutoff
+from scheduling.pickup.slots import (
     SlotRules,
-    booking_cutoff,
-    is_past_cutoff,
     local_slot_label,
     no_show_deadline,
     slot_times,
 )
-from scheduling.standing_orders import StandingPattern, occurrences, proportional_quotas
+from scheduling.pickup.standing_orders import StandingPattern, occurrences, proportional_quotas
 
 DAY = date(2027, 1, 20)
 
@@ -53,7 +52,7 @@ def test_a_slot_that_would_run_past_the_window_is_not_offered() -> None:
 
 
 def test_the_cut_off_is_twenty_hundred_beijing_time_the_evening_before() -> None:
-    cutoff = booking_cutoff(DAY, time(20, 0))
+    cutoff = cutoff_for(DAY, time(20, 0))
     assert cutoff == datetime(2027, 1, 19, 12, 0, tzinfo=UTC)
     assert not is_past_cutoff(DAY, datetime(2027, 1, 19, 11, 59, 59, tzinfo=UTC), time(20, 0))
     assert is_past_cutoff(DAY, datetime(2027, 1, 19, 12, 0, tzinfo=UTC), time(20, 0))

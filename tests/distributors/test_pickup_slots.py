@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
 from inventory.errors import DomainError
-from scheduling import slots
 from scheduling.errors import SlotFull
-from scheduling.slots import SlotRules
+from scheduling.pickup import slots
+from scheduling.pickup.slots import SlotRules
 
 DAY = date(2027, 1, 20)
 

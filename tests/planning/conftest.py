@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from inventory.models import Item, ItemKind
-from scheduling.recipes import set_recipe
+from scheduling.planning.recipes import set_recipe
 
 
 def make_products(session: Session, count: int = 2) -> list[str]:

@@ -4,8 +4,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from scheduling import calendar as cal
-from scheduling.planning_models import OfficialStatus
+from scheduling.planning import calendar as cal
+from scheduling.planning.models import OfficialStatus
 
 
 def test_the_spring_festival_of_2027_and_2028_is_computed_not_looked_up() -> None:

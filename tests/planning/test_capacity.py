@@ -4,7 +4,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from scheduling.capacity import (
+from scheduling.planning.capacity import (
     copy_profile,
     day_capacities,
     extra_shift_on,
@@ -45,8 +45,8 @@ def test_a_scenario_changes_only_its_own_days_and_defaults(session: Session) -> 
 
 
 def test_staff_added_and_removed_change_the_same_days_capacity_at_once(session: Session) -> None:
-    from scheduling.capacity import add_staff, remove_staff
-    from scheduling.planning_models import StaffKind
+    from scheduling.planning.capacity import add_staff, remove_staff
+    from scheduling.planning.models import StaffKind
 
     profile = main_profile(session)
     member = add_staff(session, profile, name="王师傅", kind=StaffKind.CORE)

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from scheduling.demo_history import seed_sales_history
-from scheduling.planning_models import Plan, PlanStatus
+from scheduling.planning.demo_history import seed_sales_history
+from scheduling.planning.models import Plan, PlanStatus
 from shop.cli import CliState, cli
 
 

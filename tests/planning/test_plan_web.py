@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.models import Supply
 from inventory.settings import Settings
-from scheduling.demo_history import seed_sales_history
-from scheduling.planning_models import CapacityProfile, Plan, PlanStatus
+from scheduling.planning.demo_history import seed_sales_history
+from scheduling.planning.models import CapacityProfile, Plan, PlanStatus
 from shop.app import create_app
 from shop.auth import create_user, session_fingerprint
 from shop.models import Role
@@ -176,8 +176,8 @@ def test_capacity_forms_need_the_csrf_token_and_save_with_it(
         assert main.days[0].extra_shift and main.days[0].extra_staff == {"apprentice": 2}
     from datetime import date
 
-    from scheduling.calendar import is_production_day
-    from scheduling.recipes import get_recipe
+    from scheduling.planning.calendar import is_production_day
+    from scheduling.planning.recipes import get_recipe
 
     with db() as s:
         assert is_production_day(s, date(2027, 2, 6))

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.catalog import create_product
 from inventory.db import transaction, utcnow
+from inventory.rules import local_day
 from inventory.settings import Settings
 from inventory.supply import set_day_closed, set_planned_supply
-from scheduling.calendar import set_calendar_entry
+from scheduling.planning.calendar import set_calendar_entry
 from shop.app import create_app
 from shop.orders import services
-from shop.orders.rules import local_day
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

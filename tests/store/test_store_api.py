@@ -228,7 +228,7 @@ def test_the_first_api_order_on_a_fresh_database_finds_the_default_pickup_points
 def test_a_day_the_plant_does_not_bake_is_shown_closed_and_cannot_be_ordered(
     app: Flask, shop: Shop
 ) -> None:
-    from scheduling.calendar import set_calendar_entry
+    from scheduling.planning.calendar import set_calendar_entry
 
     with transaction(shop.sessions) as s:
         set_calendar_entry(s, shop.open_day, production=False, name="春节")

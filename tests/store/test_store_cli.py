@@ -75,8 +75,8 @@ def test_the_expiry_sweep_is_registered_as_a_scheduler_job_that_expires_lapsed_o
 ) -> None:
     from datetime import timedelta
 
-    from scheduling.clock import SystemClock
-    from scheduling.jobs import JobContext, registry
+    from scheduling.scheduler.clock import SystemClock
+    from scheduling.scheduler.jobs import JobContext, registry
     from shop.storefront import EXPIRE_UNPAID_JOB
 
     online = settings.with_overrides(stripe_secret_key="sk_test_x", stripe_webhook_secret="w")

@@ -15,9 +15,10 @@ from inventory.models import OutboxEvent
 from inventory.reservations import get_reservation
 from inventory.settings import Settings
 from inventory.supply import set_planned_supply
+from scheduling.cutoff import CutoffPassed
 from shop.orders import services
 from shop.orders.models import Order, OrderStatus, PaymentAttemptStatus
-from shop.orders.rules import CutoffPassed, DeliveryRefused, LineRequest, OrderStateError
+from shop.orders.rules import DeliveryRefused, LineRequest, OrderStateError
 from tests.store.conftest import Shop
 
 CONTACT = services.Contact("王芳", "13800138000", "wang@example.com")

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from inventory.errors import InvalidQuantity
+from scheduling.cutoff import CutoffPassed, cutoff_for
 from shop.orders.models import OrderStatus
 from shop.orders.rules import (
-    CutoffPassed,
     DeliveryRefused,
     LineRequest,
     OrderStateError,
@@ -17,7 +17,6 @@ from shop.orders.rules import (
     check_can_cancel,
     check_lines,
     check_orderable_day,
-    cutoff_for,
     day_states,
     delivery_window_days,
     first_orderable_day,

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
-from scheduling.calendar import set_calendar_entry
-from scheduling.slot_models import PickupSlot
-from scheduling.slots import SlotRules
+from scheduling.pickup.models import PickupSlot
+from scheduling.pickup.slots import SlotRules
+from scheduling.planning.calendar import set_calendar_entry
 from shop.distributors import services
 from shop.distributors.models import Booking
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.db import transaction
 from inventory.relay import relay_once
 from inventory.settings import Settings
-from scheduling.builtin import register_outbox_relay
-from scheduling.jobs import registry
-from scheduling.slots import SlotRules
+from scheduling.pickup.slots import SlotRules
+from scheduling.scheduler.builtin import register_outbox_relay
+from scheduling.scheduler.jobs import registry
 from shop.app import create_app
 from shop.distributors import accounts, services
 from shop.distributors.jobs import (

@@ -18,15 +18,15 @@ from inventory.models import Item, OutboxEvent, Supply
 from inventory.reservations import Line, reserve
 from inventory.settings import Settings
 from inventory.supply import set_planned_supply
-from scheduling.batch_sheet import Sheet
-from scheduling.builtin import CUT_OFF
-from scheduling.calendar import set_calendar_entry
-from scheduling.capacity import main_profile, set_capacity_day
-from scheduling.demo_history import seed_recipes
-from scheduling.jobs import registry
-from scheduling.planning_jobs import REPLAN, planning_day_inputs, register_planning_jobs
-from scheduling.planning_models import Plan, PlanStatus
-from scheduling.production_models import Batch, DaySheet
+from scheduling.planning.calendar import set_calendar_entry
+from scheduling.planning.capacity import main_profile, set_capacity_day
+from scheduling.planning.demo_history import seed_recipes
+from scheduling.planning.jobs import REPLAN, planning_day_inputs, register_planning_jobs
+from scheduling.planning.models import Plan, PlanStatus
+from scheduling.production.batch_sheet import Sheet
+from scheduling.production.jobs import CUT_OFF
+from scheduling.production.models import Batch, DaySheet
+from scheduling.scheduler.jobs import registry
 from shop.app import create_app
 from tests.wiring.wire_support import SimulatedScheduler, local
 

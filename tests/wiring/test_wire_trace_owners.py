@@ -15,10 +15,10 @@ from inventory.materials import receive_material
 from inventory.models import ItemKind, Reservation
 from inventory.reservations import Line, reserve
 from inventory.settings import Settings
-from scheduling.batches import complete_batch, create_batch, start_batch
+from scheduling.pickup.slots import SlotRules, slot_at
+from scheduling.production.batches import complete_batch, create_batch, start_batch
+from scheduling.production.trace import trace_batch
 from scheduling.refs import ref_infos, unregister_ref_provider
-from scheduling.slots import SlotRules, slot_at
-from scheduling.trace import trace_batch
 from shop.app import create_app
 from shop.cli import cli
 from shop.distributors import services

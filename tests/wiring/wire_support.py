@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.settings import Settings
-from scheduling.clock import ManualClock
-from scheduling.jobs import JobRegistry
-from scheduling.leader import FileLeader, Leader, PostgresLeader
-from scheduling.runner import SchedulerService
-from scheduling.scheduler_models import JobRun, RunStatus
+from scheduling.scheduler.clock import ManualClock
+from scheduling.scheduler.jobs import JobRegistry
+from scheduling.scheduler.leader import FileLeader, Leader, PostgresLeader
+from scheduling.scheduler.models import JobRun, RunStatus
+from scheduling.scheduler.runner import SchedulerService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The distributor tests' helpers (products sold in cases, distributors with a price list).

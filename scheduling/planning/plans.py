@@ -18,9 +18,6 @@ from inventory.errors import DomainError
 from inventory.events import publish
 from inventory.models import Item, ItemKind, Lot
 from inventory.supply import set_planned_supply
-from scheduling.calendar import missing_arrangement_warnings
-from scheduling.capacity import day_capacities, get_profile, main_profile
-from scheduling.demand import base_sku, season_demand
 from scheduling.planner import (
     TIERS,
     Materials,
@@ -33,8 +30,11 @@ from scheduling.planner import (
     solve,
 )
 from scheduling.planner.model import Progress, day_usage, utilisation
-from scheduling.planning_models import CapacityProfile, Plan, PlanDay, PlanLine, PlanStatus
-from scheduling.recipes import list_recipes
+from scheduling.planning.calendar import missing_arrangement_warnings
+from scheduling.planning.capacity import day_capacities, get_profile, main_profile
+from scheduling.planning.demand import base_sku, season_demand
+from scheduling.planning.models import CapacityProfile, Plan, PlanDay, PlanLine, PlanStatus
+from scheduling.planning.recipes import list_recipes
 
 MAX_HORIZON_DAYS = 120
 
@@ -146,7 +146,7 @@ def prepare(
         Materials(rice_by_crop_year=rice, sugar_g=sugar) if request.limit_materials else Materials()
     )
     if request.limit_materials:
-        from scheduling.crop import current_crop_year
+        from scheduling.planning.crop import current_crop_year
 
         years = {
             current_crop_year(request.start, harvest_month),

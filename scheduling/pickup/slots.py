@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError
-from inventory.settings import TIMEZONE, Settings
+from inventory.rules import LOCAL_ZONE, local_moment
+from inventory.settings import Settings
 from scheduling.errors import SlotFull, SlotUnavailable
-from scheduling.slot_models import PickupSlot
-
-LOCAL = ZoneInfo(TIMEZONE)
+from scheduling.pickup.models import PickupSlot
 
 
 @dataclass(frozen=True)
@@ -49,11 +47,6 @@ class SlotRules:
         )
 
 
-def local_moment(day: date, at: time) -> datetime:
-    """A local wall-clock time on a business day, as an aware UTC datetime."""
-    return datetime.combine(day, at, tzinfo=LOCAL).astimezone(UTC)
-
-
 def slot_times(day: date, rules: SlotRules) -> list[tuple[datetime, datetime]]:
     """(start, end) of every slot of a production day, in UTC.
 
@@ -76,22 +69,12 @@ def slot_times(day: date, rules: SlotRules) -> list[tuple[datetime, datetime]]:
     return slots
 
 
-def booking_cutoff(day: date, cutoff: time) -> datetime:
-    """The last moment a booking for pickup `day` may be made, changed or cancelled: the cut-off
-    time on the evening before, when the soak for that morning's batches starts."""
-    return local_moment(day - timedelta(days=1), cutoff)
-
-
-def is_past_cutoff(day: date, now: datetime, cutoff: time) -> bool:
-    return now >= booking_cutoff(day, cutoff)
-
-
 def no_show_deadline(slot_end: datetime, grace_minutes: int) -> datetime:
     return slot_end + timedelta(minutes=grace_minutes)
 
 
 def local_slot_label(start: datetime, end: datetime) -> str:
-    return f"{start.astimezone(LOCAL):%H:%M}-{end.astimezone(LOCAL):%H:%M}"
+    return f"{start.astimezone(LOCAL_ZONE):%H:%M}-{end.astimezone(LOCAL_ZONE):%H:%M}"
 
 
 # --- service functions (take a Session, never commit) ---------------------------------------

@@ -16,10 +16,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inventory.models import Item, ItemKind
-from scheduling.calendar import lunar_markers, spring_festival
-from scheduling.planning_models import Recipe as RecipeRow
-from scheduling.planning_models import SalesHistory
-from scheduling.recipes import set_recipe
+from scheduling.planning.calendar import lunar_markers, spring_festival
+from scheduling.planning.models import Recipe as RecipeRow
+from scheduling.planning.models import SalesHistory
+from scheduling.planning.recipes import set_recipe
 
 
 def season_shape(day: date, markers: dict[str, date]) -> float:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from inventory.catalog import get_product
 from inventory.errors import DomainError
 from inventory.models import Item
-from scheduling.planning_models import Recipe as RecipeRow
+from scheduling.planning.models import Recipe as RecipeRow
 
 STEPS = ("mould", "stack")
 

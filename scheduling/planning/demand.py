@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from inventory.db import utcnow
 from inventory.models import Claim, ClaimKind, ClaimStatus, Item, Reservation
-from scheduling.calendar import days_from_festival, festival_year_for, spring_festival
 from scheduling.planner.model import BOOKED, CONFIRMED, FORECAST
-from scheduling.planning_models import SalesHistory
+from scheduling.planning.calendar import days_from_festival, festival_year_for, spring_festival
+from scheduling.planning.models import SalesHistory
 
 CONFIRMED_PREFIXES = ("order:",)
 # Distributors collect at 06:00 still steaming: what they booked must be made that morning,

@@ -9,10 +9,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import utcnow
+from inventory.rules import LOCAL_ZONE
 from inventory.settings import Settings
-from scheduling.jobs import LOCAL_ZONE, JobRegistry
-from scheduling.leader import LeaderInfo, probe_leader
-from scheduling.scheduler_models import JobRun, JobState, RunStatus
+from scheduling.scheduler.jobs import JobRegistry
+from scheduling.scheduler.leader import LeaderInfo, probe_leader
+from scheduling.scheduler.models import JobRun, JobState, RunStatus
 
 
 def format_local(moment: datetime | None) -> str:

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError
-from scheduling.calendar import calendar_days
-from scheduling.crop import current_crop_year
 from scheduling.planner.model import DayCapacity, StaffGroup
-from scheduling.planning_models import CapacityDay, CapacityProfile, StaffKind, StaffMember
-from scheduling.recipes import STEPS
+from scheduling.planning.calendar import calendar_days
+from scheduling.planning.crop import current_crop_year
+from scheduling.planning.models import CapacityDay, CapacityProfile, StaffKind, StaffMember
+from scheduling.planning.recipes import STEPS
 
 MAIN_PROFILE = "main"
 APPRENTICE_SKILLS = ["stack"]  # moulds are accepted only after a month

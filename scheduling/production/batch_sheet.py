@@ -21,16 +21,16 @@ from sqlalchemy.orm import Session
 
 from inventory.events import publish
 from inventory.models import Item, Supply
+from inventory.rules import LOCAL_ZONE
 from inventory.settings import Settings
 from inventory.supply import set_day_closed
-from scheduling.batches import batch_ref_for, create_batch
-from scheduling.jobs import LOCAL_ZONE
-from scheduling.process_standard import SoakRecommendation, recommend_for_day
-from scheduling.production_models import Batch, DaySheet
+from scheduling.production.batches import batch_ref_for, create_batch
+from scheduling.production.models import Batch, DaySheet
+from scheduling.production.process_standard import SoakRecommendation, recommend_for_day
 
 
 class RecipeLike(Protocol):
-    """What the sheet needs of a recipe (scheduling.recipes.Recipe has these)."""
+    """What the sheet needs of a recipe (scheduling.planning.recipes.Recipe has these)."""
 
     @property
     def rice_g(self) -> int: ...

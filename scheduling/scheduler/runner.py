@@ -50,12 +50,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
 from inventory.events import publish
+from inventory.rules import LOCAL_ZONE
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from scheduling.clock import Clock, SystemClock
-from scheduling.jobs import LOCAL_ZONE, JobContext, JobRegistry, JobSpec, registry
-from scheduling.leader import Leader, instance_name, make_leader
-from scheduling.scheduler_models import JobRun, JobState, RunStatus
+from scheduling.scheduler.clock import Clock, SystemClock
+from scheduling.scheduler.jobs import JobContext, JobRegistry, JobSpec, registry
+from scheduling.scheduler.leader import Leader, instance_name, make_leader
+from scheduling.scheduler.models import JobRun, JobState, RunStatus
 
 log = logging.getLogger("gaogan.scheduler")
 

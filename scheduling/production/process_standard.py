@@ -21,7 +21,6 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,10 +28,10 @@ from sqlalchemy.orm import Session
 from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.events import publish
-from inventory.settings import TIMEZONE, Settings
-from scheduling.production_models import SoakOverride, SoakRecord, SoakResult
+from inventory.rules import LOCAL_ZONE
+from inventory.settings import Settings
+from scheduling.production.models import SoakOverride, SoakRecord, SoakResult
 
-LOCAL_ZONE = ZoneInfo(TIMEZONE)
 SEASONS = ("spring", "summer", "autumn", "winter")
 FACTORS = ("water_temp_c", "air_temp_c", "rice_moisture_pct")
 # Fewer good records than this and a rule would fit noise: fall back to a wider pool.

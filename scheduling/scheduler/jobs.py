@@ -26,17 +26,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory.settings import TIMEZONE, Settings
-from scheduling.clock import Clock
+from inventory.rules import LOCAL_ZONE
+from inventory.settings import Settings
+from scheduling.scheduler.clock import Clock
 
-LOCAL_ZONE = ZoneInfo(TIMEZONE)
 # A daily job missed by an outage shorter than this still runs (once) when the scheduler
 # returns; after longer, the moment has passed (yesterday's batch is not started today).
 DEFAULT_CRON_GRACE = timedelta(hours=2)

@@ -22,8 +22,8 @@ from inventory.models import (
     Reservation,
     ReservationStatus,
 )
-from scheduling.batches import get_batch
-from scheduling.production_models import Batch, BatchMaterial
+from scheduling.production.batches import get_batch
+from scheduling.production.models import Batch, BatchMaterial
 from scheduling.refs import ref_infos
 
 

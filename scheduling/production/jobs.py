@@ -1,60 +1,25 @@
-"""The jobs the scheduling package itself runs, registered from the composition root."""
+"""The production area's scheduled jobs: the 04:00 batch start, default completion, the
+evening cut-off, and the inventory sweeps (lots past best-before, unpaid holds)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.materials import expire_lots
 from inventory.relay import relay_once
 from inventory.reservations import expire_holds
+from inventory.rules import local_day
 from inventory.settings import Settings
-from scheduling.batch_sheet import InputsProvider, cut_off
-from scheduling.batches import complete_due_batches, local_day, start_due_batches
-from scheduling.jobs import JobContext, JobRegistry, JobSpec, registry
+from scheduling.production.batch_sheet import InputsProvider, cut_off
+from scheduling.production.batches import complete_due_batches, start_due_batches
+from scheduling.scheduler.builtin import register_outbox_relay
+from scheduling.scheduler.jobs import JobContext, JobRegistry, JobSpec, registry
 
-OUTBOX_RELAY = "outbox.relay"
 BATCH_START = "production.batch_start"
 BATCH_COMPLETE = "production.batch_complete"
 EXPIRE_LOTS = "inventory.expire_lots"
 EXPIRE_HOLDS = "inventory.expire_holds"
 CUT_OFF = "production.cut_off"
-# More than one batch per run when there is a backlog, but bounded so one run cannot starve
-# the other jobs of the scheduler's threads.
-RELAY_BATCHES_PER_RUN = 20
-
-RelayOnce = Callable[[sessionmaker[Session], Settings], Any]
-
-
-def register_outbox_relay(
-    relay_once: RelayOnce, settings: Settings, *, jobs: JobRegistry = registry
-) -> JobSpec:
-    """Run the outbox relay on the leader every `relay_interval_seconds`.
-
-    `relay_once(sessions, settings)` delivers one batch in its own transaction and returns
-    stats with a `claimed` count; it is idempotent (SKIP LOCKED claims, inbox per consumer),
-    so it needs no run record.
-    """
-
-    def relay(ctx: JobContext) -> int:
-        claimed_total = 0
-        for _ in range(RELAY_BATCHES_PER_RUN):
-            stats = relay_once(ctx.sessions, ctx.settings)
-            claimed = int(getattr(stats, "claimed", 0))
-            claimed_total += claimed
-            if claimed < ctx.settings.relay_batch_size:
-                break
-        return claimed_total
-
-    return jobs.register(
-        OUTBOX_RELAY,
-        relay,
-        {"trigger": "interval", "seconds": settings.relay_interval_seconds},
-        description="deliver pending outbox events to their subscribers",
-    )
 
 
 def register_production_jobs(settings: Settings, *, jobs: JobRegistry = registry) -> None:

@@ -22,7 +22,7 @@ from holidays.countries.china import ChinaStaticHolidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduling.planning_models import CalendarEntry, CalendarYear, OfficialStatus
+from scheduling.planning.models import CalendarEntry, CalendarYear, OfficialStatus
 
 MARKER_KEYS = ("laba", "xiaonian", "chuxi", "chunjie", "yuanxiao")
 MARKER_NAMES = {

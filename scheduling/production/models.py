@@ -128,7 +128,7 @@ class BatchMaterial(Base):
 
 
 class DaySheet(Base):
-    """The batch sheet frozen at the evening cut-off (JSON of scheduling.batch_sheet.Sheet)."""
+    """The batch sheet frozen at the evening cut-off (JSON of scheduling.production.batch_sheet.Sheet)."""
 
     __tablename__ = "day_sheets"
 

@@ -14,15 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.models import Item, ItemKind
+from inventory.rules import local_day
 from inventory.settings import Settings
-from scheduling.batch_sheet import Capacity, DayInputs, Worker
-from scheduling.batches import local_day
-from scheduling.builtin import register_cutoff_job
-from scheduling.capacity import APPRENTICE_SKILLS, main_profile
-from scheduling.jobs import JobContext, JobRegistry, registry
-from scheduling.planning_models import CapacityDay
-from scheduling.plans import PlanRequest, create_plan, publish_plan
-from scheduling.recipes import STEPS, list_recipes
+from scheduling.planning.capacity import APPRENTICE_SKILLS, main_profile
+from scheduling.planning.models import CapacityDay
+from scheduling.planning.plans import PlanRequest, create_plan, publish_plan
+from scheduling.planning.recipes import STEPS, list_recipes
+from scheduling.production.batch_sheet import Capacity, DayInputs, Worker
+from scheduling.production.jobs import register_cutoff_job
+from scheduling.scheduler.jobs import JobContext, JobRegistry, registry
 
 log = logging.getLogger(__name__)
 

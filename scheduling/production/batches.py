@@ -38,8 +38,8 @@ from inventory.models import (
 )
 from inventory.production import receive_production
 from inventory.reservations import release
-from scheduling.jobs import LOCAL_ZONE
-from scheduling.production_models import Batch, BatchMaterial, BatchStatus
+from inventory.rules import LOCAL_ZONE, local_day
+from scheduling.production.models import Batch, BatchMaterial, BatchStatus
 from scheduling.refs import ref_infos, ref_prefix
 
 
@@ -469,10 +469,6 @@ def _ready_refs(session: Session, day: date, new_lot_ids: Sequence[int]) -> dict
 
 
 # -- what the scheduler runs ----------------------------------------------------------
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_ZONE).date()
 
 
 def start_due_batches(
