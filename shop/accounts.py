@@ -23,11 +23,11 @@ from flask.typing import ResponseReturnValue
 from inventory.db import transaction
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
-from shop.app import get_runtime
 from shop.auth import authenticate, create_user, current_user, login, logout
 from shop.i18n import translate
 from shop.models import Role
 from shop.orders import services
+from shop.runtime import get_runtime
 
 bp = Blueprint("accounts", __name__)
 

@@ -15,6 +15,7 @@ from inventory.settings import Settings
 from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
 from shop.distributors import web as distributors_web
 from shop.planning import web as planning_web
+from shop.runtime import install_runtime
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["gaogan"] = runtime
+    install_runtime(app, runtime)
 
     logs.init_app(app)
     i18n.init_app(app)
@@ -61,8 +62,3 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return jsonify(status="ok", database="ok")
 
     return app
-
-
-def get_runtime(app: Flask) -> Runtime:
-    runtime: Runtime = app.extensions["gaogan"]
-    return runtime

@@ -106,7 +106,7 @@ def current_user(db: Session | None = None) -> User | None:
         if db is None:
             from flask import current_app
 
-            from shop.app import get_runtime
+            from shop.runtime import get_runtime
 
             with get_runtime(current_app).sessions() as own:
                 user = own.get(User, uid)

@@ -25,13 +25,13 @@ from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.api import get_api
-from shop.app import get_runtime
 from shop.auth import current_user
 from shop.csrf import csrf_exempt_without_session
 from shop.models import Role
 from shop.orders import flows, services
 from shop.orders.models import Order
 from shop.orders.rules import MAX_LINE_QUANTITY, MAX_LINES, LineRequest, OrderNotFound, day_states
+from shop.runtime import get_runtime
 
 blp = Blueprint(
     "store_api",

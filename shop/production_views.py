@@ -42,7 +42,7 @@ bp = Blueprint("production", __name__, url_prefix="/manager")
 
 
 def _runtime() -> Runtime:
-    from shop.app import get_runtime
+    from shop.runtime import get_runtime
 
     return get_runtime(current_app)
 

@@ -20,7 +20,7 @@ bp = Blueprint("scheduler", __name__, url_prefix="/manager/scheduler")
 @bp.get("")
 @require_role(Role.MANAGER)
 def status_page() -> ResponseReturnValue:
-    from shop.app import get_runtime
+    from shop.runtime import get_runtime
 
     runtime = get_runtime(current_app)
     report = job_statuses(runtime.sessions, runtime.settings, runtime.engine, registry)

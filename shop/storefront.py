@@ -31,7 +31,6 @@ from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from scheduling.scheduler.jobs import register_job
 from shop import accounts, nav, notifications, orders_api, webhooks
-from shop.app import get_runtime
 from shop.auth import current_user
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
@@ -45,6 +44,7 @@ from shop.orders.rules import (
     hold_remaining_seconds,
 )
 from shop.payments import available_methods
+from shop.runtime import get_runtime
 
 bp = Blueprint("store", __name__)
 EXPIRE_UNPAID_JOB = "orders.expire_unpaid"

@@ -14,10 +14,10 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from inventory.runtime import Runtime
-from shop.app import get_runtime
 from shop.csrf import csrf_exempt
 from shop.errors import error_response
 from shop.orders import flows
+from shop.runtime import get_runtime
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger("gaogan.webhooks")

@@ -29,7 +29,7 @@ from inventory.supply import set_planned_supply
 from scheduling.pickup.slots import SlotRules
 from scheduling.production.batches import complete_batch, create_batch, start_batch
 from scheduling.scheduler import jobs
-from shop.app import create_app, get_runtime
+from shop.app import create_app
 from shop.cli import cli
 from shop.distributors import accounts
 from shop.distributors import services as distributors
@@ -39,6 +39,7 @@ from shop.notifications import mails_in
 from shop.orders import flows, services
 from shop.orders.models import Order, OrderStatus, PaymentAttempt, PaymentAttemptStatus
 from shop.orders.rules import LineRequest
+from shop.runtime import get_runtime
 from shop.storefront import ISSUE_REFUNDS_JOB
 from tests.store.test_store_stripe import localstripe, stripe_settings
 

@@ -37,7 +37,7 @@ SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def _runtime() -> Runtime:
-    from shop.app import get_runtime
+    from shop.runtime import get_runtime
 
     return get_runtime(current_app)
 

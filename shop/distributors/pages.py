@@ -40,7 +40,7 @@ board = Blueprint("pickups", __name__, url_prefix="/manager/pickups")
 
 
 def _runtime() -> Runtime:
-    from shop.app import get_runtime
+    from shop.runtime import get_runtime
 
     return get_runtime(current_app)
 

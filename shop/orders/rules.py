@@ -199,7 +199,3 @@ def day_states(
             state = "open"
         out.append(DayState(day, max(0, available) if state == "open" else 0, state))
     return out
-
-
-def idempotency_key(public_id: str, attempt: int) -> str:
-    return f"order-{public_id}-attempt-{attempt}"

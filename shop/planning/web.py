@@ -63,7 +63,7 @@ bp = Blueprint("plan", __name__, url_prefix="/manager/plan")
 
 
 def _runtime() -> Runtime:
-    from shop.app import get_runtime
+    from shop.runtime import get_runtime
 
     return get_runtime(current_app)
 

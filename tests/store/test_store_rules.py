@@ -21,9 +21,9 @@ from shop.orders.rules import (
     delivery_window_days,
     first_orderable_day,
     hold_remaining_seconds,
-    idempotency_key,
     is_backward,
 )
+from shop.payments import idempotency_key
 
 EIGHT_PM = time(20, 0)
 
