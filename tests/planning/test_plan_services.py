@@ -24,7 +24,8 @@ from scheduling.planning import calendar as cal
 from scheduling.planning.capacity import copy_profile, extra_shift_on, main_profile, update_profile
 from scheduling.planning.demand import forecast, promised_demand, season_demand
 from scheduling.planning.demo_history import seed_sales_history
-from scheduling.planning.plans import PlanRequest, compare, create_plan, plan_csv, publish_plan
+from scheduling.planning.plan_reports import compare, plan_csv
+from scheduling.planning.plans import PlanRequest, create_plan, publish_plan
 
 START, END = date(2027, 1, 25), date(2027, 2, 8)
 NOW = datetime(2027, 1, 20, 2, 0, tzinfo=UTC)
