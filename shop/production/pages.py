@@ -1,35 +1,22 @@
-"""Manager pages of production: batches (start, record output), trace, the soak standard."""
+"""Manager pages of production: batches (start, record output), trace, the soak standard.
+The queries are in `shop.production.services`, the writes are `scheduling.production`'s use
+cases; each runs in its own session or transaction (`shop.runtime.read`/`run`)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
-from inventory.db import transaction, utcnow
+from inventory.db import utcnow
 from inventory.errors import DomainError
-from inventory.models import Item
 from inventory.rules import local_day
-from inventory.runtime import Runtime
 from scheduling.production.batch_sheet import get_sheet, sheet_csv
-from scheduling.production.batches import complete_batch, get_batch, start_batch
-from scheduling.production.models import Batch, SoakOverride, SoakRecord
+from scheduling.production.batches import complete_batch, start_batch
 from scheduling.production.process_standard import (
     SEASONS,
     InvalidSoakRecord,
-    recommend_for_day,
     record_soak,
     set_override,
 )
@@ -37,14 +24,10 @@ from scheduling.production.trace import BatchTrace, LotTrace, trace_batch, trace
 from shop.auth import current_user, require_role
 from shop.i18n import translate
 from shop.models import Role
+from shop.production import services
+from shop.runtime import current_runtime, read, run
 
 bp = Blueprint("production", __name__, url_prefix="/manager")
-
-
-def _runtime() -> Runtime:
-    from shop.runtime import get_runtime
-
-    return get_runtime(current_app)
 
 
 def _parse_day(raw: str | None, default: date) -> date:
@@ -61,15 +44,7 @@ def _parse_day(raw: str | None, default: date) -> date:
 def batches() -> ResponseReturnValue:
     today = local_day(utcnow())
     day = _parse_day(request.args.get("day"), today)
-    with _runtime().sessions() as session:
-        rows = list(
-            session.scalars(
-                select(Batch)
-                .where(Batch.production_day >= day - timedelta(days=1))
-                .where(Batch.production_day <= day + timedelta(days=1))
-                .order_by(Batch.production_day, Batch.wave)
-            )
-        )
+    rows = read(services.batches_around, day)
     return render_template("scheduling/batches.html", batches=rows, day=day)
 
 
@@ -77,8 +52,7 @@ def batches() -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def sheet() -> ResponseReturnValue:
     day = _parse_day(request.args.get("day"), local_day(utcnow()) + timedelta(days=1))
-    with _runtime().sessions() as session:
-        found = get_sheet(session, day)
+    found = read(get_sheet, day)
     if request.args.get("format") == "csv":
         if found is None:
             abort(404, description=f"no batch sheet for {day.isoformat()} yet")
@@ -93,22 +67,15 @@ def sheet() -> ResponseReturnValue:
 @bp.get("/batches/<ref>")
 @require_role(Role.MANAGER)
 def batch(ref: str) -> ResponseReturnValue:
-    with _runtime().sessions() as session:
-        found = get_batch(session, ref)
-        names = {
-            item.sku: item
-            for item in session.scalars(select(Item).where(Item.sku.in_(sorted(found.planned))))
-        }
+    found, names = read(services.batch_with_items, ref)
     return render_template("scheduling/batch.html", batch=found, items=names)
 
 
 @bp.post("/batches/<ref>/start")
 @require_role(Role.MANAGER)
 def batch_start(ref: str) -> ResponseReturnValue:
-    runtime = _runtime()
     try:
-        with transaction(runtime.sessions) as session:
-            start_batch(session, ref, now=utcnow(), harvest_month=runtime.settings.harvest_month)
+        run(start_batch, ref, now=utcnow(), harvest_month=current_runtime().settings.harvest_month)
     except DomainError as exc:
         flash(exc.message, "error")
     else:
@@ -119,10 +86,8 @@ def batch_start(ref: str) -> ResponseReturnValue:
 @bp.post("/batches/<ref>/complete")
 @require_role(Role.MANAGER)
 def batch_complete(ref: str) -> ResponseReturnValue:
-    runtime = _runtime()
     user = current_user()
-    with runtime.sessions() as session:
-        planned = get_batch(session, ref).planned
+    planned = read(services.planned_output, ref)
     outputs: dict[str, int] = {}
     for sku in planned:
         raw = (request.form.get(f"out-{sku}") or "").strip()
@@ -131,14 +96,13 @@ def batch_complete(ref: str) -> ResponseReturnValue:
             return redirect(url_for("production.batch", ref=ref))
         outputs[sku] = int(raw)
     try:
-        with transaction(runtime.sessions) as session:
-            done = complete_batch(
-                session,
-                ref,
-                outputs,
-                made_at=utcnow(),
-                completed_by=f"manager:{user.email if user else '?'}",
-            )
+        done = run(
+            complete_batch,
+            ref,
+            outputs,
+            made_at=utcnow(),
+            completed_by=f"manager:{user.email if user else '?'}",
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("production.batch", ref=ref))
@@ -159,11 +123,10 @@ def trace() -> ResponseReturnValue:
     error = ""
     if batch_ref or lot_code:
         try:
-            with _runtime().sessions() as session:
-                if batch_ref:
-                    batch_trace = trace_batch(session, batch_ref)
-                else:
-                    lot_trace = trace_lot(session, lot_code)
+            if batch_ref:
+                batch_trace = read(trace_batch, batch_ref)
+            else:
+                lot_trace = read(trace_lot, lot_code)
         except DomainError as exc:
             error = exc.message
     return render_template(
@@ -189,7 +152,7 @@ def _float(name: str) -> float:
 @bp.get("/soak")
 @require_role(Role.MANAGER)
 def soak() -> ResponseReturnValue:
-    runtime = _runtime()
+    settings = current_runtime().settings
     day = _parse_day(request.args.get("day"), local_day(utcnow()) + timedelta(days=1))
     error = ""
     try:
@@ -198,24 +161,18 @@ def soak() -> ResponseReturnValue:
     except ValueError:
         error = translate("production.soak.bad_conditions")
         air, moisture = 0.0, 14.0
-    with runtime.sessions() as session:
-        rec = recommend_for_day(
-            session, runtime.settings, day, air_temp_c=air, rice_moisture_pct=moisture
-        )
-        overrides = {o.season: o for o in session.scalars(select(SoakOverride))}
-        records = list(
-            session.scalars(select(SoakRecord).order_by(SoakRecord.production_day.desc()).limit(30))
-        )
+    page = read(services.soak_page, settings, day, air_temp_c=air, rice_moisture_pct=moisture)
+    rec = page.recommendation
     return render_template(
         "scheduling/soak.html",
         day=day,
         air=air,
         moisture=moisture,
         rec=rec,
-        start=rec.soak_start(day, runtime.settings.production_start),
+        start=rec.soak_start(day, settings.production_start),
         seasons=SEASONS,
-        overrides=overrides,
-        records=records,
+        overrides=page.overrides,
+        records=page.records,
         error=error,
     ), (422 if error else 200)
 
@@ -224,18 +181,17 @@ def soak() -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def soak_record() -> ResponseReturnValue:
     try:
-        with transaction(_runtime().sessions) as session:
-            record_soak(
-                session,
-                production_day=date.fromisoformat(request.form.get("production_day", "")),
-                soak_minutes=int(_float("soak_minutes")),
-                water_temp_c=_float("water_temp_c"),
-                air_temp_c=_float("air_temp_c"),
-                rice_moisture_pct=_float("rice_moisture_pct"),
-                result=request.form.get("result", ""),
-                batch_ref=(request.form.get("batch_ref") or "").strip() or None,
-                notes=(request.form.get("notes") or "").strip(),
-            )
+        run(
+            record_soak,
+            production_day=date.fromisoformat(request.form.get("production_day", "")),
+            soak_minutes=int(_float("soak_minutes")),
+            water_temp_c=_float("water_temp_c"),
+            air_temp_c=_float("air_temp_c"),
+            rice_moisture_pct=_float("rice_moisture_pct"),
+            result=request.form.get("result", ""),
+            batch_ref=(request.form.get("batch_ref") or "").strip() or None,
+            notes=(request.form.get("notes") or "").strip(),
+        )
     except ValueError:
         flash(translate("production.soak.bad_day"), "error")
     except DomainError as exc:
@@ -253,15 +209,14 @@ def soak_override() -> ResponseReturnValue:
     raw = (request.form.get("soak_minutes") or "").strip()
     water = (request.form.get("water_temp_c") or "").strip()
     try:
-        with transaction(_runtime().sessions) as session:
-            set_override(
-                session,
-                season,
-                int(raw) if raw else None,
-                water_temp_c=float(water) if water else None,
-                reason=(request.form.get("reason") or "").strip(),
-                set_by=user.email if user else "",
-            )
+        run(
+            set_override,
+            season,
+            int(raw) if raw else None,
+            water_temp_c=float(water) if water else None,
+            reason=(request.form.get("reason") or "").strip(),
+            set_by=user.email if user else "",
+        )
     except ValueError:
         flash(translate("production.soak.bad_number", field="soak_minutes"), "error")
     except DomainError as exc:
