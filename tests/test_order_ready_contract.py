@@ -35,12 +35,12 @@ from shop.distributors import accounts
 from shop.distributors import services as distributors
 from shop.distributors.models import Booking, BookingStatus, WebhookDelivery
 from shop.distributors.webhooks import payload_of
-from shop.notifications import mails_in
 from shop.orders import flows, services
 from shop.orders.models import Order, OrderStatus, PaymentAttempt, PaymentAttemptStatus
+from shop.orders.notifications import mails_in
 from shop.orders.rules import LineRequest
+from shop.orders.web import ISSUE_REFUNDS_JOB
 from shop.runtime import get_runtime
-from shop.storefront import ISSUE_REFUNDS_JOB
 from tests.store.test_store_stripe import localstripe, stripe_settings
 
 __all__ = ["localstripe"]  # the fixture, shared with the storefront's Stripe tests

@@ -77,7 +77,7 @@ def test_the_expiry_sweep_is_registered_as_a_scheduler_job_that_expires_lapsed_o
 
     from scheduling.scheduler.clock import SystemClock
     from scheduling.scheduler.jobs import JobContext, registry
-    from shop.storefront import EXPIRE_UNPAID_JOB
+    from shop.orders.web import EXPIRE_UNPAID_JOB
 
     online = settings.with_overrides(stripe_secret_key="sk_test_x", stripe_webhook_secret="w")
     with transaction(shop.sessions) as s:

@@ -12,9 +12,9 @@ from inventory.events import Event, registry
 from inventory.models import OutboxEvent
 from inventory.relay import relay_once
 from inventory.settings import Settings
-from shop.notifications import mails_in
 from shop.orders import services
 from shop.orders.models import OrderStatus
+from shop.orders.notifications import mails_in
 from shop.orders.rules import LineRequest
 from tests.store.conftest import Shop
 

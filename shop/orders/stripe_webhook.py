@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from inventory.runtime import Runtime
 from shop.csrf import csrf_exempt
 from shop.errors import error_response
 from shop.orders import flows
-from shop.runtime import get_runtime
+from shop.runtime import current_runtime
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger("gaogan.webhooks")
@@ -26,7 +26,7 @@ log = logging.getLogger("gaogan.webhooks")
 @bp.post("/stripe")
 @csrf_exempt
 def stripe_webhook() -> ResponseReturnValue:
-    runtime = get_runtime(current_app)
+    runtime = current_runtime()
     secret = runtime.settings.stripe_webhook_secret
     if not secret:
         return error_response(404, "not_found", "Stripe is not configured")

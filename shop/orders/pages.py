@@ -12,10 +12,8 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -25,17 +23,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from inventory.catalog import get_product
-from inventory.db import transaction, utcnow
+from inventory.db import utcnow
 from inventory.errors import DomainError
-from inventory.runtime import Runtime
-from scheduling.scheduler.jobs import register_job
-from shop import accounts, nav, notifications, orders_api, webhooks
 from shop.auth import current_user
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.models import Role
-from shop.orders import consumers, flows, services
+from shop.orders import flows, queries, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
 from shop.orders.rules import (
     LineRequest,
@@ -44,11 +38,9 @@ from shop.orders.rules import (
     hold_remaining_seconds,
 )
 from shop.payments import available_methods
-from shop.runtime import get_runtime
+from shop.runtime import current_runtime, read, run
 
 bp = Blueprint("store", __name__)
-EXPIRE_UNPAID_JOB = "orders.expire_unpaid"
-ISSUE_REFUNDS_JOB = "orders.issue_refunds"
 CART = "cart"
 
 
@@ -61,10 +53,6 @@ def explain(exc: DomainError) -> str:
         except (KeyError, IndexError):
             return exc.message
     return exc.message
-
-
-def _runtime() -> Runtime:
-    return get_runtime(current_app)
 
 
 def _cart() -> dict[str, Any]:
@@ -90,25 +78,20 @@ def _parse_quantity(raw: str | None) -> int:
 
 @bp.get("/")
 def catalogue() -> ResponseReturnValue:
-    runtime = _runtime()
-    with runtime.sessions() as db:
-        products = services.products_by_sku(db)
-        days = services.calendars(
-            db, list(products), settings=runtime.settings, now=utcnow(), days=14
-        )
-    return render_template("store/catalogue.html", products=list(products.values()), calendars=days)
+    products, days = read(
+        queries.catalogue_calendars, settings=current_runtime().settings, now=utcnow(), days=14
+    )
+    return render_template("store/catalogue.html", products=products, calendars=days)
 
 
 @bp.get("/products/<sku>")
 def product(sku: str) -> ResponseReturnValue:
-    runtime = _runtime()
-    with runtime.sessions() as db:
-        item = get_product(db, sku)
-        days = services.calendar(db, sku, settings=runtime.settings, now=utcnow())
+    runtime = current_runtime()
+    page = read(queries.product_days, sku, settings=runtime.settings, now=utcnow())
     return render_template(
         "store/product.html",
-        product=item,
-        days=days,
+        product=page.product,
+        days=page.days,
         cutoff=runtime.settings.order_cutoff.strftime("%H:%M"),
         chosen=request.args.get("day") or _cart()["day"],
     )
@@ -116,16 +99,12 @@ def product(sku: str) -> ResponseReturnValue:
 
 @bp.post("/cart/add")
 def cart_add() -> ResponseReturnValue:
-    runtime = _runtime()
     sku = request.form.get("sku", "")
     quantity = _parse_quantity(request.form.get("quantity"))
     day = _parse_day(request.form.get("day"))
     check_lines([LineRequest(sku, quantity)])
-    with runtime.sessions() as db:
-        get_product(db, sku)
-        states = {
-            s.day: s for s in services.calendar(db, sku, settings=runtime.settings, now=utcnow())
-        }
+    page = read(queries.product_days, sku, settings=current_runtime().settings, now=utcnow())
+    states = {s.day: s for s in page.days}
     state = states.get(day)
     if state is None or state.state != "open":
         reason = translate(f"store.day.{state.state}") if state else day.isoformat()
@@ -147,8 +126,7 @@ def _cart_rows() -> tuple[list[dict[str, Any]], int]:
     cart = _cart()
     rows: list[dict[str, Any]] = []
     total = 0
-    with _runtime().sessions() as db:
-        products = services.products_by_sku(db)
+    products = read(services.products_by_sku)
     for sku, quantity in cart["lines"].items():
         item = products.get(sku)
         if item is None:
@@ -189,11 +167,8 @@ def cart_clear() -> ResponseReturnValue:
 
 
 def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
-    runtime = _runtime()
-    with transaction(runtime.sessions) as db:
-        services.ensure_locations(db)
-        points = services.pickup_points(db)
-        zones = services.delivery_zones(db)
+    runtime = current_runtime()
+    points, zones = run(services.checkout_locations)
     user = current_user()
     defaults = {
         "name": user.name if user else "",
@@ -246,7 +221,7 @@ def checkout_submit() -> ResponseReturnValue:
         language=current_language(),
     )
     try:
-        placed = flows.checkout(_runtime(), place, user_id=user.id if user else None)
+        placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
     except DomainError as exc:
         flash(translate("store.checkout.failed", reason=explain(exc)), "error")
         return render_template("store/checkout.html", **_checkout_context(form)), exc.status
@@ -257,10 +232,9 @@ def checkout_submit() -> ResponseReturnValue:
 
 
 def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
-    runtime = _runtime()
+    runtime = current_runtime()
     now = utcnow()
-    with runtime.sessions() as db:
-        attempt = services.latest_attempt(db, order)
+    attempt = read(services.latest_attempt, order)
     arrival = None
     if order.fulfilment is Fulfilment.DELIVERY and order.delivery_zone is not None:
         arrival = order.day + timedelta(days=order.delivery_zone.transit_days)
@@ -294,8 +268,7 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
 
 
 def _order_by_link(public_id: str, token: str) -> Order:
-    with _runtime().sessions() as db:
-        return services.get_order_by_link(db, public_id, token)
+    return read(services.get_order_by_link, public_id, token)
 
 
 def _order_for_user(public_id: str) -> Order:
@@ -304,11 +277,10 @@ def _order_for_user(public_id: str) -> Order:
     user = current_user()
     if user is None:
         abort(401)
-    with _runtime().sessions() as db:
-        try:
-            order = services.get_order(db, public_id)
-        except OrderNotFound:
-            abort(404)
+    try:
+        order = read(services.get_order, public_id)
+    except OrderNotFound:
+        abort(404)
     if order.user_id != user.id and user.role is not Role.MANAGER:
         abort(404)
     return order
@@ -332,7 +304,7 @@ def track(public_id: str, token: str) -> ResponseReturnValue:
 @bp.post("/track/<public_id>/<token>/cancel")
 def track_cancel(public_id: str, token: str) -> ResponseReturnValue:
     order = _order_by_link(public_id, token)
-    flows.cancel(_runtime(), order.public_id, reason="cancelled by the customer")
+    flows.cancel(current_runtime(), order.public_id, reason="cancelled by the customer")
     flash(translate("store.status.cancelled"), "ok")
     return redirect(url_for("store.track", public_id=public_id, token=token))
 
@@ -341,7 +313,7 @@ def track_cancel(public_id: str, token: str) -> ResponseReturnValue:
 def track_pay(public_id: str, token: str) -> ResponseReturnValue:
     order = _order_by_link(public_id, token)
     try:
-        flows.start_payment(_runtime(), order.public_id)
+        flows.start_payment(current_runtime(), order.public_id)
     except DomainError as exc:
         flash(exc.message, "error")
     return redirect(url_for("store.track", public_id=public_id, token=token))
@@ -357,32 +329,6 @@ def order_page(public_id: str) -> ResponseReturnValue:
 @bp.post("/orders/<public_id>/cancel")
 def order_cancel(public_id: str) -> ResponseReturnValue:
     order = _order_for_user(public_id)
-    flows.cancel(_runtime(), order.public_id, reason="cancelled by the customer")
+    flows.cancel(current_runtime(), order.public_id, reason="cancelled by the customer")
     flash(translate("store.status.cancelled"), "ok")
     return redirect(url_for("store.order_page", public_id=public_id))
-
-
-def init_app(app: Flask, runtime: Runtime) -> None:
-    app.register_blueprint(bp)
-    accounts.init_app(app, runtime)
-    orders_api.init_app(app, runtime)
-    webhooks.init_app(app, runtime)
-    notifications.init_app(app, runtime)
-    consumers.register_subscribers()
-    register_job(
-        EXPIRE_UNPAID_JOB,
-        lambda ctx: services.expire_unpaid_orders(ctx.session, ctx.now()),
-        {"trigger": "cron", "minute": "*"},
-        description="expire unpaid orders whose stock hold has lapsed and free the stock",
-    )
-    register_job(
-        ISSUE_REFUNDS_JOB,
-        # Works through its own short transactions around each provider call and leaves the
-        # run's transaction (ctx.session) untouched, so no lock is held over the network.
-        lambda ctx: flows.issue_due_refunds(ctx.sessions, ctx.settings),
-        {"trigger": "cron", "minute": "*"},
-        description="refund cancelled orders whose payment went through (shortfall, retries)",
-    )
-    nav.add_nav(app, "nav.shop", "/", 10)
-    nav.add_nav(app, "nav.cart", "/cart", 20)
-    nav.add_nav(app, "nav.account", "/account", 90)

@@ -14,12 +14,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Flask, abort, current_app, request, url_for
+from flask import Flask, abort, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from inventory.atp import available_to_promise
 from inventory.catalog import get_product, list_products
 from inventory.db import utcnow
 from inventory.errors import DomainError
@@ -28,10 +27,10 @@ from shop.api import get_api
 from shop.auth import current_user
 from shop.csrf import csrf_exempt_without_session
 from shop.models import Role
-from shop.orders import flows, services
+from shop.orders import flows, queries, services
 from shop.orders.models import Order
 from shop.orders.rules import MAX_LINE_QUANTITY, MAX_LINES, LineRequest, OrderNotFound, day_states
-from shop.runtime import get_runtime
+from shop.runtime import current_runtime, read
 
 blp = Blueprint(
     "store_api",
@@ -150,25 +149,19 @@ class PlacedOut(Schema):
     client_secret = fields.String(metadata={"description": "Stripe Payment Element secret"})
 
 
-def _runtime() -> Runtime:
-    return get_runtime(current_app)
-
-
 @blp.route("/products")
 class Products(MethodView):
     @blp.response(200, ProductSchema(many=True))
     def get(self) -> Any:
         """Active products, by SKU."""
-        with _runtime().sessions() as db:
-            return list_products(db)
+        return read(list_products)
 
 
 @blp.route("/products/<sku>")
 class ProductOne(MethodView):
     @blp.response(200, ProductSchema)
     def get(self, sku: str) -> Any:
-        with _runtime().sessions() as db:
-            return get_product(db, sku)
+        return read(get_product, sku)
 
 
 @blp.route("/availability")
@@ -183,28 +176,25 @@ class Availability(MethodView):
             raise DomainError("'to' must not be before 'from'", field="to")
         if (end - start).days >= MAX_RANGE_DAYS:
             raise DomainError(f"ask for at most {MAX_RANGE_DAYS} days at a time", field="to")
-        runtime = _runtime()
         now = utcnow()
-        with runtime.sessions() as db:
-            sku = get_product(db, args["product"]).sku
-            atp = available_to_promise(db, [sku], start, end, now=now).get(sku, {})
-            shut = services.closed_days(db, [sku], start, end)
+        found = read(queries.availability, args["product"], start, end, now)
         days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
         return {
-            "product": sku,
-            "days": day_states(days, atp, shut, now, runtime.settings.order_cutoff),
+            "product": found.sku,
+            "days": day_states(
+                days, found.atp, found.closed, now, current_runtime().settings.order_cutoff
+            ),
         }
 
 
 def _authorised_order(public_id: str) -> Order:
     token = request.headers.get("X-Order-Token", "")
-    with _runtime().sessions() as db:
-        try:
-            if token:
-                return services.get_order_by_link(db, public_id, token)
-            order = services.get_order(db, public_id)
-        except OrderNotFound:
-            abort(404, description="no such order")
+    try:
+        if token:
+            return read(services.get_order_by_link, public_id, token)
+        order = read(services.get_order, public_id)
+    except OrderNotFound:
+        abort(404, description="no such order")
     user = current_user()
     if user is not None and (order.user_id == user.id or user.role is Role.MANAGER):
         return order
@@ -232,10 +222,8 @@ class Orders(MethodView):
             delivery_address=data["delivery_address"],
             language=data["language"],
         )
-        runtime = _runtime()
-        placed = flows.checkout(runtime, place, user_id=user.id if user else None)
-        with runtime.sessions() as db:
-            order = services.get_order(db, placed.public_id)
+        placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
+        order = read(services.get_order, placed.public_id)
         return {
             **OrderOut().dump(order),
             "access_token": placed.access_token,
@@ -265,10 +253,8 @@ class OrderCancel(MethodView):
     def post(self, public_id: str) -> Any:
         """Cancel before the cut-off (the evening before); a paid order is refunded."""
         order = _authorised_order(public_id)
-        runtime = _runtime()
-        flows.cancel(runtime, order.public_id, reason="cancelled by the customer")
-        with runtime.sessions() as db:
-            return services.get_order(db, public_id)
+        flows.cancel(current_runtime(), order.public_id, reason="cancelled by the customer")
+        return read(services.get_order, public_id)
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:
