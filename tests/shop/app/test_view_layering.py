@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 VIEW_MODULES = [
     "shop/planning/pages.py",
     "shop/planning/api.py",
