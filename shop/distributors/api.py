@@ -23,7 +23,7 @@ from inventory.rules import LOCAL_ZONE
 from inventory.runtime import Runtime
 from scheduling.cutoff import cutoff_for
 from scheduling.pickup.slots import SlotRules
-from shop.distributors import services, tokens
+from shop.distributors import bookings, common, prices, standing, tokens
 from shop.distributors.models import Booking, StandingOrder
 from shop.models import Role, User
 
@@ -291,8 +291,8 @@ class Slots(MethodView):
         day: date = args["day"]
         rules = _rules()
         with transaction(_runtime().sessions) as session:
-            open_day = services.is_open_day(session, day)
-            slots = services.day_slots(session, day, rules)
+            open_day = common.is_open_day(session, day)
+            slots = common.day_slots(session, day, rules)
             return {
                 "day": day,
                 "open": open_day,
@@ -316,7 +316,7 @@ class Bookings(MethodView):
         with _runtime().sessions() as session:
             return [
                 booking_dict(session, b, rules)
-                for b in services.list_bookings(session, distributor_id, start, end)
+                for b in bookings.list_bookings(session, distributor_id, start, end)
             ]
 
     @blp.arguments(BookingIn)
@@ -328,7 +328,7 @@ class Bookings(MethodView):
         distributor_id = caller_distributor_id()
         rules = _rules()
         with transaction(_runtime().sessions) as session:
-            booking = services.create_booking(
+            booking = bookings.create_booking(
                 session,
                 rules,
                 distributor_id=distributor_id,
@@ -350,7 +350,7 @@ class BookingItem(MethodView):
         distributor_id = caller_distributor_id()
         with _runtime().sessions() as session:
             return booking_dict(
-                session, services.get_booking(session, distributor_id, booking_id), _rules()
+                session, bookings.get_booking(session, distributor_id, booking_id), _rules()
             )
 
     @blp.arguments(BookingChange)
@@ -361,7 +361,7 @@ class BookingItem(MethodView):
         distributor_id = caller_distributor_id()
         rules = _rules()
         with transaction(_runtime().sessions) as session:
-            booking = services.change_booking(
+            booking = bookings.change_booking(
                 session,
                 rules,
                 distributor_id=distributor_id,
@@ -379,7 +379,7 @@ class BookingItem(MethodView):
         distributor_id = caller_distributor_id()
         rules = _rules()
         with transaction(_runtime().sessions) as session:
-            booking = services.cancel_booking(
+            booking = bookings.cancel_booking(
                 session, rules, distributor_id=distributor_id, booking_id=booking_id, now=utcnow()
             )
             return booking_dict(session, booking, rules)
@@ -393,7 +393,7 @@ class StandingOrders(MethodView):
         distributor_id = caller_distributor_id()
         with _runtime().sessions() as session:
             return [
-                standing_dict(o) for o in services.list_standing_orders(session, distributor_id)
+                standing_dict(o) for o in standing.list_standing_orders(session, distributor_id)
             ]
 
     @blp.arguments(StandingIn)
@@ -408,7 +408,7 @@ def _save_standing(data: dict[str, Any], order_id: int | None = None) -> dict[st
     """Create (no id) or replace the caller's standing order from a StandingIn body."""
     distributor_id = caller_distributor_id()
     with transaction(_runtime().sessions) as session:
-        order = services.save_standing_order(
+        order = standing.save_standing_order(
             session,
             distributor_id=distributor_id,
             slot_time=data["slot_time"],
@@ -435,7 +435,7 @@ class StandingOrderItem(MethodView):
         """End a standing order: no further bookings are made from it."""
         distributor_id = caller_distributor_id()
         with transaction(_runtime().sessions) as session:
-            return standing_dict(services.end_standing_order(session, distributor_id, order_id))
+            return standing_dict(standing.end_standing_order(session, distributor_id, order_id))
 
 
 @blp.route("/standing-orders/<int:order_id>/skip")
@@ -447,7 +447,7 @@ class StandingSkip(MethodView):
         """Skip one day of a standing order (until that day's cut-off)."""
         distributor_id = caller_distributor_id()
         with transaction(_runtime().sessions) as session:
-            services.skip_occurrence(
+            standing.skip_occurrence(
                 session,
                 _rules(),
                 distributor_id=distributor_id,
@@ -466,7 +466,7 @@ class Waitlist(MethodView):
         """Wait for stock or a seat on a sold-out day: served in order when some is released."""
         distributor_id = caller_distributor_id()
         with transaction(_runtime().sessions) as session:
-            entry = services.join_waitlist(
+            entry = bookings.join_waitlist(
                 session,
                 distributor_id=distributor_id,
                 day=data["day"],
@@ -491,7 +491,7 @@ class PriceList(MethodView):
     def get(self) -> list[Any]:
         distributor_id = caller_distributor_id()
         with _runtime().sessions() as session:
-            return list(services.price_list(session, distributor_id))
+            return list(prices.price_list(session, distributor_id))
 
 
 @blp.route("/tokens")
