@@ -272,6 +272,9 @@ def end_booking(
     booking.updated_at = now
 
 
+# --- the waitlist --------------------------------------------------------------------------
+
+
 def join_waitlist(
     session: Session,
     *,
@@ -361,6 +364,9 @@ def cancel_waitlist_entry(session: Session, distributor_id: int, entry_id: int) 
     if entry.status is WaitlistStatus.WAITING:
         entry.status = WaitlistStatus.CANCELLED
     return entry
+
+
+# --- for views: a booking with its slot ------------------------------------------------------
 
 
 @dataclass(frozen=True)

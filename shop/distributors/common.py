@@ -62,6 +62,14 @@ def day_slots(session: Session, day: date, rules: SlotRules) -> list[PickupSlot]
     return slot_rules.ensure_slots(session, day, rules, open_day=is_open_day(session, day))
 
 
+def open_day_slots(session: Session, day: date, rules: SlotRules) -> tuple[bool, list[PickupSlot]]:
+    """Whether the day has production, and its bookable slots (made on first use)."""
+    return is_open_day(session, day), day_slots(session, day, rules)
+
+
+# --- booked lines against the price list ---------------------------------------------------
+
+
 def priced_lines(
     session: Session, distributor_id: int, day: date, lines: Mapping[str, int]
 ) -> list[tuple[str, int, int, int]]:
@@ -87,6 +95,9 @@ def priced_lines(
         price, pieces = row
         result.append((sku, cases, cases * pieces, price))
     return result
+
+
+# --- the booking event ---------------------------------------------------------------------
 
 
 def booking_payload(session: Session, booking: Booking) -> dict[str, Any]:
@@ -118,8 +129,3 @@ def booking_for_ref(session: Session, ref: str) -> Booking | None:
     if prefix != "booking" or not raw.isdigit():
         return None
     return session.get(Booking, int(raw))
-
-
-def open_day_slots(session: Session, day: date, rules: SlotRules) -> tuple[bool, list[PickupSlot]]:
-    """Whether the day has production, and its bookable slots (made on first use)."""
-    return is_open_day(session, day), day_slots(session, day, rules)
