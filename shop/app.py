@@ -14,6 +14,7 @@ from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
 from shop.distributors import web as distributors_web
+from shop.orders import web as orders_web
 from shop.planning import web as planning_web
 from shop.runtime import install_runtime
 
@@ -48,9 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     scheduler_views.init_app(app, runtime)
     planning_web.init_app(app, runtime)
 
-    from shop import storefront
-
-    storefront.init_app(app, runtime)
+    orders_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
