@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory import catalog, supply
 from inventory.db import transaction
 from inventory.rules import local_moment
-from shop.distributors import accounts, services
+from shop.distributors import accounts, prices
 
 CLASSIC = "GG-CLASSIC"
 OSMANTHUS = "GG-OSMANTHUS"
@@ -22,8 +22,8 @@ def setup_products(db: sessionmaker[Session], days: list[date], cases_per_day: i
             s, CLASSIC, "杨村糕干（原味）", "Yangcun gaogan, classic", 1200, 250, 2, 7
         )
         catalog.create_product(s, OSMANTHUS, "桂花糕干", "Osmanthus gaogan", 1500, 250, 2, 7)
-        services.set_case_pack(s, CLASSIC, CASE)
-        services.set_case_pack(s, OSMANTHUS, CASE)
+        prices.set_case_pack(s, CLASSIC, CASE)
+        prices.set_case_pack(s, OSMANTHUS, CASE)
         supply.set_planned_supply(
             s,
             "test-plan",
@@ -36,8 +36,8 @@ def make_distributor(db: sessionmaker[Session], code: str, webhook_url: str = ""
         d = accounts.create_distributor(
             s, code=code, company=f"{code} 副食商行", region="天津", webhook_url=webhook_url
         )
-        services.set_price(s, d.id, CLASSIC, 9600)
-        services.set_price(s, d.id, OSMANTHUS, 12000)
+        prices.set_price(s, d.id, CLASSIC, 9600)
+        prices.set_price(s, d.id, OSMANTHUS, 12000)
         return d.id
 
 

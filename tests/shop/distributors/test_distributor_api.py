@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
 from scheduling.pickup.slots import SlotRules
-from shop.distributors import services
+from shop.distributors import bookings, common
 from shop.distributors.tokens import create_token
 from shop.models import Role
 from tests.support.distributors import (
@@ -194,8 +194,8 @@ def test_a_change_after_the_cut_off_is_refused_over_the_api(
 
     with transaction(db) as s:
         supply.set_planned_supply(s, "test-plan-2", {(CLASSIC, setup_day): 100})
-        slot = services.day_slots(s, past, SlotRules())[0]
-        booking = services.create_booking(
+        slot = common.day_slots(s, past, SlotRules())[0]
+        booking = bookings.create_booking(
             s,
             SlotRules(),
             distributor_id=world["a"],

@@ -27,7 +27,8 @@ from inventory.models import (
 from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
-from shop.distributors import services
+from shop.distributors import bookings, common, pickup, prices, standing
+from shop.distributors import quotas as dist_quotas
 from shop.distributors.errors import BookingNotFound, QuotaExceeded
 from shop.distributors.models import Booking, BookingStatus, Distributor, WaitlistStatus
 from tests.support.distributors import (
@@ -53,7 +54,7 @@ def _atp(s: Session, day: date = DAY, sku: str = CLASSIC) -> int:
 
 def _slots(db: sessionmaker[Session], day: date = DAY) -> list[int]:
     with transaction(db) as s:
-        return [slot.id for slot in services.day_slots(s, day, RULES)]
+        return [slot.id for slot in common.day_slots(s, day, RULES)]
 
 
 def _book(
@@ -64,7 +65,7 @@ def _book(
     day: date = DAY,
 ) -> int:
     with transaction(db) as s:
-        return services.create_booking(
+        return bookings.create_booking(
             s,
             RULES,
             distributor_id=distributor_id,
@@ -136,7 +137,7 @@ def test_a_product_off_the_price_list_or_a_closed_day_is_refused(
     national_day = date(2027, 10, 1)
     assert national_day in holidays.China(years=2027)
     with transaction(db) as s:
-        assert services.day_slots(s, national_day, RULES) == []
+        assert common.day_slots(s, national_day, RULES) == []
     with pytest.raises(SlotUnavailable, match="no production"):
         _book(db, world["a"], slot, {CLASSIC: 1}, day=national_day)
 
@@ -147,7 +148,7 @@ def test_a_change_after_the_cut_off_is_refused_with_a_clear_message(
     first, second = _slots(db)[:2]
     booking_id = _book(db, world["a"], first, {CLASSIC: 2})
     with transaction(db) as s, pytest.raises(CutoffPassed) as refused:
-        services.change_booking(
+        bookings.change_booking(
             s,
             RULES,
             distributor_id=world["a"],
@@ -158,7 +159,7 @@ def test_a_change_after_the_cut_off_is_refused_with_a_clear_message(
         )
     assert "2027-01-19 20:00" in refused.value.message
     with transaction(db) as s, pytest.raises(CutoffPassed):
-        services.cancel_booking(
+        bookings.cancel_booking(
             s, RULES, distributor_id=world["a"], booking_id=booking_id, now=after_cutoff(DAY)
         )
     with db() as s:
@@ -173,7 +174,7 @@ def test_a_change_before_the_cut_off_moves_slot_and_stock_together(
     first, second = _slots(db)[:2]
     booking_id = _book(db, world["a"], first, {CLASSIC: 2})
     with transaction(db) as s:
-        services.change_booking(
+        bookings.change_booking(
             s,
             RULES,
             distributor_id=world["a"],
@@ -206,7 +207,7 @@ def test_a_change_that_does_not_fit_keeps_the_old_slot_and_stock(
     # New slot full: neither the new seat nor the new stock is taken, the old ones stay held,
     # even for a caller that swallows the refusal and commits.
     with transaction(db) as s, pytest.raises(SlotFull):
-        services.change_booking(
+        bookings.change_booking(
             s,
             RULES,
             distributor_id=world["a"],
@@ -217,7 +218,7 @@ def test_a_change_that_does_not_fit_keeps_the_old_slot_and_stock(
         )
     # More than the day makes: the old allocation is kept whole.
     with pytest.raises(SoldOut), transaction(db) as s:
-        services.change_booking(
+        bookings.change_booking(
             s,
             RULES,
             distributor_id=world["a"],
@@ -239,12 +240,12 @@ def test_another_distributor_s_booking_cannot_be_read_changed_or_cancelled(
     booking_id = _book(db, world["a"], _slots(db)[0], {CLASSIC: 1})
     with transaction(db) as s:
         with pytest.raises(BookingNotFound):
-            services.get_booking(s, world["b"], booking_id)
+            bookings.get_booking(s, world["b"], booking_id)
         with pytest.raises(BookingNotFound):
-            services.cancel_booking(
+            bookings.cancel_booking(
                 s, RULES, distributor_id=world["b"], booking_id=booking_id, now=before_cutoff(DAY)
             )
-        assert services.list_bookings(s, world["b"], DAY, DAY) == []
+        assert bookings.list_bookings(s, world["b"], DAY, DAY) == []
 
 
 def test_cancelling_frees_seat_and_stock_and_serves_the_waitlist_in_order(
@@ -254,20 +255,20 @@ def test_cancelling_frees_seat_and_stock_and_serves_the_waitlist_in_order(
     big = _book(db, world["a"], slot, {CLASSIC: 18})
     c = make_distributor(db, "HB01")
     with transaction(db) as s:
-        first = services.join_waitlist(
+        first = bookings.join_waitlist(
             s, distributor_id=world["b"], day=DAY, slot_id=slot, lines={CLASSIC: 5}
         )
-        second = services.join_waitlist(
+        second = bookings.join_waitlist(
             s, distributor_id=c, day=DAY, slot_id=slot, lines={CLASSIC: 5}
         )
         first_id, second_id = first.id, second.id
     with transaction(db) as s:
-        services.cancel_booking(
+        bookings.cancel_booking(
             s, RULES, distributor_id=world["a"], booking_id=big, now=before_cutoff(DAY)
         )
     with db() as s:
         assert s.get(Booking, big).status is BookingStatus.CANCELLED  # type: ignore[union-attr]
-        served = [e for e in services.waitlist(s, DAY)]
+        served = [e for e in bookings.waitlist(s, DAY)]
         assert served == []  # both fit once 18 cases came back
         from shop.distributors.models import WaitlistEntry
 
@@ -287,7 +288,7 @@ def test_standing_orders_over_the_national_day_week_book_nothing_on_the_holiday(
     setup_products(db, week, cases_per_day=20)
     a = make_distributor(db, "TJ01")
     with transaction(db) as s:
-        services.save_standing_order(
+        standing.save_standing_order(
             s,
             distributor_id=a,
             slot_time=time(6, 15),
@@ -295,10 +296,10 @@ def test_standing_orders_over_the_national_day_week_book_nothing_on_the_holiday(
             starts_on=week[0],
         )
     with transaction(db) as s:
-        refs = services.generate_standing_bookings(s, date(2027, 9, 26), 7, rules=RULES)
+        refs = standing.generate_standing_bookings(s, date(2027, 9, 26), 7, rules=RULES)
     assert len(refs) == 4
     with transaction(db) as s:
-        again = services.generate_standing_bookings(s, date(2027, 9, 26), 7, rules=RULES)
+        again = standing.generate_standing_bookings(s, date(2027, 9, 26), 7, rules=RULES)
     assert again == []
     with db() as s:
         bookings = s.scalars(select(Booking).order_by(Booking.day)).all()
@@ -316,7 +317,7 @@ def test_a_standing_order_day_can_be_skipped_or_changed_until_its_cut_off(
     setup_products(db, days, cases_per_day=20)
     a = make_distributor(db, "TJ01")
     with transaction(db) as s:
-        order_id = services.save_standing_order(
+        order_id = standing.save_standing_order(
             s,
             distributor_id=a,
             slot_time=time(6, 0),
@@ -326,18 +327,18 @@ def test_a_standing_order_day_can_be_skipped_or_changed_until_its_cut_off(
     today = DAY - timedelta(days=1)
     with transaction(db) as s:
         # Friday is skipped before it is booked; Thursday after (its booking is cancelled).
-        services.skip_occurrence(
+        standing.skip_occurrence(
             s, RULES, distributor_id=a, order_id=order_id, day=days[2], now=before_cutoff(days[2])
         )
-        services.generate_standing_bookings(s, today, 2, rules=RULES)
+        standing.generate_standing_bookings(s, today, 2, rules=RULES)
     with transaction(db) as s:
         thursday = s.scalars(select(Booking).where(Booking.day == days[1])).one()
-        services.skip_occurrence(
+        standing.skip_occurrence(
             s, RULES, distributor_id=a, order_id=order_id, day=days[1], now=before_cutoff(days[1])
         )
         assert thursday.status is BookingStatus.CANCELLED
         with pytest.raises(CutoffPassed):
-            services.skip_occurrence(
+            standing.skip_occurrence(
                 s,
                 RULES,
                 distributor_id=a,
@@ -346,7 +347,7 @@ def test_a_standing_order_day_can_be_skipped_or_changed_until_its_cut_off(
                 now=after_cutoff(days[0]),
             )
     with transaction(db) as s:
-        services.generate_standing_bookings(s, today, 3, rules=RULES)
+        standing.generate_standing_bookings(s, today, 3, rules=RULES)
         live = s.scalars(select(Booking).where(Booking.status == BookingStatus.CONFIRMED)).all()
         assert [b.day for b in live] == [days[0]]
 
@@ -357,9 +358,9 @@ def test_a_no_show_after_the_grace_period_returns_the_goods_to_the_day_and_is_co
     slot = _slots(db)[0]  # 06:00-06:15
     booking_id = _book(db, world["a"], slot, {CLASSIC: 5})
     with transaction(db) as s:
-        assert services.sweep_no_shows(s, local(DAY, 6, 44), grace_minutes=30) == []
+        assert pickup.sweep_no_shows(s, local(DAY, 6, 44), grace_minutes=30) == []
     with transaction(db) as s:
-        assert services.sweep_no_shows(s, local(DAY, 6, 46), grace_minutes=30) == [
+        assert pickup.sweep_no_shows(s, local(DAY, 6, 46), grace_minutes=30) == [
             f"booking:{booking_id}"
         ]
     with db() as s:
@@ -370,7 +371,7 @@ def test_a_no_show_after_the_grace_period_returns_the_goods_to_the_day_and_is_co
         )
         assert available[CLASSIC][DAY] == 200
     with transaction(db) as s:
-        assert services.sweep_no_shows(s, local(DAY, 9, 0), grace_minutes=30) == []
+        assert pickup.sweep_no_shows(s, local(DAY, 9, 0), grace_minutes=30) == []
 
 
 def test_a_checked_in_distributor_is_not_a_no_show_and_hand_out_draws_on_the_day_s_lots(
@@ -383,20 +384,20 @@ def test_a_checked_in_distributor_is_not_a_no_show_and_hand_out_draws_on_the_day
             s, DAY, {CLASSIC: 200, OSMANTHUS: 200}, batch_ref="B0120A", made_at=local(DAY, 5, 50)
         )
         booking = s.get_one(Booking, booking_id)
-        assert services.mark_ready(s, booking, now=local(DAY, 5, 55)) is True
-        assert services.mark_ready(s, booking, now=local(DAY, 5, 56)) is False
+        assert pickup.mark_ready(s, booking, now=local(DAY, 5, 55)) is True
+        assert pickup.mark_ready(s, booking, now=local(DAY, 5, 56)) is False
         assert booking.ready_at == local(DAY, 5, 55)
     with transaction(db) as s:
-        services.check_in(s, booking_id, now=local(DAY, 6, 5))
-        assert services.sweep_no_shows(s, local(DAY, 7, 0), grace_minutes=30) == []
-        services.hand_out(s, booking_id, now=local(DAY, 6, 10))
+        pickup.check_in(s, booking_id, now=local(DAY, 6, 5))
+        assert pickup.sweep_no_shows(s, local(DAY, 7, 0), grace_minutes=30) == []
+        pickup.hand_out(s, booking_id, now=local(DAY, 6, 10))
     with db() as s:
         booking = s.get(Booking, booking_id)
         assert booking is not None and booking.status is BookingStatus.COLLECTED
         entries = s.scalars(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.HANDOUT)).all()
         assert sum(e.quantity for e in entries) == -3 * CASE
         assert {e.reference for e in entries} == {f"booking:{booking_id}"}
-        statement = services.monthly_statement(s, world["a"], 2027, 1)
+        statement = prices.monthly_statement(s, world["a"], 2027, 1)
         assert [(ln.booking_id, ln.cases, ln.amount_fen) for ln in statement] == [
             (booking_id, 3, 28800)
         ]
@@ -409,16 +410,16 @@ def test_quotas_proportional_to_standing_orders_cap_each_distributor(
 ) -> None:
     with transaction(db) as s:
         for distributor_id, cases in ((world["a"], 30), (world["b"], 10)):
-            services.save_standing_order(
+            standing.save_standing_order(
                 s,
                 distributor_id=distributor_id,
                 slot_time=time(6, 0),
                 weekday_lines={DAY.weekday(): {CLASSIC: cases}},
                 starts_on=DAY,
             )
-        demand = {row.sku: row for row in services.demand_for_day(s, DAY)}
+        demand = {row.sku: row for row in dist_quotas.demand_for_day(s, DAY)}
         assert demand[CLASSIC].standing_cases == 40 and demand[CLASSIC].capacity_cases == 20
-        quotas = services.apply_quotas(s, DAY)
+        quotas = dist_quotas.apply_quotas(s, DAY)
     assert quotas == {(world["a"], CLASSIC): 15, (world["b"], CLASSIC): 5}
     slot = _slots(db)[0]
     _book(db, world["b"], slot, {CLASSIC: 4})
@@ -437,26 +438,26 @@ def test_a_standing_order_whose_slot_is_full_takes_the_next_bay_and_waits_when_s
         _book(db, world["b"], first, {OSMANTHUS: 1})
     thursday = DAY + timedelta(days=1)  # no supply planned yet
     with transaction(db) as s:
-        services.save_standing_order(
+        standing.save_standing_order(
             s,
             distributor_id=world["a"],
             slot_time=time(6, 0),
             weekday_lines={DAY.weekday(): {CLASSIC: 2}, thursday.weekday(): {CLASSIC: 2}},
             starts_on=DAY,
         )
-        services.generate_standing_bookings(s, DAY - timedelta(days=1), 2, rules=RULES)
+        standing.generate_standing_bookings(s, DAY - timedelta(days=1), 2, rules=RULES)
     with db() as s:
         wednesday = s.scalars(select(Booking).where(Booking.distributor_id == world["a"])).one()
         assert wednesday.day == DAY and wednesday.slot_id == second
-        assert [(e.day, e.reason) for e in services.waitlist(s, thursday)] == [
+        assert [(e.day, e.reason) for e in bookings.waitlist(s, thursday)] == [
             (thursday, "sold_out")
         ]
     with transaction(db) as s:
         supply.set_planned_supply(s, "later-plan", {(CLASSIC, thursday): 100})
     with transaction(db) as s:
-        services.generate_standing_bookings(s, DAY - timedelta(days=1), 2, rules=RULES)
+        standing.generate_standing_bookings(s, DAY - timedelta(days=1), 2, rules=RULES)
     with db() as s:
-        assert services.waitlist(s, thursday) == []
+        assert bookings.waitlist(s, thursday) == []
         served = s.scalars(select(Booking).where(Booking.day == thursday)).one()
         assert served.source == "waitlist" and served.standing_order_id is not None
 
@@ -480,7 +481,7 @@ def test_a_no_show_s_cases_already_on_lots_go_to_the_waitlist_who_can_collect_th
     slots = _slots(db)
     no_show = _book(db, world["a"], slots[0], {CLASSIC: 20})
     with transaction(db) as s:
-        services.join_waitlist(
+        bookings.join_waitlist(
             s, distributor_id=world["b"], day=DAY, slot_id=None, lines={CLASSIC: 5}
         )
         production.receive_production(
@@ -488,7 +489,7 @@ def test_a_no_show_s_cases_already_on_lots_go_to_the_waitlist_who_can_collect_th
         )
         assert _pieces_on_lots(s, f"booking:{no_show}") == 20 * CASE
     with transaction(db) as s:
-        assert services.sweep_no_shows(s, local(DAY, 6, 46), grace_minutes=30) == [
+        assert pickup.sweep_no_shows(s, local(DAY, 6, 46), grace_minutes=30) == [
             f"booking:{no_show}"
         ]
         served = s.scalars(select(Booking).where(Booking.source == "waitlist")).one()
@@ -496,8 +497,8 @@ def test_a_no_show_s_cases_already_on_lots_go_to_the_waitlist_who_can_collect_th
         # The cases the no-show had on the batch's lot are the waitlisted booking's now.
         assert _pieces_on_lots(s, f"booking:{served_id}") == 5 * CASE
     with transaction(db) as s:
-        services.check_in(s, served_id, now=local(DAY, 7, 0))
-        services.hand_out(s, served_id, now=local(DAY, 7, 5))
+        pickup.check_in(s, served_id, now=local(DAY, 7, 0))
+        pickup.hand_out(s, served_id, now=local(DAY, 7, 5))
     with db() as s:
         booking = s.get(Booking, served_id)
         assert booking is not None and booking.status is BookingStatus.COLLECTED

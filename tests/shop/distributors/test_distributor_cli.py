@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.db import transaction
 from inventory.settings import Settings
 from shop.cli import cli
-from shop.distributors import services
+from shop.distributors import standing
 from shop.distributors.models import Booking, Distributor, DistributorPrice
 from shop.models import Role, User
 from tests.support.distributors import CLASSIC, setup_products
@@ -88,7 +88,7 @@ def test_the_pickup_jobs_run_from_the_command_line(
     )
     with transaction(db) as s:
         d_id = s.scalars(select(Distributor.id)).one()
-        services.save_standing_order(
+        standing.save_standing_order(
             s,
             distributor_id=d_id,
             slot_time=time(6, 0),

@@ -22,7 +22,7 @@ from inventory.settings import Settings
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
 from shop.app import create_app
-from shop.distributors import services
+from shop.distributors import bookings, common
 from shop.distributors.models import Booking
 from shop.distributors.tokens import create_token
 from tests.support.distributors import (
@@ -72,7 +72,7 @@ def test_a_hundred_concurrent_bookings_for_a_slot_with_four_bays_give_exactly_fo
         with transaction(db) as s:
             tokens.append(create_token(s, distributor_id, "load test").plaintext)
     with transaction(db) as s:
-        slot_id = services.day_slots(s, day, SlotRules(capacity=4))[0].id
+        slot_id = common.day_slots(s, day, SlotRules(capacity=4))[0].id
         assert s.get(PickupSlot, slot_id).capacity == 4  # type: ignore[union-attr]
 
     body = {"day": day.isoformat(), "slot_id": slot_id, "lines": [{"sku": CLASSIC, "cases": 2}]}
@@ -109,8 +109,8 @@ def test_a_change_is_never_seen_half_done_by_a_concurrent_reader(db: sessionmake
     distributor_id = make_distributor(db, "TJ01")
     rules = SlotRules()
     with transaction(db) as s:
-        first, second = (slot.id for slot in services.day_slots(s, day, rules)[:2])
-        booking_id = services.create_booking(
+        first, second = (slot.id for slot in common.day_slots(s, day, rules)[:2])
+        booking_id = bookings.create_booking(
             s,
             rules,
             distributor_id=distributor_id,
@@ -128,7 +128,7 @@ def test_a_change_is_never_seen_half_done_by_a_concurrent_reader(db: sessionmake
             for i in range(30):
                 target, cases = (second, 3) if i % 2 == 0 else (first, 2)
                 with transaction(db) as s:
-                    services.change_booking(
+                    bookings.change_booking(
                         s,
                         rules,
                         distributor_id=distributor_id,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory import production
 from inventory.db import transaction, utcnow
 from scheduling.pickup.slots import SlotRules
-from shop.distributors import services
+from shop.distributors import bookings, common, quotas, standing
 from shop.distributors.models import ApiToken, Booking, BookingStatus, StandingOrder
 from shop.models import Role
 from tests.support.distributors import (
@@ -48,7 +48,7 @@ def portal(app: Flask, db: sessionmaker[Session], distributor: int) -> FlaskClie
 
 def _first_slot(db: sessionmaker[Session], day: date) -> int:
     with transaction(db) as s:
-        return services.day_slots(s, day, SlotRules())[0].id
+        return common.day_slots(s, day, SlotRules())[0].id
 
 
 def test_the_week_view_speaks_chinese_by_default_and_english_on_request(
@@ -110,7 +110,7 @@ def test_a_full_slot_is_explained_on_the_page(
     slot = _first_slot(db, day)
     with transaction(db) as s:
         for _ in range(4):
-            services.create_booking(
+            bookings.create_booking(
                 s,
                 SlotRules(),
                 distributor_id=distributor,
@@ -137,7 +137,7 @@ def test_the_printable_pickup_sheet_lists_the_goods_and_the_total(
     portal: FlaskClient, db: sessionmaker[Session], distributor: int, day: date
 ) -> None:
     with transaction(db) as s:
-        booking = services.create_booking(
+        booking = bookings.create_booking(
             s,
             SlotRules(),
             distributor_id=distributor,
@@ -192,7 +192,7 @@ def test_the_manager_s_board_checks_in_hands_out_and_refreshes_itself(
     app: Flask, db: sessionmaker[Session], distributor: int, day: date
 ) -> None:
     with transaction(db) as s:
-        booking = services.create_booking(
+        booking = bookings.create_booking(
             s,
             SlotRules(),
             distributor_id=distributor,
@@ -252,7 +252,7 @@ def test_the_week_view_shows_standing_days_not_yet_booked_and_skips_one(
     from datetime import time
 
     with transaction(db) as s:
-        order_id = services.save_standing_order(
+        order_id = standing.save_standing_order(
             s,
             distributor_id=distributor,
             slot_time=time(6, 15),
@@ -268,7 +268,7 @@ def test_the_week_view_shows_standing_days_not_yet_booked_and_skips_one(
     page = portal.get(f"/distributor/?week={day}").get_data(as_text=True)
     assert "已跳过" in page
     with transaction(db) as s:
-        assert services.generate_standing_bookings(s, day - timedelta(days=1), 1) == []
+        assert standing.generate_standing_bookings(s, day - timedelta(days=1), 1) == []
 
 
 def test_the_manager_sets_one_distributor_s_quota_by_hand(
@@ -277,7 +277,7 @@ def test_the_manager_sets_one_distributor_s_quota_by_hand(
     manager = app.test_client()
     sign_in(manager, db, make_user(db, "boss@gaogan.local", Role.MANAGER))
     with transaction(db) as s:
-        services.create_booking(
+        bookings.create_booking(
             s,
             SlotRules(),
             distributor_id=distributor,
@@ -297,6 +297,6 @@ def test_the_manager_sets_one_distributor_s_quota_by_hand(
         },
     )
     with db() as s:
-        assert [(q.distributor_id, q.sku, q.cases) for q in services.quotas_for_day(s, day)] == [
+        assert [(q.distributor_id, q.sku, q.cases) for q in quotas.quotas_for_day(s, day)] == [
             (distributor, CLASSIC, 3)
         ]

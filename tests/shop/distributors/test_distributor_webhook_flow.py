@@ -12,7 +12,7 @@ from inventory.events import Registry
 from inventory.relay import relay_once
 from inventory.settings import Settings
 from scheduling.pickup.slots import SlotRules
-from shop.distributors import accounts, services
+from shop.distributors import accounts, bookings, common
 from shop.distributors.web import register_subscribers
 from shop.distributors.webhooks import deliver_webhooks, payload_of
 from tests.support.distributors import CLASSIC, before_cutoff, make_distributor, setup_products
@@ -32,8 +32,8 @@ def test_booking_events_reach_a_receiver_that_fails_twice_exactly_once_each_and_
     with Receiver(secret, failures=2) as receiver:
         with transaction(db) as s:
             accounts.set_webhook(s, a, receiver.url)
-            slots = services.day_slots(s, DAY, SlotRules())
-            booking = services.create_booking(
+            slots = common.day_slots(s, DAY, SlotRules())
+            booking = bookings.create_booking(
                 s,
                 SlotRules(),
                 distributor_id=a,
@@ -44,7 +44,7 @@ def test_booking_events_reach_a_receiver_that_fails_twice_exactly_once_each_and_
             )
             booking_id = booking.id
         with transaction(db) as s:
-            services.change_booking(
+            bookings.change_booking(
                 s,
                 SlotRules(),
                 distributor_id=a,
@@ -53,7 +53,7 @@ def test_booking_events_reach_a_receiver_that_fails_twice_exactly_once_each_and_
                 slot_id=slots[1].id,
             )
         with transaction(db) as s:
-            services.cancel_booking(
+            bookings.cancel_booking(
                 s, SlotRules(), distributor_id=a, booking_id=booking_id, now=before_cutoff(DAY)
             )
         now = utcnow()
@@ -89,8 +89,8 @@ def test_order_ready_for_a_booking_makes_it_ready_and_goes_to_its_distributor_on
     a = make_distributor(db, "TJ01", webhook_url="http://127.0.0.1:9/hooks")
     make_distributor(db, "TJ02", webhook_url="http://127.0.0.1:9/other")
     with transaction(db) as s:
-        slot = services.day_slots(s, DAY, SlotRules())[0]
-        booking_id = services.create_booking(
+        slot = common.day_slots(s, DAY, SlotRules())[0]
+        booking_id = bookings.create_booking(
             s,
             SlotRules(),
             distributor_id=a,

@@ -21,7 +21,7 @@ from scheduling.pickup.slots import SlotRules
 from scheduling.scheduler.builtin import register_outbox_relay
 from scheduling.scheduler.jobs import registry
 from shop.app import create_app
-from shop.distributors import accounts, services
+from shop.distributors import accounts, bookings, common, standing
 from shop.distributors.jobs import (
     NO_SHOWS,
     STANDING_BOOKINGS,
@@ -61,7 +61,7 @@ def test_standing_orders_become_bookings_once_on_the_hourly_run_and_never_after_
     setup_products(db, week, cases_per_day=20)
     distributor = make_distributor(db, "TJ01")
     with transaction(db) as s:
-        services.save_standing_order(
+        standing.save_standing_order(
             s,
             distributor_id=distributor,
             slot_time=time(6, 15),
@@ -88,8 +88,8 @@ def test_a_booking_nobody_collected_is_swept_once_thirty_minutes_after_its_slot(
     setup_products(db, [DAY], cases_per_day=20)
     distributor = make_distributor(db, "TJ02")
     with transaction(db) as s:
-        first_slot = services.day_slots(s, DAY, RULES)[0]  # 06:00-06:15
-        services.create_booking(
+        first_slot = common.day_slots(s, DAY, RULES)[0]  # 06:00-06:15
+        bookings.create_booking(
             s,
             RULES,
             distributor_id=distributor,
@@ -150,8 +150,8 @@ def test_a_booking_reaches_the_distributors_webhook_once_through_relay_and_deliv
         distributor = make_distributor(db, "TJ03")
         with transaction(db) as s:
             accounts.set_webhook(s, distributor, receiver.url)
-            slot = services.day_slots(s, DAY + timedelta(days=2), RULES)[0]
-            booking = services.create_booking(
+            slot = common.day_slots(s, DAY + timedelta(days=2), RULES)[0]
+            booking = bookings.create_booking(
                 s,
                 RULES,
                 distributor_id=distributor,

@@ -31,8 +31,7 @@ from scheduling.production.batches import complete_batch, create_batch, start_ba
 from scheduling.scheduler import jobs
 from shop.app import create_app
 from shop.cli import cli
-from shop.distributors import accounts
-from shop.distributors import services as distributors
+from shop.distributors import accounts, bookings, common, prices
 from shop.distributors.models import Booking, BookingStatus, WebhookDelivery
 from shop.distributors.webhooks import payload_of
 from shop.orders import flows, services
@@ -103,8 +102,8 @@ class Floor:
 
     def booking(self, cases: int) -> int:
         with transaction(self.sessions) as s:
-            slot = distributors.day_slots(s, DAY, SlotRules())[0]
-            return distributors.create_booking(
+            slot = common.day_slots(s, DAY, SlotRules())[0]
+            return bookings.create_booking(
                 s,
                 SlotRules(),
                 distributor_id=self.distributor_id,
@@ -202,8 +201,8 @@ def build_floor(settings: Settings, db: sessionmaker[Session]) -> Floor:
     with transaction(db) as s:
         create_product(s, CLASSIC, "杨村糕干", "Yangcun gaogan", 1250, 250, 1, 7)
         create_product(s, OSMANTHUS, "桂花糕干", "Osmanthus gaogan", 1680, 250, 1, 7)
-        distributors.set_case_pack(s, CLASSIC, CASE)
-        distributors.set_case_pack(s, OSMANTHUS, CASE)
+        prices.set_case_pack(s, CLASSIC, CASE)
+        prices.set_case_pack(s, OSMANTHUS, CASE)
         create_raw_material(s, "RICE", ItemKind.RICE, "新米", "New rice")
         create_raw_material(s, "SUGAR", ItemKind.SUGAR, "绵白糖", "Soft white sugar")
         receive_material(
@@ -227,7 +226,7 @@ def build_floor(settings: Settings, db: sessionmaker[Session]) -> Floor:
         distributor = accounts.create_distributor(
             s, code="TJ01", company="TJ01 副食商行", webhook_url="http://127.0.0.1:9/hooks"
         )
-        distributors.set_price(s, distributor.id, OSMANTHUS, 12000)
+        prices.set_price(s, distributor.id, OSMANTHUS, 12000)
         distributor_id = distributor.id
     app = create_app(settings)
     app.config["TESTING"] = True

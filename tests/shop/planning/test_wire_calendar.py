@@ -11,7 +11,7 @@ from inventory.db import transaction
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
 from scheduling.planning.calendar import set_calendar_entry
-from shop.distributors import services
+from shop.distributors import common, standing
 from shop.distributors.models import Booking
 from tests.support.distributors import CLASSIC, make_distributor, setup_products
 
@@ -29,7 +29,7 @@ def test_a_manager_closed_day_gets_no_booking_or_slots_and_a_holiday_worked_thro
     with transaction(db) as s:
         set_calendar_entry(s, REPAIRS, production=False, note="蒸柜检修")
         set_calendar_entry(s, NATIONAL_DAY, production=True, note="国庆照常生产")
-        services.save_standing_order(
+        standing.save_standing_order(
             s,
             distributor_id=distributor,
             slot_time=time(6, 15),
@@ -37,15 +37,15 @@ def test_a_manager_closed_day_gets_no_booking_or_slots_and_a_holiday_worked_thro
             starts_on=WEEK[0],
         )
     with transaction(db) as s:
-        refs = services.generate_standing_bookings(s, WEEK[0] - timedelta(days=1), 7, rules=RULES)
+        refs = standing.generate_standing_bookings(s, WEEK[0] - timedelta(days=1), 7, rules=RULES)
     with transaction(db) as s:
         booked_days = [b.day for b in s.scalars(select(Booking).order_by(Booking.day))]
         assert len(refs) == 4
         assert booked_days == [WEEK[0], WEEK[2], WEEK[3], NATIONAL_DAY]
-        assert services.day_slots(s, REPAIRS, RULES) == []
-        assert not services.is_open_day(s, REPAIRS)
-        assert services.is_open_day(s, NATIONAL_DAY)
-        assert len(services.day_slots(s, NATIONAL_DAY, RULES)) > 0
+        assert common.day_slots(s, REPAIRS, RULES) == []
+        assert not common.is_open_day(s, REPAIRS)
+        assert common.is_open_day(s, NATIONAL_DAY)
+        assert len(common.day_slots(s, NATIONAL_DAY, RULES)) > 0
         assert s.scalars(select(PickupSlot).where(PickupSlot.day == REPAIRS)).all() == []
 
 
@@ -56,7 +56,7 @@ def test_reopening_a_closed_day_lets_the_next_generation_book_it(
     distributor = make_distributor(db, "TJ02")
     with transaction(db) as s:
         set_calendar_entry(s, REPAIRS, production=False)
-        services.save_standing_order(
+        standing.save_standing_order(
             s,
             distributor_id=distributor,
             slot_time=time(6, 15),
@@ -64,11 +64,11 @@ def test_reopening_a_closed_day_lets_the_next_generation_book_it(
             starts_on=WEEK[0],
         )
     with transaction(db) as s:
-        assert services.generate_standing_bookings(s, WEEK[0], 6, rules=RULES) == []
+        assert standing.generate_standing_bookings(s, WEEK[0], 6, rules=RULES) == []
     with transaction(db) as s:
         set_calendar_entry(s, REPAIRS, production=None)  # back to the library default: open
     with transaction(db) as s:
-        refs = services.generate_standing_bookings(s, WEEK[0], 6, rules=RULES)
+        refs = standing.generate_standing_bookings(s, WEEK[0], 6, rules=RULES)
     assert len(refs) == 1
     with db() as s:
         assert [b.day for b in s.scalars(select(Booking))] == [REPAIRS]

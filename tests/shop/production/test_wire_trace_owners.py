@@ -21,7 +21,7 @@ from scheduling.production.trace import trace_batch
 from scheduling.refs import ref_infos, unregister_ref_provider
 from shop.app import create_app
 from shop.cli import cli
-from shop.distributors import services
+from shop.distributors import bookings, common
 from tests.support.distributors import CLASSIC, make_distributor, setup_products
 from tests.support.wiring import local
 
@@ -42,10 +42,10 @@ def _plant(db: sessionmaker[Session]) -> None:
 def _book(db: sessionmaker[Session], code: str, at: time, cases: int) -> str:
     distributor = make_distributor(db, code)
     with transaction(db) as s:
-        services.day_slots(s, DAY, RULES)
+        common.day_slots(s, DAY, RULES)
         slot = slot_at(s, DAY, at)
         assert slot is not None
-        booking = services.create_booking(
+        booking = bookings.create_booking(
             s,
             RULES,
             distributor_id=distributor,
