@@ -51,7 +51,7 @@ from inventory.rules import (
     Candidate,
     check_demand_day,
     check_quantity,
-    local_today,
+    local_day,
     production_days_for,
     take_freshest_first,
     window_for,
@@ -142,7 +142,7 @@ def _demands(
     and (given `new_ref`) the ref is not taken yet. One query for all of it: this is on the
     checkout's hot path."""
     checked = _check_lines(lines)
-    today = local_today(now)
+    today = local_day(now)
     for line in checked:
         check_demand_day(line.day, today)
     wanted = sorted({line.sku for line in checked})

@@ -23,6 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from inventory.db import transaction
 from inventory.errors import DomainError
 from shop.models import Role, User
+from shop.runtime import current_runtime
 from shop.security import sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,11 +108,7 @@ def logout() -> None:
     session.clear()
     g.pop("user", None)
     if isinstance(uid, int):
-        from flask import current_app
-
-        from shop.app import get_runtime
-
-        with transaction(get_runtime(current_app).sessions) as db:
+        with transaction(current_runtime().sessions) as db:
             sessions.end_everywhere(db, uid)
 
 
@@ -124,11 +121,7 @@ def current_user(db: Session | None = None) -> User | None:
     uid = session.get("uid")
     if uid is not None:
         if db is None:
-            from flask import current_app
-
-            from shop.app import get_runtime
-
-            with get_runtime(current_app).sessions() as own:
+            with current_runtime().sessions() as own:
                 user = own.get(User, uid)
         else:
             user = db.get(User, uid)

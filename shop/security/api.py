@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from inventory.db import transaction
 from inventory.errors import UnknownItem
-from inventory.runtime import Runtime
 from shop.auth import require_role
 from shop.models import Role, User
+from shop.runtime import current_runtime
 from shop.security import audit, sessions, throttle
 
 blp = Blueprint(
@@ -23,12 +22,6 @@ blp = Blueprint(
     url_prefix="/api/v1/manager",
     description="Security: audit log, sign-in locks, ending sessions (managers)",
 )
-
-
-def _runtime() -> Runtime:
-    from shop.app import get_runtime
-
-    return get_runtime(current_app)
 
 
 class AuditQuery(Schema):
@@ -69,7 +62,7 @@ class AuditLog(MethodView):
     @blp.response(200, AuditOut(many=True))
     def get(self, args: dict[str, Any]) -> list[Any]:
         """Security-relevant actions, newest first."""
-        with _runtime().sessions() as db:
+        with current_runtime().sessions() as db:
             return list(
                 audit.recent(
                     db, limit=args["limit"], action=args["action"], before_id=args["before_id"]
@@ -83,7 +76,7 @@ class Locks(MethodView):
     @require_role(Role.MANAGER)
     def get(self) -> list[Any]:
         """Accounts and addresses locked now after failed sign-ins."""
-        with _runtime().sessions() as db:
+        with current_runtime().sessions() as db:
             return list(throttle.active_locks(db))
 
     @require_role(Role.MANAGER)
@@ -91,7 +84,7 @@ class Locks(MethodView):
     @blp.response(204)
     def delete(self, data: dict[str, Any]) -> None:
         """Unlock an account ("account:<email>") or address ("address:<ip>") now."""
-        with transaction(_runtime().sessions) as db:
+        with transaction(current_runtime().sessions) as db:
             if not throttle.unlock(db, data["key"]):
                 raise UnknownItem("no such lock", key=data["key"])
             audit.record(db, "throttle.unlocked", data["key"])
@@ -103,7 +96,7 @@ class UserSessions(MethodView):
     @require_role(Role.MANAGER)
     def delete(self, user_id: int) -> dict[str, Any]:
         """Sign a user out everywhere: every copy of every session cookie stops working."""
-        with transaction(_runtime().sessions) as db:
+        with transaction(current_runtime().sessions) as db:
             user = db.get(User, user_id)
             if user is None:
                 raise UnknownItem("no such user", user_id=user_id)

@@ -3,24 +3,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from inventory.db import transaction
-from inventory.runtime import Runtime
 from shop.auth import normalise_email, require_role
 from shop.i18n import translate
 from shop.models import Role, User
+from shop.runtime import current_runtime
 from shop.security import audit, sessions, throttle
 
 bp = Blueprint("security", __name__, url_prefix="/manager/security")
-
-
-def _runtime() -> Runtime:
-    from shop.app import get_runtime
-
-    return get_runtime(current_app)
 
 
 @bp.get("/audit")
@@ -29,7 +23,7 @@ def audit_log() -> ResponseReturnValue:
     action = request.args.get("action") or None
     if action not in audit.ACTIONS:
         action = None
-    with _runtime().sessions() as db:
+    with current_runtime().sessions() as db:
         entries = audit.recent(db, action=action)
         locks = throttle.active_locks(db)
     return render_template(
@@ -41,7 +35,7 @@ def audit_log() -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def unlock() -> ResponseReturnValue:
     key = request.form.get("key", "")[:300]
-    with transaction(_runtime().sessions) as db:
+    with transaction(current_runtime().sessions) as db:
         if throttle.unlock(db, key):
             audit.record(db, "throttle.unlocked", key)
             flash(translate("security.unlocked"), "ok")
@@ -52,7 +46,7 @@ def unlock() -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def sign_out_everywhere() -> ResponseReturnValue:
     email = normalise_email(request.form.get("email", ""))[:254]
-    with transaction(_runtime().sessions) as db:
+    with transaction(current_runtime().sessions) as db:
         user = db.scalar(select(User).where(User.email == email))
         if user is None:
             flash(translate("security.no_such_user"), "error")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, session
+from flask import session
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -39,9 +39,9 @@ def end_everywhere(db: Session, user_id: int) -> None:
 
 def still_valid(now: float | None = None) -> bool:
     """Checks lifetime and idle time of the current cookie; refreshes "last seen"."""
-    from shop.app import get_runtime
+    from shop.runtime import current_runtime
 
-    settings = get_runtime(current_app).settings
+    settings = current_runtime().settings
     moment = int(now if now is not None else time.time())
     issued = session.get(ISSUED)
     seen = session.get(SEEN)

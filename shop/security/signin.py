@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import math
 
-from flask import current_app, request
+from flask import request
 
 from inventory.db import transaction
 from shop.auth import authenticate
 from shop.i18n import translate
 from shop.models import User
+from shop.runtime import current_runtime
 from shop.security import audit, throttle
 
 log = logging.getLogger("gaogan.security")
@@ -18,9 +19,7 @@ log = logging.getLogger("gaogan.security")
 
 def sign_in(email: str, password: str) -> User | None:
     """The user for these credentials, None for wrong ones; Throttled while locked."""
-    from shop.app import get_runtime
-
-    runtime = get_runtime(current_app)
+    runtime = current_runtime()
     settings = runtime.settings
     account = throttle.account_key(email)
     address = throttle.address_key(request.remote_addr)
