@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
-from shop.distributors import services as distributor_services
+from shop.distributors import prices as distributor_services
 from shop.security.models import AuditEvent
 from tests.shop.security.conftest import Shop, signed_in
 from tests.support.distributors import CLASSIC
