@@ -15,6 +15,7 @@ from inventory.settings import Settings
 from scheduling.batch_sheet import InputsProvider, cut_off
 from scheduling.batches import complete_due_batches, local_day, start_due_batches
 from scheduling.jobs import JobContext, JobRegistry, JobSpec, registry
+from scheduling.scheduler.housekeeping import register_housekeeping_jobs
 
 OUTBOX_RELAY = "outbox.relay"
 BATCH_START = "production.batch_start"
@@ -130,3 +131,4 @@ def register_builtin_jobs(settings: Settings, *, jobs: JobRegistry = registry) -
     """Every job the scheduling and inventory packages bring; the app factory calls this."""
     register_outbox_relay(relay_once, settings, jobs=jobs)
     register_production_jobs(settings, jobs=jobs)
+    register_housekeeping_jobs(settings, jobs=jobs)

@@ -1,0 +1,1 @@
+"""The scheduler: job registry, runner, leader lock and the jobs that keep the system tidy."""
