@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction, utcnow
@@ -87,8 +87,9 @@ def subject_for(event_type: str, prefix: str) -> str:
     return f"{prefix}.{event_type}"
 
 
-def envelope(row: Row[Any] | OutboxEvent) -> bytes:
-    """The message body: the same fields a subscriber's `Event` has, as JSON (UTF-8)."""
+def envelope(row: Any) -> bytes:
+    """The message body (from an outbox row or a row of its columns): the fields a
+    subscriber's `Event` has, as JSON (UTF-8)."""
     return json.dumps(
         {
             "event_id": row.event_id,
@@ -139,7 +140,7 @@ _COLUMNS = (
 )
 
 
-def unforwarded(sessions: sessionmaker[Session], limit: int) -> Sequence[Row[Any]]:
+def unforwarded(sessions: sessionmaker[Session], limit: int) -> Sequence[Any]:
     with sessions() as session:
         return session.execute(
             select(*_COLUMNS)
@@ -157,20 +158,6 @@ def mark_forwarded(sessions: sessionmaker[Session], ids: Sequence[int], now: dat
             .values(forwarded_at=now)
             .execution_options(synchronize_session=False)
         )
-
-
-def backlog(session: Session) -> tuple[int, datetime | None]:
-    """How many events wait for the broker, and when the oldest of them was written."""
-    count, oldest = session.execute(
-        select(func.count(), func.min(OutboxEvent.occurred_at)).where(
-            OutboxEvent.forwarded_at.is_(None)
-        )
-    ).one()
-    if oldest is not None and oldest.tzinfo is None:  # func.min bypasses UTCDateTime on SQLite
-        from datetime import UTC
-
-        oldest = oldest.replace(tzinfo=UTC)
-    return int(count), oldest
 
 
 async def forward_pending(

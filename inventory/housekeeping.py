@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,7 +36,7 @@ class Pruned:
 def delete_in_batches(
     sessions: sessionmaker[Session],
     table_id: ColumnElement[int],
-    candidates: Select[tuple[int]],
+    candidates: Select[Any],
     *,
     batch_size: int,
 ) -> int:
@@ -47,7 +48,7 @@ def delete_in_batches(
             if not ids:
                 return total
             session.execute(
-                delete(table_id.table)  # type: ignore[arg-type]
+                delete(table_id.table)
                 .where(table_id.in_(ids))
                 .execution_options(synchronize_session=False)
             )

@@ -192,7 +192,9 @@ class Settings:
             raise SettingsError(f"GAOGAN_BROKER must be none or nats, got {broker!r}")
         nats_url = env.get("GAOGAN_NATS_URL", "") or "nats://127.0.0.1:4222"
         if not nats_url.startswith(("nats://", "tls://")):
-            raise SettingsError(f"GAOGAN_NATS_URL must be a nats:// or tls:// URL, got {nats_url!r}")
+            raise SettingsError(
+                f"GAOGAN_NATS_URL must be a nats:// or tls:// URL, got {nats_url!r}"
+            )
         nats_prefix = env.get("GAOGAN_NATS_PREFIX", "") or "gaogan"
         if not nats_prefix.replace("_", "").replace("-", "").isalnum():
             raise SettingsError(

@@ -31,6 +31,10 @@ def register_broker_forwarder(settings: Settings, *, jobs: JobRegistry = registr
     """
 
     def forward(ctx: JobContext) -> str:
+        # The registry outlives one app: a process whose settings have no broker never
+        # forwards, even if another app in it registered the job.
+        if ctx.settings.broker != "nats":
+            return "no broker configured"
         return str(forward_once(ctx.sessions, ctx.settings, max_batches=FORWARD_BATCHES_PER_RUN))
 
     return jobs.register(

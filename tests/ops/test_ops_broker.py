@@ -120,7 +120,11 @@ def test_an_order_placed_in_the_shop_appears_on_the_broker_once_with_its_id_in_o
 
 
 def test_an_unreachable_broker_delays_events_and_never_parks_them(
-    settings: Settings, shop: Shop, db: sessionmaker[Session], private_nats: PrivateNats, prefix: str
+    settings: Settings,
+    shop: Shop,
+    db: sessionmaker[Session],
+    private_nats: PrivateNats,
+    prefix: str,
 ) -> None:
     settings = nats_settings(settings, private_nats.url, prefix)
     app = create_app(settings)
@@ -132,9 +136,14 @@ def test_an_unreachable_broker_delays_events_and_never_parks_them(
     waiting = unforwarded(db)
     assert waiting > 0
     with db() as session:
-        assert session.scalar(
-            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.status == OutboxStatus.DEAD)
-        ) == 0
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxEvent)
+                .where(OutboxEvent.status == OutboxStatus.DEAD)
+            )
+            == 0
+        )
     private_nats.start()
     assert forward_once(db, settings).forwarded == waiting
     assert unforwarded(db) == 0
@@ -160,7 +169,14 @@ def scheduler_process(
     )
     log = tmp_path / "scheduler.log"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from shop.cli import main; main()", "scheduler", "--leader-check", "1"],
+        [
+            sys.executable,
+            "-c",
+            "from shop.cli import main; main()",
+            "scheduler",
+            "--leader-check",
+            "1",
+        ],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
