@@ -138,6 +138,8 @@ class Settings:
     # /metrics needs "Authorization: Bearer <token>" when set; in production it is 404
     # without one, so a public site never shows its internals by accident.
     metrics_token: str = ""
+    # prometheus-client's own variable: where gunicorn workers keep their metric files.
+    prometheus_multiproc_dir: str = ""
     log_json: bool = True
 
     @property
@@ -248,5 +250,6 @@ class Settings:
             retention_days=_int(env, "GAOGAN_RETENTION_DAYS", 14, minimum=1),
             prune_batch_size=_int(env, "GAOGAN_PRUNE_BATCH", 1000, minimum=1),
             metrics_token=env.get("GAOGAN_METRICS_TOKEN", ""),
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
             log_json=_bool(env, "GAOGAN_LOG_JSON", production),
         )

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
+from shop import api, csrf, errors, i18n, logs, metrics, nav, scheduler_views
 from shop.distributors import web as distributors_web
 from shop.planning import web as planning_web
 
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["gaogan"] = runtime
 
     logs.init_app(app)
+    metrics.init_app(app, runtime)
     i18n.init_app(app)
     csrf.init_app(app)
     nav.init_app(app)
