@@ -40,9 +40,9 @@ from inventory.metrics import (
 )
 from inventory.outbox_stats import event_stats
 from inventory.runtime import Runtime
-from scheduling.jobs import registry as job_registry
-from scheduling.leader import probe_leader
-from scheduling.scheduler_models import JobRun, JobState
+from scheduling.scheduler.jobs import registry as job_registry
+from scheduling.scheduler.leader import probe_leader
+from scheduling.scheduler.models import JobRun, JobState
 from shop.errors import error_response
 from shop.i18n import translate
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from inventory.housekeeping import delete_in_batches, prune_events
 from inventory.nats_broker import forward_once
 from inventory.settings import Settings
-from scheduling.jobs import JobContext, JobRegistry, JobSpec, registry
-from scheduling.scheduler_models import JobRun, RunStatus
+from scheduling.scheduler.jobs import JobContext, JobRegistry, JobSpec, registry
+from scheduling.scheduler.models import JobRun, RunStatus
 
 BROKER_FORWARD = "outbox.forward"
 PRUNE = "housekeeping.prune"

@@ -24,7 +24,7 @@ from pathlib import Path
 import nats
 import pytest
 
-from tests.store.conftest import Shop, shop  # noqa: F401  (the fixture, re-exported)
+from tests.shop.orders.conftest import Shop, shop  # noqa: F401  (the fixture, re-exported)
 
 SHARED_NATS = "nats://127.0.0.1:4222"
 

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from scheduling.jobs import JobContext, registry
+from scheduling.scheduler.jobs import JobContext, registry
 from shop.cli import cli
-from tests.scheduler_helpers import effect
+from tests.support.scheduler_helpers import effect
 
 SLOW_JOB = "test.slow"
 

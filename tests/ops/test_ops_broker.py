@@ -19,11 +19,11 @@ from inventory.broker import stream_for, subject_for
 from inventory.models import OutboxEvent, OutboxStatus
 from inventory.nats_broker import forward_once
 from inventory.settings import Settings
-from scheduling.jobs import JobRegistry
 from scheduling.scheduler.housekeeping import BROKER_FORWARD, register_housekeeping_jobs
+from scheduling.scheduler.jobs import JobRegistry
 from shop.app import create_app
 from tests.ops.conftest import PrivateNats, read_stream, remember
-from tests.store.conftest import Shop, order_json
+from tests.shop.orders.conftest import Shop, order_json
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.models import Supply
 from inventory.settings import Settings
 from shop.orders.models import Order
-from tests.store.conftest import Shop, order_json
+from tests.shop.orders.conftest import Shop, order_json
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,10 +13,10 @@ from inventory.db import transaction
 from inventory.events import publish
 from inventory.models import InboxRecord, OutboxEvent, OutboxStatus
 from inventory.settings import Settings
-from scheduling.clock import ManualClock
-from scheduling.jobs import JobContext, JobRegistry
+from scheduling.scheduler.clock import ManualClock
 from scheduling.scheduler.housekeeping import PRUNE, register_housekeeping_jobs
-from scheduling.scheduler_models import JobRun, RunStatus
+from scheduling.scheduler.jobs import JobContext, JobRegistry
+from scheduling.scheduler.models import JobRun, RunStatus
 from shop.cli import cli
 
 NOW = datetime(2027, 1, 20, 18, 30, tzinfo=UTC)  # 02:30 in Shanghai, when the job runs

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.metrics import record_atp_cache
 from inventory.settings import Settings
 from shop.app import create_app
-from tests.store.conftest import Shop, order_json
+from tests.shop.orders.conftest import Shop, order_json
 
 
 def scrape(

@@ -16,10 +16,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.settings import Settings
-from scheduling.leader import probe_leader
-from scheduling.scheduler_models import JobRun, RunStatus
+from scheduling.scheduler.leader import probe_leader
+from scheduling.scheduler.models import JobRun, RunStatus
 from tests.ops.slow_job_scheduler import SLOW_JOB
-from tests.scheduler_helpers import effect_count
+from tests.support.scheduler_helpers import effect_count
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADER_CHECK_SECONDS = 2.0
