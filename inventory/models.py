@@ -253,7 +253,11 @@ class OutboxEvent(Base):
     """An event written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at", "id"),
+        # The broker forwarder reads `forwarded_at IS NULL ORDER BY id`.
+        Index("ix_outbox_unforwarded", "forwarded_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -268,6 +272,9 @@ class OutboxEvent(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the broker (GAOGAN_BROKER=nats) acknowledged it; independent of `status`, which is
+    # the in-process subscribers' delivery. NULL with no broker configured.
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InboxRecord(Base):
@@ -279,7 +286,8 @@ class InboxRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     consumer: Mapped[str] = mapped_column(String(80))
     event_id: Mapped[str] = mapped_column(String(36))
-    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed for housekeeping, which prunes old records in batches.
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class AppendOnlyViolation(RuntimeError):

@@ -126,6 +126,20 @@ class Settings:
     relay_batch_size: int = 50
     relay_max_attempts: int = 8
     relay_interval_seconds: int = 2
+    # Events to a broker besides the in-process subscribers: "none" (embedded default) or
+    # "nats" (JetStream). Subjects are "<prefix>.<type>", streams "<prefix>_<family>s".
+    broker: str = "none"
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_prefix: str = "gaogan"
+    # Housekeeping: done outbox/inbox rows and finished job runs older than this are pruned,
+    # `prune_batch_size` rows per short transaction.
+    retention_days: int = 14
+    prune_batch_size: int = 1000
+    # /metrics needs "Authorization: Bearer <token>" when set; in production it is 404
+    # without one, so a public site never shows its internals by accident.
+    metrics_token: str = ""
+    # prometheus-client's own variable: where gunicorn workers keep their metric files.
+    prometheus_multiproc_dir: str = ""
     log_json: bool = True
     # Database pool, per process. Every gunicorn worker (and the scheduler) has its own pool:
     # workers x (db_pool_size + db_max_overflow) + scheduler must stay below PostgreSQL's
@@ -190,6 +204,20 @@ class Settings:
                 "PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"
             )
 
+        broker = env.get("GAOGAN_BROKER", "none") or "none"
+        if broker not in {"none", "nats"}:
+            raise SettingsError(f"GAOGAN_BROKER must be none or nats, got {broker!r}")
+        nats_url = env.get("GAOGAN_NATS_URL", "") or "nats://127.0.0.1:4222"
+        if not nats_url.startswith(("nats://", "tls://")):
+            raise SettingsError(
+                f"GAOGAN_NATS_URL must be a nats:// or tls:// URL, got {nats_url!r}"
+            )
+        nats_prefix = env.get("GAOGAN_NATS_PREFIX", "") or "gaogan"
+        if not nats_prefix.replace("_", "").replace("-", "").isalnum():
+            raise SettingsError(
+                f"GAOGAN_NATS_PREFIX may hold letters, digits, - and _ only, got {nats_prefix!r}"
+            )
+
         harvest_month = _int(env, "GAOGAN_HARVEST_MONTH", 10, minimum=1)
         if harvest_month > 12:
             raise SettingsError(f"GAOGAN_HARVEST_MONTH must be 1-12, got {harvest_month}")
@@ -231,6 +259,13 @@ class Settings:
             relay_batch_size=_int(env, "GAOGAN_RELAY_BATCH", 50, minimum=1),
             relay_max_attempts=_int(env, "GAOGAN_RELAY_MAX_ATTEMPTS", 8, minimum=1),
             relay_interval_seconds=_int(env, "GAOGAN_RELAY_INTERVAL", 2, minimum=1),
+            broker=broker,
+            nats_url=nats_url,
+            nats_prefix=nats_prefix,
+            retention_days=_int(env, "GAOGAN_RETENTION_DAYS", 14, minimum=1),
+            prune_batch_size=_int(env, "GAOGAN_PRUNE_BATCH", 1000, minimum=1),
+            metrics_token=env.get("GAOGAN_METRICS_TOKEN", ""),
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
             log_json=_bool(env, "GAOGAN_LOG_JSON", production),
             db_pool_size=_int(env, "GAOGAN_DB_POOL_SIZE", 10, minimum=1),
             db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 20),

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import api, csrf, errors, i18n, logs, nav
+from shop import api, csrf, errors, i18n, logs, metrics, nav
 from shop.distributors import web as distributors_web
 from shop.orders import web as orders_web
 from shop.planning import web as planning_web
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_runtime(app, runtime)
 
     logs.init_app(app)
+    metrics.init_app(app, runtime)
     i18n.init_app(app)
     # Before any blueprint (its bounded `int` converter must be in place when routes are
     # added) and before the CSRF check, so hostile input is refused before anything reads it.

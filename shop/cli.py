@@ -13,6 +13,7 @@ from inventory.settings import Settings
 COMMAND_MODULES: list[str] = [
     "shop.commands.db",
     "shop.commands.events",
+    "shop.commands.events_ops",
     "shop.commands.inventory",
     "shop.commands.plan",
     "shop.commands.users",

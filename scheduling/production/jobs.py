@@ -13,6 +13,7 @@ from inventory.settings import Settings
 from scheduling.production.batch_sheet import InputsProvider, cut_off
 from scheduling.production.batches import complete_due_batches, start_due_batches
 from scheduling.scheduler.builtin import register_outbox_relay
+from scheduling.scheduler.housekeeping import register_housekeeping_jobs
 from scheduling.scheduler.jobs import JobContext, JobRegistry, JobSpec, registry
 
 BATCH_START = "production.batch_start"
@@ -95,3 +96,4 @@ def register_builtin_jobs(settings: Settings, *, jobs: JobRegistry = registry) -
     """Every job the scheduling and inventory packages bring; the app factory calls this."""
     register_outbox_relay(relay_once, settings, jobs=jobs)
     register_production_jobs(settings, jobs=jobs)
+    register_housekeeping_jobs(settings, jobs=jobs)

@@ -1,1 +1,1 @@
-"""scheduling/scheduler."""
+"""The scheduler: job registry, runner, leader lock and the jobs that keep the system tidy."""

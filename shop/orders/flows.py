@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction, utcnow
-from inventory.errors import DomainError
+from inventory.errors import DomainError, SoldOut
+from inventory.metrics import CHECKOUTS, SOLD_OUT_REFUSALS
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop.orders import services
@@ -68,11 +69,16 @@ def checkout(
     now: datetime | None = None,
 ) -> Placed:
     now = now or utcnow()
-    with transaction(runtime.sessions) as session:
-        order = services.place_order(
-            session, request, settings=runtime.settings, now=now, user_id=user_id
-        )
-        placed = Placed(order.public_id, order.access_token, order.status.value)
+    try:
+        with transaction(runtime.sessions) as session:
+            order = services.place_order(
+                session, request, settings=runtime.settings, now=now, user_id=user_id
+            )
+            placed = Placed(order.public_id, order.access_token, order.status.value)
+    except SoldOut:
+        SOLD_OUT_REFUSALS.inc()
+        raise
+    CHECKOUTS.inc()  # after the commit: a rolled-back order was not placed
     if placed.status != OrderStatus.PENDING_PAYMENT.value:
         return placed
     try:
