@@ -121,9 +121,7 @@ def read_snapshot(
     extra = dict(extra or {})
     first = min(line.day for line in lines)
     last = max(line.day for line in lines)
-    span = (
-        bindparam("window_days", window_days) if window_days is not None else Item.freshness_days
-    )
+    span = bindparam("window_days", window_days) if window_days is not None else Item.freshness_days
     columns: list[Any] = [
         Item.id,
         Item.sku,
@@ -153,8 +151,7 @@ def read_snapshot(
             and_(
                 Supply.item_id == Item.id,
                 Supply.production_day <= last,
-                Supply.production_day
-                >= literal(first, Date) - (func.coalesce(span, 1) - 1),
+                Supply.production_day >= literal(first, Date) - (func.coalesce(span, 1) - 1),
             ),
         )
         .where(Item.sku.in_(wanted), Item.kind == ItemKind.PRODUCT, Item.active.is_(True))
@@ -199,9 +196,7 @@ def read_snapshot(
     )
 
 
-def demands_of(
-    snapshot: Snapshot, lines: Sequence[Line], window_days: int | None
-) -> list[_Demand]:
+def demands_of(snapshot: Snapshot, lines: Sequence[Line], window_days: int | None) -> list[_Demand]:
     """The lines against the snapshot's products, as `reservations._demands` makes them."""
     for line in sorted(lines, key=lambda ln: ln.sku):
         if line.sku not in snapshot.products:
@@ -236,9 +231,9 @@ def row_of(obj: Base) -> dict[str, Any]:
         default = column.default
         if value is None and default is not None:
             if default.is_callable:
-                value = default.arg(None)  # type: ignore[attr-defined]
+                value = default.arg(None)
             elif default.is_scalar:
-                value = default.arg  # type: ignore[attr-defined]
+                value = default.arg
         if value is None and column.primary_key:
             continue
         row[column.name] = value

@@ -199,9 +199,7 @@ def calendar_days(session: Session, start: date, end: date) -> list[CalendarDay]
     return out
 
 
-def production_given(
-    day: date, official: OfficialStatus | None, production: bool | None
-) -> bool:
+def production_given(day: date, official: OfficialStatus | None, production: bool | None) -> bool:
     """`is_production_day` from a calendar entry's two overrides already read (None, None when
     the day has no entry): the checkout reads them in its one snapshot statement."""
     if production is not None:
