@@ -3,6 +3,7 @@ handler failing in the middle of a batch costs only its own event."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,8 @@ from tests.test_relay import (  # noqa: F401  (effect_table is a fixture)
     record_effect,
     seed,
 )
+
+pytestmark = pytest.mark.usefixtures("effect_table")
 
 
 def _statements_of_a_batch(
@@ -38,7 +41,7 @@ def _statements_of_a_batch(
 
 
 def test_a_batch_of_twenty_events_takes_as_many_statements_as_a_batch_of_one(
-    db: sessionmaker[Session], engine: Engine, settings: Settings, effect_table: None
+    db: sessionmaker[Session], engine: Engine, settings: Settings
 ) -> None:
     registry = Registry()
     registry.subscribe("test.thing", "inbox-only", lambda _s, _e: None)
@@ -55,7 +58,7 @@ def test_a_batch_of_twenty_events_takes_as_many_statements_as_a_batch_of_one(
 
 
 def test_a_handler_failing_mid_batch_costs_only_its_event_and_is_called_once(
-    db: sessionmaker[Session], settings: Settings, effect_table: None
+    db: sessionmaker[Session], settings: Settings
 ) -> None:
     registry = Registry()
     flaky = Flaky(failures=1, only_seq={2})
