@@ -25,7 +25,7 @@ COPY scheduling/__init__.py scheduling/__init__.py
 COPY shop/__init__.py shop/__init__.py
 RUN pip install --upgrade pip && pip install -e .
 
-COPY alembic.ini ./
+COPY alembic.ini gunicorn.conf.py ./
 COPY migrations migrations
 COPY inventory inventory
 COPY scheduling scheduling
@@ -34,5 +34,5 @@ COPY shop shop
 USER gaogan
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", \
-     "--access-logfile", "-", "shop.app:create_app()"]
+# Workers and threads come from gunicorn.conf.py (GAOGAN_WEB_WORKERS, GAOGAN_WEB_THREADS).
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "shop.app:create_app()"]

@@ -23,5 +23,10 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        engine = make_engine(settings.database_url)
+        pool: dict[str, int] = {}
+        if not settings.is_sqlite:
+            # One pool per process: gunicorn workers are forked before the app is built
+            # (no preload), so no connection is ever shared across processes.
+            pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+        engine = make_engine(settings.database_url, **pool)
         return cls(settings=settings, engine=engine, sessions=make_session_factory(engine))

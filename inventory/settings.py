@@ -127,6 +127,17 @@ class Settings:
     relay_max_attempts: int = 8
     relay_interval_seconds: int = 2
     log_json: bool = True
+    # Serving: database connections per process (gunicorn worker, scheduler). A worker needs
+    # one per thread; the overflow covers a request that briefly needs a second (none does
+    # today). Few threads per process, more processes: the work per request is Python, and
+    # threads of one process share one interpreter lock (docs/BENCHMARKS.md, serving layout).
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
+    # Availability: how long a rendered calendar may be served from a worker's memory
+    # without asking the database whether the product changed (0: always ask).
+    availability_cache_seconds: int = 2
+    # The season planner: one budget, in seconds, for all its stages together.
+    plan_time_limit_seconds: int = 10
 
     @property
     def production(self) -> bool:
@@ -217,4 +228,37 @@ class Settings:
             relay_max_attempts=_int(env, "GAOGAN_RELAY_MAX_ATTEMPTS", 8, minimum=1),
             relay_interval_seconds=_int(env, "GAOGAN_RELAY_INTERVAL", 2, minimum=1),
             log_json=_bool(env, "GAOGAN_LOG_JSON", production),
+            db_pool_size=_int(
+                env, "GAOGAN_DB_POOL_SIZE", serving_from_env(env).threads + 1, minimum=1
+            ),
+            db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 5),
+            availability_cache_seconds=_int(env, "GAOGAN_AVAILABILITY_CACHE_SECONDS", 2),
+            plan_time_limit_seconds=_int(env, "GAOGAN_PLAN_TIME_LIMIT", 10, minimum=1),
         )
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How gunicorn runs the web process (read by `gunicorn.conf.py`)."""
+
+    workers: int
+    threads: int
+    timeout: int
+
+
+def serving_from_env(env: Mapping[str, str] | None = None) -> Serving:
+    """The web server's layout: processes, not threads, carry the load.
+
+    Default: two worker processes per core, four threads each. A request's cost is mostly
+    Python (SQLAlchemy, templates), and threads of one process take turns on one interpreter
+    lock, so 64 threads in one process served fewer checkouts than 2 processes x 8 threads
+    (docs/BENCHMARKS.md). Read apart from `Settings.from_env()` so the gunicorn master needs
+    no database URL or secret key to start its workers.
+    """
+    env = os.environ if env is None else env
+    cores = os.cpu_count() or 1
+    return Serving(
+        workers=_int(env, "GAOGAN_WEB_WORKERS", 2 * cores, minimum=1),
+        threads=_int(env, "GAOGAN_WEB_THREADS", 4, minimum=1),
+        timeout=_int(env, "GAOGAN_WEB_TIMEOUT", 30, minimum=1),
+    )
