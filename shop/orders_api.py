@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Flask, abort, current_app, request, url_for
+from flask import Flask, Response, abort, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -30,6 +30,7 @@ from shop.auth import current_user
 from shop.csrf import csrf_exempt_without_session
 from shop.models import Role
 from shop.orders import flows, services
+from shop.orders.availability import AvailabilityCache
 from shop.orders.models import Order
 from shop.orders.rules import MAX_LINE_QUANTITY, MAX_LINES, LineRequest, OrderNotFound, day_states
 
@@ -184,16 +185,39 @@ class Availability(MethodView):
         if (end - start).days >= MAX_RANGE_DAYS:
             raise DomainError(f"ask for at most {MAX_RANGE_DAYS} days at a time", field="to")
         runtime = _runtime()
-        now = utcnow()
-        with runtime.sessions() as db:
+        cache: AvailabilityCache = current_app.extensions["gaogan_availability"]
+
+        def render() -> object:
+            now = utcnow()
             sku = get_product(db, args["product"]).sku
             atp = available_to_promise(db, [sku], start, end, now=now).get(sku, {})
             shut = services.closed_days(db, [sku], start, end)
-        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        return {
-            "product": sku,
-            "days": day_states(days, atp, shut, now, runtime.settings.order_cutoff),
-        }
+            days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+            return AvailabilitySchema().dump(
+                {
+                    "product": sku,
+                    "days": day_states(days, atp, shut, now, runtime.settings.order_cutoff),
+                }
+            )
+
+        with runtime.sessions() as db:
+            rendered = cache.get(
+                db,
+                args["product"],
+                start,
+                end,
+                max_age=runtime.settings.availability_cache_seconds,
+                render=render,
+            )
+        # Clients may keep the body but must ask again (no-cache): a day that sold out a
+        # second ago must not show as open from a phone's cache. Unchanged: 304, no body.
+        if request.if_none_match.contains(rendered.etag):
+            response = Response(status=304)
+        else:
+            response = Response(rendered.body, mimetype="application/json")
+        response.set_etag(rendered.etag)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def _authorised_order(public_id: str) -> Order:
@@ -272,4 +296,7 @@ class OrderCancel(MethodView):
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:
+    # One cache per app, so per gunicorn worker process; see shop.orders.availability for
+    # why that is safe across processes.
+    app.extensions["gaogan_availability"] = AvailabilityCache()
     get_api(app).register_blueprint(blp)
