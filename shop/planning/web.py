@@ -137,13 +137,14 @@ def _form_float(name: str, default: float | None = None) -> float | None:
 
 
 def _plan_request(start: date, end: date, profile_id: int | None) -> PlanRequest:
+    budget = float(_runtime().settings.plan_time_limit_seconds)
     return PlanRequest(
         start=start,
         end=end,
         profile_id=profile_id,
         growth_pct=_form_int("growth_pct", 100) or 100,
         limit_materials=request.form.get("limit_materials") == "on",
-        time_limit=min(120.0, _form_float("time_limit", 20.0) or 20.0),
+        time_limit=min(120.0, _form_float("time_limit", budget) or budget),
     )
 
 
@@ -190,6 +191,7 @@ def overview() -> ResponseReturnValue:
             markers=markers,
             marker_names=cal.MARKER_NAMES,
             marker_keys=cal.MARKER_KEYS,
+            plan_time_limit=_runtime().settings.plan_time_limit_seconds,
         )
 
 
