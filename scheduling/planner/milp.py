@@ -382,6 +382,8 @@ def solve(
     if values is None:
         greedy.status = f"greedy ({status})"
         greedy.seconds = time.monotonic() - started
+        greedy.stage_seconds = stage_seconds
+        greedy.stage_status = stage_status
         return greedy
     trays = {key: round(values[col]) for key, col in model.n.items() if round(values[col]) > 0}
     result = trim_waste(data, result_for(data, trays, status=status.lower()))
