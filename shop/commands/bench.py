@@ -104,7 +104,7 @@ def _seed_products(factory: sessionmaker[Session], day: date, extra: Sequence[st
     with transaction(factory) as s:
         for sku in [*SKUS, *extra]:
             create_product(s, sku, "基准糕干", "Benchmark gaogan", 1000, 250, 2, 7)
-        set_planned_supply(s, "bench", {(sku, day): 50_000_000 for sku in [*SKUS, *extra]})
+        set_planned_supply(s, "bench", {(sku, day): 1_000_000 for sku in [*SKUS, *extra]})
         set_calendar_entry(s, day, production=True)
         services.ensure_locations(s)
 
@@ -585,7 +585,7 @@ def _seed_claims(engine: Engine, factory: sessionmaker[Session], start: date, n:
     days = [start - timedelta(days=1) + timedelta(days=i) for i in range(60)]
     with transaction(factory) as s:
         create_product(s, HOT, "基准糕干", "Benchmark gaogan", 1000, 250, 2, 7)
-        set_planned_supply(s, "bench", {(HOT, d): 10 * n for d in days})
+        set_planned_supply(s, "bench", {(HOT, d): 1_000_000 for d in days})
     with engine.begin() as conn:
         conn.execute(
             text(
