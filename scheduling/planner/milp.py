@@ -373,6 +373,11 @@ def solve(
         stage_status[name] = status
         stage_seconds[name] = round(time.monotonic() - stage_started, 3)
         if solution is None:
+            # No plan from this stage (its time ran out before a first solution): the later
+            # stages cannot improve on nothing, so they are reported as not run.
+            why = "out of time" if status == TIME_LIMIT_STATUS else status
+            for skipped, _cost, _constant in stages[i + 1 :]:
+                stage_status[skipped] = f"skipped: {why}"
             break
         values = solution
         value = float(sum(cost[c] * values[c] for c in cost))
