@@ -66,14 +66,18 @@ def stage_budget(
     """Seconds for stage `name` with `left` seconds of the budget and `later_stages` after it.
 
     A priority stage (unmet demand) keeps back a little for each later stage, one twentieth
-    of the budget (at most 1 s), so a slow first stage cannot leave waste and overtime with
-    nothing; waste keeps back part of what is left for overtime.
+    of the budget (at most 1 s), but never more than half of what is left, so a slow first
+    stage cannot leave waste and overtime with nothing, nor a slow start leave the demand
+    stages without the time to find a plan; waste keeps back part of what is left for
+    overtime.
     """
     if later_stages == 0:
         return left
     if name.startswith("unmet_"):
+        # The reserve never takes more than half of what is left: with little time left a
+        # plan for the demand comes before any time for waste or overtime.
         reserve = min(1.0, total / 20) * later_stages
-        return max(MIN_STAGE_SECONDS, left - reserve)
+        return max(MIN_STAGE_SECONDS, left - reserve, left / 2)
     return max(MIN_STAGE_SECONDS, left * waste_share)
 
 

@@ -15,7 +15,9 @@ def test_a_priority_stage_keeps_a_little_back_for_each_later_stage() -> None:
     # Waste leaves part of what is left to overtime; the last stage gets all of it.
     assert stage_budget("waste", 2.0, 1, 10.0) == pytest.approx(1.2)
     assert stage_budget("overtime", 0.8, 0, 10.0) == pytest.approx(0.8)
-    # Never less than a stage needs to start.
+    # With little left, the demand stage keeps at least half of it; never less than a stage
+    # needs to start.
+    assert stage_budget("unmet_confirmed", 1.6, 4, 10.0) == pytest.approx(0.8)
     assert stage_budget("unmet_booked", 0.1, 3, 10.0) == MIN_STAGE_SECONDS
 
 
