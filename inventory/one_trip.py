@@ -348,6 +348,9 @@ def take_in_one_call(
     Returns the taken rows whose day has been made, or None when the stock no longer fits
     (nothing was written). A unique violation (a ref taken meanwhile) raises IntegrityError.
     """
+    # Rows the caller added through the ORM earlier in this transaction must exist before
+    # ours reference them (a raw statement does not autoflush); nothing pending: no statement.
+    session.flush()
     payload = []
     for table, table_rows in rows:
         if not table_rows:
