@@ -310,12 +310,14 @@ def _better(a: PlanResult, b: PlanResult) -> bool:
     return key_a < key_b
 
 
-def trim_waste(data: PlanInput, plan: PlanResult) -> PlanResult:
+def trim_waste(data: PlanInput, plan: PlanResult, *, deadline: float | None = None) -> PlanResult:
     """Drop whole trays nobody buys. If a day's output of a product leaves at least a tray
     unsold, the same sales stay possible without that tray, so served demand cannot fall
     while waste and resource use do: a cheap finish when the waste stage ran out of time."""
     units = {p.sku: p.units_per_tray for p in data.products}
     for _round in range(5):
+        if deadline is not None and time.monotonic() >= deadline:
+            return plan
         trays = dict(plan.trays)
         changed = False
         for (sku, day), left in plan.waste.items():
@@ -340,6 +342,9 @@ def solve(
     report = progress or (lambda _stage, _done: None)
     report("greedy", 0.0)
     greedy = greedy_plan(data)
+    # Turning the solver's trays into a plan afterwards (result_for) costs about what the
+    # greedy plan did: keep that much of the budget back from the stages.
+    finish = time.monotonic() - started
     if not data.days or not data.products:
         greedy.status = "empty"
         return greedy
@@ -360,7 +365,7 @@ def solve(
     stage_status: dict[str, str] = {}
     for i, (name, cost, constant) in enumerate(stages):
         report(name, i / len(stages))
-        left = options.time_limit - (time.monotonic() - started)
+        left = options.time_limit - finish - (time.monotonic() - started)
         if left < MIN_STAGE_SECONDS and values is not None:
             # Out of budget: this stage and the rest keep the last stage's plan.
             for skipped, _cost, _constant in stages[i:]:
@@ -395,7 +400,9 @@ def solve(
         greedy.stage_status = stage_status
         return greedy
     trays = {key: round(values[col]) for key, col in model.n.items() if round(values[col]) > 0}
-    result = trim_waste(data, result_for(data, trays, status=status.lower()))
+    result = result_for(data, trays, status=status.lower())
+    # Trimming re-evaluates the plan up to five times: only while the budget lasts.
+    result = trim_waste(data, result, deadline=started + options.time_limit)
     if _better(greedy, result):
         greedy.status = f"greedy (solver {status.lower()})"
         result = greedy
