@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,10 +42,13 @@ from scheduling.planning_models import CalendarEntry
 from shop.orders.models import DeliveryZone, Fulfilment, Order, OrderLine, OrderStatus, PickupPoint
 from shop.orders.rules import check_lines, check_orderable_day, cutoff_for, delivery_window_days
 
+if TYPE_CHECKING:
+    from shop.orders.services import PlaceOrder
+
 
 def place_order_in_one_trip(
     session: Session,
-    request: Any,
+    request: PlaceOrder,
     *,
     settings: Settings,
     now: datetime,
