@@ -16,7 +16,7 @@ from inventory.models import Claim, ClaimKind, ClaimStatus, Supply
 from inventory.rules import (
     MAX_HORIZON_DAYS,
     MAX_WINDOW_DAYS,
-    local_today,
+    local_day,
     window_for,
     windowed_atp,
 )
@@ -82,7 +82,7 @@ def available_to_promise(
     free: dict[int, dict[date, int]] = defaultdict(dict)
     for item_id, day, quantity in rows:
         free[item_id][day] = int(quantity)
-    today = local_today(now)
+    today = local_day(now)
     return {
         sku: windowed_atp(free[item.id], start, end, windows[sku], today)
         for sku, item in sorted(products.items())

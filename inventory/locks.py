@@ -10,7 +10,7 @@ left out there.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -88,6 +88,24 @@ def lock_supply(
             made=actual is not None,
         )
     return rows
+
+
+def lock_supply_rows(
+    session: Session, item_ids: Sequence[int], days: Sequence[date]
+) -> dict[tuple[int, date], Supply]:
+    """Lock, in id order, the supply rows (as ORM objects, to be changed) of some items on some
+    production days, keyed by (item id, day). Used where whole rows are rewritten (planned
+    output, received production) rather than claimed against."""
+    stmt = (
+        select(Supply)
+        .where(
+            Supply.item_id.in_(sorted(set(item_ids))), Supply.production_day.in_(sorted(set(days)))
+        )
+        .order_by(Supply.id)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(of=Supply, key_share=True)
+    return {(row.item_id, row.production_day): row for row in session.scalars(stmt)}
 
 
 def lock_reservation(

@@ -7,7 +7,7 @@ The work per reservation, not the row lock, was the gap to a bare conditional UP
    (without a lock), a fresh reservation id, whether the ref is taken, and whatever scalar
    values the caller adds (the shop adds its order id, the calendar day, the pickup point).
 2. Python plans the takes on that snapshot exactly as the locked path would
-   (`reservations._plan`, freshest first) and builds every row to write.
+   (`claims.plan_take`, freshest first) and builds every row to write.
 3. `take_in_one_call`: ONE call of the `gaogan_take` function (inventory.take_function) writes
    the rows and then takes the stock with the guarded UPDATE, last; with several supply rows it
    locks them in id order first. If the snapshot went stale (someone took the last units, a
@@ -44,6 +44,17 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from inventory.claims import (
+    Demand,
+    Line,
+    check_hold_until,
+    check_lines,
+    check_now,
+    check_ref,
+    lines_payload,
+    plan_take,
+)
+from inventory.claims import ProductFacts as _Product
 from inventory.db import Base, utcnow
 from inventory.errors import DuplicateReference, UnknownItem
 from inventory.locks import SupplyRow
@@ -60,18 +71,7 @@ from inventory.models import (
     ReservationStatus,
     Supply,
 )
-from inventory.reservations import (
-    Line,
-    _check_hold_until,
-    _check_lines,
-    _check_now,
-    _check_ref,
-    _Demand,
-    _lines_payload,
-    _plan,
-    _Product,
-)
-from inventory.rules import check_demand_day, local_today, window_for
+from inventory.rules import check_demand_day, local_day, window_for
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def read_snapshot(
 
     Supply rows are read over each product's widest window (the product's freshness, or
     `window_days`); a narrower window is applied when planning. Unknown SKUs are simply absent
-    from `products`: the caller decides when to say so (`demands_of`).
+    from `products`: the caller decides when to say so (`demands_on_snapshot`).
     """
     extra = dict(extra or {})
     first = min(line.day for line in lines)
@@ -196,8 +196,10 @@ def read_snapshot(
     )
 
 
-def demands_of(snapshot: Snapshot, lines: Sequence[Line], window_days: int | None) -> list[_Demand]:
-    """The lines against the snapshot's products, as `reservations._demands` makes them."""
+def demands_on_snapshot(
+    snapshot: Snapshot, lines: Sequence[Line], window_days: int | None
+) -> list[Demand]:
+    """The lines against the snapshot's products, as `claims.demands_of` makes them."""
     for line in sorted(lines, key=lambda ln: ln.sku):
         if line.sku not in snapshot.products:
             raise UnknownItem(f"no product with SKU {line.sku!r}", sku=line.sku)
@@ -205,7 +207,7 @@ def demands_of(snapshot: Snapshot, lines: Sequence[Line], window_days: int | Non
     for line_no, line in enumerate(lines):
         facts = snapshot.products[line.sku]
         item = _Product(facts.id, facts.sku, facts.freshness_days)
-        demands.append(_Demand(line_no, line, item, window_for(item.freshness_days, window_days)))
+        demands.append(Demand(line_no, line, item, window_for(item.freshness_days, window_days)))
     return demands
 
 
@@ -269,14 +271,14 @@ class PlannedTake:
 def plan_reservation(
     snapshot: Snapshot,
     ref: str,
-    demands: Sequence[_Demand],
+    demands: Sequence[Demand],
     *,
     hold_until: datetime | None,
     now: datetime,
 ) -> PlannedTake | None:
     """The reservation, its claims and its `stock.reserved` event, split freshest first over
     the snapshot's rows; None when the snapshot is short (the locked path decides then)."""
-    planned, shortages = _plan(demands, snapshot.rows, {})
+    planned, shortages = plan_take(demands, snapshot.rows, {})
     if shortages:
         return None
     status = ReservationStatus.CONFIRMED if hold_until is None else ReservationStatus.HELD
@@ -316,7 +318,7 @@ def plan_reservation(
             "ref": ref,
             "status": status.value,
             "expires_at": hold_until.isoformat() if hold_until else None,
-            **_lines_payload(demands),
+            **lines_payload(demands),
         },
         key=ref,
     )
@@ -390,17 +392,17 @@ def reserve_in_one_trip(
     """`reservations.reserve` in two statements, or None when it must take the locked path
     (stock short on the snapshot, or lost to a concurrent order between read and update).
     PostgreSQL only."""
-    now = _check_now(now)
-    ref = _check_ref(ref)
-    hold_until = _check_hold_until(hold_until, now)
-    checked = _check_lines(lines)
-    today = local_today(now)
+    now = check_now(now)
+    ref = check_ref(ref)
+    hold_until = check_hold_until(hold_until, now)
+    checked = check_lines(lines)
+    today = local_day(now)
     for line in checked:
         check_demand_day(line.day, today)
     if window_days is not None:
         window_for(1, window_days)  # refuse a bad window before any statement
     snapshot = read_snapshot(session, checked, window_days=window_days, ref=ref)
-    demands = demands_of(snapshot, checked, window_days)
+    demands = demands_on_snapshot(snapshot, checked, window_days)
     if snapshot.ref_taken:
         raise DuplicateReference(f"reservation {ref!r} already exists", ref=ref)
     planned = plan_reservation(snapshot, ref, demands, hold_until=hold_until, now=now)

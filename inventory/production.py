@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from inventory.catalog import get_products
-from inventory.db import is_postgres, utcnow
+from inventory.db import utcnow
 from inventory.errors import (
     DuplicateReference,
     InsufficientStock,
@@ -21,7 +21,7 @@ from inventory.errors import (
 )
 from inventory.events import publish
 from inventory.ledger import check_text, post
-from inventory.locks import lock_reservation
+from inventory.locks import lock_reservation, lock_supply_rows
 from inventory.lots import (
     assign,
     assign_on_lots,
@@ -94,14 +94,10 @@ def receive_production(
         )
 
     item_ids = [item.id for item in products.values()]
-    stmt = (
-        select(Supply)
-        .where(Supply.item_id.in_(sorted(item_ids)), Supply.production_day == production_day)
-        .order_by(Supply.id)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(of=Supply, key_share=True)
-    rows = {row.item_id: row for row in session.scalars(stmt)}
+    rows = {
+        item_id: row
+        for (item_id, _day), row in lock_supply_rows(session, item_ids, [production_day]).items()
+    }
 
     new_lots: list[Lot] = []
     for sku in sorted(outputs):

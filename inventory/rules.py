@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from inventory.errors import InvalidQuantity, OutsideFreshnessWindow
@@ -26,11 +26,16 @@ MAX_WINDOW_DAYS = 60
 LOCAL_ZONE = ZoneInfo(TIMEZONE)
 
 
-def local_today(now: datetime) -> date:
+def local_day(now: datetime) -> date:
     """The business day (Asia/Shanghai) at the aware instant `now`."""
     if now.tzinfo is None:
         raise ValueError("naive datetime; pass an aware datetime")
     return now.astimezone(LOCAL_ZONE).date()
+
+
+def local_moment(day: date, at: time) -> datetime:
+    """A local wall-clock time on a business day, as an aware UTC datetime."""
+    return datetime.combine(day, at, tzinfo=LOCAL_ZONE).astimezone(UTC)
 
 
 def check_quantity(

@@ -6,14 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.catalog import get_products, list_products
-from inventory.db import is_postgres
 from inventory.errors import InvalidInput
 from inventory.events import publish
 from inventory.ledger import check_text
+from inventory.locks import lock_supply_rows
 from inventory.models import Supply
 from inventory.rules import check_quantity
 
@@ -38,21 +37,6 @@ def _check_day(day: object) -> date:
     return day
 
 
-def _locked_rows(
-    session: Session, item_ids: Sequence[int], days: Sequence[date]
-) -> dict[tuple[int, date], Supply]:
-    stmt = (
-        select(Supply)
-        .where(
-            Supply.item_id.in_(sorted(set(item_ids))), Supply.production_day.in_(sorted(set(days)))
-        )
-        .order_by(Supply.id)
-    )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(of=Supply, key_share=True)
-    return {(row.item_id, row.production_day): row for row in session.scalars(stmt)}
-
-
 def set_planned_supply(
     session: Session, plan_ref: str, quantities: Mapping[tuple[str, date], int]
 ) -> list[SupplyChange]:
@@ -69,7 +53,9 @@ def set_planned_supply(
         _check_day(day)
         check_quantity(quantity, what=f"planned {sku} on {day}", allow_zero=True)
     products = get_products(session, (sku for sku, _ in quantities))
-    rows = _locked_rows(session, [p.id for p in products.values()], [day for _, day in quantities])
+    rows = lock_supply_rows(
+        session, [p.id for p in products.values()], [day for _, day in quantities]
+    )
     over: list[SupplyChange] = []
     for (sku, day), quantity in sorted(quantities.items()):
         item = products[sku]
@@ -136,7 +122,7 @@ def set_day_closed(
     items = (
         list(get_products(session, skus).values()) if skus is not None else list_products(session)
     )
-    rows = _locked_rows(session, [item.id for item in items], [day]) if items else {}
+    rows = lock_supply_rows(session, [item.id for item in items], [day]) if items else {}
     changed = 0
     for item in sorted(items, key=lambda i: i.sku):
         row = rows.get((item.id, day))

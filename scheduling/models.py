@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from scheduling.pickup import models as slot_models  # noqa: F401  (pickup_slots on Base.metadata)
+
 # The season planner's tables live in their own module; importing it here puts them on
 # Base.metadata for create_all and Alembic.
-from scheduling import planning_models as planning_models
-from scheduling import production_models as _production_models  # noqa: F401
+from scheduling.production import models as _production_models  # noqa: F401
 
 # Area modules keep their own tables; importing them here puts them on Base.metadata.
-from scheduling import scheduler_models as _scheduler_models  # noqa: F401
-from scheduling import slot_models  # noqa: F401  (pickup_slots on Base.metadata)
+from scheduling.scheduler import models as _scheduler_models  # noqa: F401

@@ -12,9 +12,12 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
+from shop import api, csrf, errors, i18n, logs, nav
 from shop.distributors import web as distributors_web
+from shop.orders import web as orders_web
 from shop.planning import web as planning_web
+from shop.production import web as production_web
+from shop.runtime import install_runtime
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -33,7 +36,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["gaogan"] = runtime
+    install_runtime(app, runtime)
 
     logs.init_app(app)
     i18n.init_app(app)
@@ -44,12 +47,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     api.init_app(app)
     errors.init_app(app)
     distributors_web.init_app(app, runtime)
-    scheduler_views.init_app(app, runtime)
+    production_web.init_app(app, runtime)
     planning_web.init_app(app, runtime)
 
-    from shop import storefront
-
-    storefront.init_app(app, runtime)
+    orders_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
@@ -61,8 +62,3 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return jsonify(status="ok", database="ok")
 
     return app
-
-
-def get_runtime(app: Flask) -> Runtime:
-    runtime: Runtime = app.extensions["gaogan"]
-    return runtime

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,18 +13,18 @@ from sqlalchemy.orm import Session
 from inventory.catalog import create_product, create_raw_material
 from inventory.materials import current_crop_year, receive_material
 from inventory.models import Item
-from inventory.settings import TIMEZONE
+from inventory.rules import LOCAL_ZONE
 from inventory.supply import set_planned_supply
-from scheduling.calendar import lunar_markers
-from scheduling.capacity import main_profile
-from scheduling.demo_history import seed_recipes, seed_sales_history
-from scheduling.slots import SlotRules
+from scheduling.pickup.slots import SlotRules
+from scheduling.planning.calendar import lunar_markers
+from scheduling.planning.capacity import main_profile
+from scheduling.planning.demo_history import seed_recipes, seed_sales_history
 from shop.auth import create_user
 from shop.distributors import accounts as distributor_accounts
-from shop.distributors import services as distributor_services
+from shop.distributors import common, standing
+from shop.distributors import prices as price_lists
 from shop.models import Role
 
-LOCAL = ZoneInfo(TIMEZONE)
 DEMO_PASSWORD = "gaogan-demo"
 # Ordinary-day sales of the best seller in the demo history (pieces a day, outside the season).
 EVERYDAY_SALES = 400
@@ -179,7 +178,7 @@ def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:
     """Two shops that collect at 06:00 with a price list and a standing order; the coming
     week's pickup slots and standing bookings are made as the scheduler's jobs would."""
     for sku, pieces in CASE_PIECES.items():
-        distributor_services.set_case_pack(session, sku, pieces)
+        price_lists.set_case_pack(session, sku, pieces)
     prices = {p.sku: p.price_fen for p in PRODUCTS}
     for d in DISTRIBUTORS:
         distributor = distributor_accounts.create_distributor(
@@ -192,8 +191,8 @@ def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:
         )
         for sku, pieces in CASE_PIECES.items():
             case_price = round(prices[sku] * pieces * 0.75)
-            distributor_services.set_price(session, distributor.id, sku, case_price)
-        distributor_services.save_standing_order(
+            price_lists.set_price(session, distributor.id, sku, case_price)
+        standing.save_standing_order(
             session,
             distributor_id=distributor.id,
             slot_time=d.slot_time,
@@ -211,8 +210,8 @@ def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:
                 distributor_id=distributor.id,
             )
     for offset in range(1, 8):
-        distributor_services.day_slots(session, today + timedelta(days=offset), rules)
-    distributor_services.generate_standing_bookings(session, today, 7, rules=rules)
+        common.day_slots(session, today + timedelta(days=offset), rules)
+    standing.generate_standing_bookings(session, today, 7, rules=rules)
 
 
 def load_demo(
@@ -241,7 +240,7 @@ def load_demo(
     create_raw_material(session, "SUGAR", "sugar", "绵白糖", "Soft white sugar")
     create_raw_material(session, "BAG-250", "packaging", "枕式包装袋", "Pillow-pack bag")
 
-    received = datetime.combine(today - timedelta(days=3), time(9, 0), LOCAL)
+    received = datetime.combine(today - timedelta(days=3), time(9, 0), LOCAL_ZONE)
     crop = current_crop_year(today, harvest_month)
     receive_material(
         session,

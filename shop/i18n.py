@@ -13,16 +13,14 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, request
 
-from inventory.settings import TIMEZONE
+from inventory.rules import LOCAL_ZONE
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 COOKIE = "lang"
-LOCAL_ZONE = ZoneInfo(TIMEZONE)
 _CATALOGUE_DIR = Path(__file__).parent / "translations"
 
 

@@ -89,7 +89,7 @@ def _rounds(values: Sequence[float]) -> str:
 
 
 def _order_day() -> date:
-    from shop.orders.rules import local_day
+    from inventory.rules import local_day
 
     # Two days ahead is open whatever the time of day (cut-off is the evening before).
     return local_day(utcnow()) + timedelta(days=2)
@@ -98,7 +98,7 @@ def _order_day() -> date:
 def _seed_products(factory: sessionmaker[Session], day: date, extra: Sequence[str] = ()) -> None:
     from inventory.catalog import create_product
     from inventory.supply import set_planned_supply
-    from scheduling.calendar import set_calendar_entry
+    from scheduling.planning.calendar import set_calendar_entry
     from shop.orders import services
 
     with transaction(factory) as s:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from inventory.db import transaction, utcnow
-from inventory.rules import local_today
-from scheduling.slots import SlotRules
+from inventory.rules import local_day
+from scheduling.pickup.slots import SlotRules
 from shop.cli import CliState, pass_state
 from shop.demo import DEMO_PASSWORD, demo_loaded, load_demo
 from shop.schema import upgrade
@@ -27,7 +27,7 @@ def register(cli: click.Group) -> None:
                 return
             load_demo(
                 session,
-                local_today(utcnow()),
+                local_day(utcnow()),
                 days=days,
                 harvest_month=runtime.settings.harvest_month,
                 rules=SlotRules.from_settings(runtime.settings),

@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from inventory.db import transaction
 from inventory.errors import DomainError
-from scheduling import calendar as cal
-from scheduling.capacity import main_profile
-from scheduling.demo_history import seed_recipes, seed_sales_history
-from scheduling.planning_models import CapacityProfile
-from scheduling.plans import PlanRequest, create_plan, plan_csv, publish_plan
+from scheduling.planning import calendar as cal
+from scheduling.planning.capacity import main_profile
+from scheduling.planning.demo_history import seed_recipes, seed_sales_history
+from scheduling.planning.models import CapacityProfile
+from scheduling.planning.plan_reports import plan_csv
+from scheduling.planning.plans import PlanRequest, create_plan, publish_plan
 
 STAGE_LABELS = {
     "greedy": "greedy baseline",

@@ -8,11 +8,11 @@ import click
 
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
-from scheduling.batch_sheet import get_sheet, sheet_csv
-from scheduling.batches import complete_batch, start_batch
-from scheduling.production_models import Batch
-from scheduling.status import format_local
-from scheduling.trace import BatchTrace, trace_batch, trace_lot
+from scheduling.production.batch_sheet import get_sheet, sheet_csv
+from scheduling.production.batches import complete_batch, start_batch
+from scheduling.production.models import Batch
+from scheduling.production.trace import BatchTrace, trace_batch, trace_lot
+from scheduling.scheduler.status import format_local
 from shop.cli import CliState, pass_state
 
 

@@ -11,10 +11,10 @@ from types import FrameType
 import click
 
 from inventory.runtime import Runtime
-from scheduling.clock import Clock, FileClock, SystemClock
-from scheduling.jobs import registry
-from scheduling.runner import build_scheduler, run_forever
-from scheduling.status import job_statuses
+from scheduling.scheduler.clock import Clock, FileClock, SystemClock
+from scheduling.scheduler.jobs import registry
+from scheduling.scheduler.runner import build_scheduler, run_forever
+from scheduling.scheduler.status import job_statuses
 from shop.cli import CliState, pass_state
 
 log = logging.getLogger("gaogan.scheduler")

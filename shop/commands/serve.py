@@ -18,9 +18,9 @@ import click
 from werkzeug.serving import make_server
 
 from inventory.db import transaction, utcnow
-from inventory.rules import local_today
-from scheduling.runner import scheduler_running
-from scheduling.slots import SlotRules
+from inventory.rules import local_day
+from scheduling.pickup.slots import SlotRules
+from scheduling.scheduler.runner import scheduler_running
 from shop.app import create_app
 from shop.cli import CliState, pass_state
 from shop.demo import DEMO_PASSWORD, demo_loaded, load_demo
@@ -61,7 +61,7 @@ def register(cli: click.Group) -> None:
                 if not demo_loaded(session):
                     load_demo(
                         session,
-                        local_today(utcnow()),
+                        local_day(utcnow()),
                         harvest_month=runtime.settings.harvest_month,
                         rules=SlotRules.from_settings(runtime.settings),
                     )

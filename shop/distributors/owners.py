@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduling.pickup.models import PickupSlot
 from scheduling.refs import RefInfo, register_ref_provider
-from scheduling.slot_models import PickupSlot
 from shop.distributors.models import Booking, Distributor
 
 PREFIX = "booking"

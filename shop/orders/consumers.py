@@ -1,5 +1,5 @@
 """The storefront's reactions to production: the morning batch makes an order ready, or (in a
-shortfall) leaves it unserved. Both events come from `scheduling.batches.complete_batch` in
+shortfall) leaves it unserved. Both events come from `scheduling.production.batches.complete_batch` in
 one shape for orders and bookings (docs/events/scheduling.md); this module takes the
 `order:<id>` refs and leaves `booking:<id>` to the distributor area.
 """
@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from inventory.db import utcnow
 from inventory.events import Event, Registry, registry
-from shop import notifications
-from shop.orders import services
+from shop.orders import notifications, services
 from shop.orders.models import OrderStatus
 
 # Consumer names are inbox keys: never rename.

@@ -27,7 +27,7 @@ from inventory.models import OutboxEvent
 from inventory.one_trip import (
     _next_id,
     attach,
-    demands_of,
+    demands_on_snapshot,
     event_object,
     finish,
     plan_reservation,
@@ -37,10 +37,11 @@ from inventory.one_trip import (
 )
 from inventory.reservations import Line
 from inventory.settings import Settings
-from scheduling.calendar import production_given
-from scheduling.planning_models import CalendarEntry
+from scheduling.cutoff import cutoff_for
+from scheduling.planning.calendar import production_given
+from scheduling.planning.models import CalendarEntry
 from shop.orders.models import DeliveryZone, Fulfilment, Order, OrderLine, OrderStatus, PickupPoint
-from shop.orders.rules import check_lines, check_orderable_day, cutoff_for, delivery_window_days
+from shop.orders.rules import check_lines, check_orderable_day, delivery_window_days
 
 if TYPE_CHECKING:
     from shop.orders.services import PlaceOrder
@@ -103,7 +104,7 @@ def place_order_in_one_trip(
     if request.payment_method == "stripe" and not settings.stripe_secret_key:
         raise DomainError("online payment is not available", field="payment_method")
     products = snapshot.products
-    demands = demands_of(snapshot, stock_lines, None)  # raises UnknownItem, as place_order
+    demands = demands_on_snapshot(snapshot, stock_lines, None)  # raises UnknownItem, as place_order
 
     window: int | None = None
     fee = 0
@@ -130,7 +131,7 @@ def place_order_in_one_trip(
             for ln in lines
         )
         fee = facts["zone_fee"]
-        demands = demands_of(snapshot, stock_lines, window)
+        demands = demands_on_snapshot(snapshot, stock_lines, window)
     else:
         raise DomainError("choose pickup or delivery", field="fulfilment")
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from inventory.errors import DomainError, InvalidQuantity
-from inventory.settings import TIMEZONE
+from inventory.rules import local_day
+from scheduling.cutoff import CutoffPassed, cutoff_for
 from shop.orders.models import OrderStatus
 
-LOCAL = ZoneInfo(TIMEZONE)
 MAX_LINE_QUANTITY = 500  # more than a family gift order; bulk buyers book as distributors
 MAX_LINES = 20
 CALENDAR_DAYS = 21
@@ -19,11 +18,6 @@ CALENDAR_DAYS = 21
 
 class OrderStateError(DomainError):
     code = "order_state"
-    status = 409
-
-
-class CutoffPassed(DomainError):
-    code = "cutoff_passed"
     status = 409
 
 
@@ -85,15 +79,6 @@ def check_move(current: OrderStatus, target: OrderStatus) -> None:
 
 def is_backward(current: OrderStatus, target: OrderStatus) -> bool:
     return _RANK[target] < _RANK[current]
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(LOCAL).date()
-
-
-def cutoff_for(day: date, cutoff: time) -> datetime:
-    """Orders for `day` close at `cutoff` (local) the day before, before the rice is soaked."""
-    return datetime.combine(day - timedelta(days=1), cutoff, tzinfo=LOCAL)
 
 
 def first_orderable_day(now: datetime, cutoff: time) -> date:
@@ -214,7 +199,3 @@ def day_states(
             state = "open"
         out.append(DayState(day, max(0, available) if state == "open" else 0, state))
     return out
-
-
-def idempotency_key(public_id: str, attempt: int) -> str:
-    return f"order-{public_id}-attempt-{attempt}"

@@ -22,8 +22,10 @@ from inventory.errors import DayClosed, DomainError, ReservationStateError, Unkn
 from inventory.events import publish
 from inventory.models import Item, Supply
 from inventory.reservations import Line, confirm, release, reserve
+from inventory.rules import local_day
 from inventory.settings import Settings
-from scheduling import calendar as production_calendar
+from scheduling.cutoff import cutoff_for
+from scheduling.planning import calendar as production_calendar
 from shop.orders.models import (
     DeliveryZone,
     Fulfilment,
@@ -45,10 +47,8 @@ from shop.orders.rules import (
     check_lines,
     check_move,
     check_orderable_day,
-    cutoff_for,
     day_states,
     delivery_window_days,
-    local_day,
 )
 
 MOBILE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
@@ -128,6 +128,12 @@ def delivery_zones(session: Session) -> list[DeliveryZone]:
             select(DeliveryZone).where(DeliveryZone.active).order_by(DeliveryZone.transit_days)
         )
     )
+
+
+def checkout_locations(session: Session) -> tuple[list[PickupPoint], list[DeliveryZone]]:
+    """The pickup points and delivery zones a checkout offers (defaults made on first use)."""
+    ensure_locations(session)
+    return pickup_points(session), delivery_zones(session)
 
 
 def _check_contact(contact: Contact) -> Contact:

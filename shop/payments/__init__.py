@@ -1,4 +1,4 @@
-"""Payment providers behind one interface.
+"""Payment providers behind one interface (`shop.payments.base`), chosen by settings.
 
 A provider only talks to the outside world; it never touches the database, so the order
 services can call it between two short transactions and no lock is held across the network.
@@ -6,51 +6,26 @@ services can call it between two short transactions and no lock is held across t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
 from inventory.errors import DomainError
 from inventory.settings import Settings
+from shop.payments.base import (
+    PayAtPickup,
+    PaymentError,
+    PaymentProvider,
+    PaymentStart,
+    idempotency_key,
+)
+from shop.payments.stripe_provider import StripeProvider
 
-
-class PaymentError(DomainError):
-    """The provider refused or could not be reached; nothing was charged."""
-
-    code = "payment_failed"
-    status = 402
-
-
-@dataclass(frozen=True)
-class PaymentStart:
-    provider_ref: str  # e.g. the PaymentIntent id
-    client_secret: str  # handed to the page (Stripe.js) to confirm the payment
-
-
-class PaymentProvider(Protocol):
-    name: str
-    online: bool  # True: the order waits for the provider's word; False: paid in person
-
-    def start(
-        self, *, amount_fen: int, order_public_id: str, attempt: int, email: str
-    ) -> PaymentStart: ...
-
-    def refund(self, *, provider_ref: str, amount_fen: int, order_public_id: str) -> str: ...
-
-
-class PayAtPickup:
-    """The embedded default: nothing is charged online; the shop takes the money at pickup."""
-
-    name = "pay_at_pickup"
-    online = False
-
-    def start(
-        self, *, amount_fen: int, order_public_id: str, attempt: int, email: str
-    ) -> PaymentStart:
-        return PaymentStart(provider_ref=f"pickup-{order_public_id}", client_secret="")
-
-    def refund(self, *, provider_ref: str, amount_fen: int, order_public_id: str) -> str:
-        # Nothing was taken, so nothing goes back.
-        return ""
+__all__ = [
+    "PayAtPickup",
+    "PaymentError",
+    "PaymentProvider",
+    "PaymentStart",
+    "available_methods",
+    "get_provider",
+    "idempotency_key",
+]
 
 
 def available_methods(settings: Settings) -> list[str]:
@@ -64,7 +39,5 @@ def get_provider(settings: Settings, name: str) -> PaymentProvider:
     if name == "pay_at_pickup":
         return PayAtPickup()
     if name == "stripe" and settings.stripe_secret_key:
-        from shop.payments.stripe_provider import StripeProvider
-
         return StripeProvider(settings)
     raise DomainError(f"payment method {name!r} is not available", field="payment_method")

@@ -12,8 +12,7 @@ from typing import Any
 import stripe
 
 from inventory.settings import Settings
-from shop.orders.rules import idempotency_key
-from shop.payments import PaymentError, PaymentStart
+from shop.payments.base import PaymentError, PaymentStart, idempotency_key
 
 
 def make_client(settings: Settings) -> stripe.StripeClient:

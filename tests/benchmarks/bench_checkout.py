@@ -23,11 +23,12 @@ from sqlalchemy import Engine, event
 
 from inventory.catalog import create_product
 from inventory.db import Base, make_engine, make_session_factory, transaction, utcnow
+from inventory.rules import local_day
 from inventory.settings import Settings
 from inventory.supply import set_planned_supply
-from scheduling.calendar import set_calendar_entry
+from scheduling.planning.calendar import set_calendar_entry
 from shop.orders import services
-from shop.orders.rules import LineRequest, local_day
+from shop.orders.rules import LineRequest
 from shop.schema import import_all_models
 
 SKUS = [f"BENCH-{i}" for i in range(5)]

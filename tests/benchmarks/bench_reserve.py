@@ -36,7 +36,7 @@ from inventory.catalog import create_product
 from inventory.db import Base, make_engine, make_session_factory, transaction, utcnow
 from inventory.models import Item, Supply
 from inventory.reservations import Line, reserve
-from inventory.rules import local_today
+from inventory.rules import local_day
 from inventory.supply import set_planned_supply
 
 HOT = "BENCH-HOT"
@@ -138,7 +138,7 @@ def main() -> None:
     engine = make_engine(args.database_url, pool_size=args.clients, max_overflow=0)
     factory = make_session_factory(engine)
     _wipe(engine)
-    day = local_today(utcnow()) + timedelta(days=1)
+    day = local_day(utcnow()) + timedelta(days=1)
     base_id = _setup(factory, day, args.clients)
     refs = itertools.count()
 

@@ -14,7 +14,7 @@ from inventory.rules import (
     check_quantity,
     current_crop_year,
     is_current_crop,
-    local_today,
+    local_day,
     pick_fefo,
     production_days_for,
     take_freshest_first,
@@ -116,5 +116,5 @@ def test_a_channel_window_must_be_between_one_day_and_the_longest_shelf_life() -
 
 
 def test_the_business_day_is_the_day_in_shanghai() -> None:
-    assert local_today(datetime(2027, 1, 19, 17, 0, tzinfo=UTC)) == date(2027, 1, 20)
-    assert local_today(datetime(2027, 1, 19, 15, 59, tzinfo=UTC)) == date(2027, 1, 19)
+    assert local_day(datetime(2027, 1, 19, 17, 0, tzinfo=UTC)) == date(2027, 1, 20)
+    assert local_day(datetime(2027, 1, 19, 15, 59, tzinfo=UTC)) == date(2027, 1, 19)

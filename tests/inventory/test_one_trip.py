@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
 from inventory.models import Claim, OutboxEvent, Reservation, Supply
-from inventory.one_trip import demands_of, plan_reservation, read_snapshot, take_in_one_call
+from inventory.one_trip import (
+    demands_on_snapshot,
+    plan_reservation,
+    read_snapshot,
+    take_in_one_call,
+)
 from inventory.reservations import Line
 from inventory.take_function import TAKE_FUNCTION
 from tests.inventory.conftest import CLASSIC, HOLD, NOW, Floor, day
@@ -39,7 +44,11 @@ def test_a_take_that_no_longer_fits_undoes_its_writes_and_returns_none(
         lines = [Line(CLASSIC, day(1), 4)]
         snapshot = read_snapshot(s, lines, window_days=None, ref="order:late")
         planned = plan_reservation(
-            snapshot, "order:late", demands_of(snapshot, lines, None), hold_until=HOLD, now=NOW
+            snapshot,
+            "order:late",
+            demands_on_snapshot(snapshot, lines, None),
+            hold_until=HOLD,
+            now=NOW,
         )
         assert planned is not None
         # Someone else took stock after our snapshot.
