@@ -2,9 +2,13 @@
 
     gunicorn 'shop.app:create_app()'
 
-Workers and threads from GAOGAN_WEB_WORKERS / GAOGAN_WEB_THREADS (see the README's capacity
-guide); each worker builds its own app, engine and pool after the fork (`preload_app` off, so
-no database connection is ever shared across a fork).
+Worker processes, about two per core, with few threads each (GAOGAN_WEB_WORKERS,
+GAOGAN_WEB_THREADS; the README's capacity guide): the work of a request is mostly Python, and
+threads of one process share one interpreter lock, so processes scale where threads queue
+(docs/BENCHMARKS.md, "Serving layout"). Each worker builds its own app, engine and connection
+pool after the fork (GAOGAN_DB_POOL_SIZE connections per process): `preload_app` stays off so
+no database connection is ever inherited across a fork. Values come from inventory.settings,
+the one place that reads the environment.
 
 Graceful shutdown: on SIGTERM (to the master, or to one worker) a worker stops accepting,
 finishes the requests it has in flight, a checkout included, for up to `graceful_timeout`
@@ -25,12 +29,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from inventory.settings import serving_from_env
+
+_serving = serving_from_env()
 bind = os.environ.get("GAOGAN_WEB_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GAOGAN_WEB_WORKERS", "4"))
-threads = int(os.environ.get("GAOGAN_WEB_THREADS", "4"))
+workers = _serving.workers
+threads = _serving.threads
+timeout = _serving.timeout
 worker_class = "gthread"
 preload_app = False
-timeout = 30
+# The checkout's hold is committed before any call out, so a worker recycled now and then
+# (a slow leak in a library) loses nothing; the jitter keeps them from restarting together.
+max_requests = 5000
+max_requests_jitter = 500
 # Longer than any checkout takes (a payment start waits at most the provider's timeout).
 graceful_timeout = 30
 # Behind a load balancer that keeps connections open: longer than gunicorn's 2 s default.

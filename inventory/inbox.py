@@ -15,6 +15,8 @@ job that reads events some other way) uses `apply_once` itself:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -68,3 +70,23 @@ def already_applied(session: Session, consumer: str, event_id: str) -> bool:
         )
     )
     return found is not None
+
+
+def record_many(session: Session, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """`apply_once` for many (consumer, event_id) pairs in one statement: the pairs recorded
+    now (apply their effects), not those recorded before (skip them). PostgreSQL and SQLite."""
+    if not pairs:
+        return set()
+    for consumer, event_id in pairs:
+        if not consumer or not event_id:
+            raise ValueError("record_many needs a consumer name and an event id in every pair")
+    now = utcnow()
+    values = [{"consumer": c, "event_id": e, "applied_at": now} for c, e in dict.fromkeys(pairs)]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(InboxRecord)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .returning(InboxRecord.consumer, InboxRecord.event_id)
+    )
+    return {(consumer, event_id) for consumer, event_id in session.execute(stmt)}

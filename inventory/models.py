@@ -23,10 +23,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from inventory.db import Base, UTCDateTime, enum_column, utcnow
+from inventory.take_function import TAKE_FUNCTION
 
 
 class ItemKind(enum.StrEnum):
@@ -206,6 +208,16 @@ class Claim(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_claims_supply_live", "supply_id", "status"),
+        # Availability subtracts the dead holds of each supply row: this partial index answers
+        # that from the index alone and stays small (live holds only, not every claim ever).
+        Index(
+            "ix_claims_live_holds",
+            "supply_id",
+            "expires_at",
+            postgresql_include=["quantity"],
+            postgresql_where=text("kind = 'hold' AND status = 'active'"),
+            sqlite_where=text("kind = 'hold' AND status = 'active'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -327,4 +339,15 @@ event.listen(
         "CREATE TRIGGER stock_ledger_append_only BEFORE UPDATE OR DELETE ON stock_ledger "
         "FOR EACH ROW EXECUTE FUNCTION stock_ledger_append_only()"
     ).execute_if(dialect="postgresql"),
+)
+
+# The one-round-trip take (inventory.take_function): tables made by `create_all` (tests, a
+# fresh `gaogan db init`) get the function too; migrated databases get it from the migration.
+# DDL() formats its text with %, hence the doubling.
+event.listen(
+    Supply.__table__,
+    "after_create",
+    DDL(TAKE_FUNCTION.replace("%", "%%")).execute_if(  # type: ignore[no-untyped-call]
+        dialect="postgresql"
+    ),
 )

@@ -6,10 +6,15 @@ One batch is one transaction:
    claim is `SELECT ... FOR UPDATE SKIP LOCKED`, so several relays share the work without
    waiting on each other and never hold the same event. On SQLite every write transaction is
    `BEGIN IMMEDIATE`, so relays simply take turns.
-2. Hand each event, in id order, to every subscriber registered for its type. Each
-   subscriber runs in its own SAVEPOINT together with its inbox record `(consumer, event_id)`;
-   a subscriber that already has that record is skipped. A handler that raises rolls back
-   only its savepoint; the others' effects and inbox records stay.
+2. Record every `(consumer, event_id)` pair of the batch in the inbox with ONE insert
+   (`ON CONFLICT DO NOTHING RETURNING`: a pair already there was applied by an earlier
+   delivery and is skipped), hand each event, in id order, to its subscribers, and mark them
+   all done with ONE update, inside one SAVEPOINT. This is the usual case and costs a handful
+   of statements per batch, not four per event.
+   If any handler raises, that savepoint is rolled back and the batch is delivered again
+   event by event: each subscriber in its own SAVEPOINT together with its inbox record, so a
+   handler that raises rolls back only its savepoint; the others' effects and inbox records
+   stay.
 3. Mark the event done, or, if any subscriber failed, count a failed attempt: retry after
    `backoff_delay(attempts)`, or park it as dead after `relay_max_attempts` attempts. The last
    error is kept on the row either way.
@@ -37,12 +42,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from inventory.db import is_postgres, transaction, utcnow
 from inventory.events import Event, Registry, registry
-from inventory.inbox import apply_once
+from inventory.inbox import apply_once, record_many
 from inventory.models import OutboxEvent, OutboxStatus
 from inventory.settings import Settings
 
@@ -138,37 +143,70 @@ def relay_once(
         blocked = blocked_by_order([(r.id, r.key) for r in rows], _pending_of_keys(session, rows))
         # Keys whose earlier event waits (blocked or just failed): their later events wait too.
         stalled: set[str] = set()
-        for row in rows:
-            if row.id in blocked or (row.key and row.key in stalled):
-                stats.held_back += 1
-                stalled.add(row.key)
-                continue
-            errors = _deliver(session, row, registry)
-            row.attempts += 1
-            if not errors:
-                row.status = OutboxStatus.DONE
-                row.processed_at = now
-                stats.delivered += 1
-                continue
-            row.last_error = "; ".join(errors)[:MAX_ERROR_LENGTH]
-            if row.attempts >= settings.relay_max_attempts:
-                row.status = OutboxStatus.DEAD
-                row.processed_at = now
-                stats.dead += 1
-                log.error(
-                    "event %s (%s) is dead after %d attempts: %s",
-                    row.event_id,
-                    row.type,
-                    row.attempts,
-                    row.last_error,
-                    extra={"event_id": row.event_id},
-                )
-            else:
-                row.next_attempt_at = now + backoff_delay(row.attempts)
-                stats.failed += 1
-                if row.key:
+        done: list[OutboxEvent] = []
+        position = 0
+        while position < len(rows):
+            run: list[OutboxEvent] = []
+            for row in rows[position:]:
+                if row.id in blocked or (row.key and row.key in stalled):
                     stalled.add(row.key)
+                    continue
+                run.append(row)
+            delivered, failure = _deliver_run(session, run, registry)
+            done.extend(delivered)
+            if failure is None:
+                break
+            index, known = failure
+            row = run[index]
+            errors = _deliver(session, row, registry, known=known)
+            if not errors:  # the batch failed outside any handler; alone, this one went through
+                done.append(row)
+            else:
+                _count_failure(row, errors, settings, now, stats)
+                # A dead event no longer holds its key back; one backing off does.
+                if row.key and row.status is OutboxStatus.PENDING:
+                    stalled.add(row.key)
+            position = rows.index(row) + 1
+        _mark_done(session, done, now)
+        stats.delivered = len(done)
+        stats.held_back = stats.claimed - stats.progressed
     return stats
+
+
+def _count_failure(
+    row: OutboxEvent, errors: list[str], settings: Settings, now: datetime, stats: RelayStats
+) -> None:
+    row.attempts += 1
+    row.last_error = "; ".join(errors)[:MAX_ERROR_LENGTH]
+    if row.attempts >= settings.relay_max_attempts:
+        row.status = OutboxStatus.DEAD
+        row.processed_at = now
+        stats.dead += 1
+        log.error(
+            "event %s (%s) is dead after %d attempts: %s",
+            row.event_id,
+            row.type,
+            row.attempts,
+            row.last_error,
+            extra={"event_id": row.event_id},
+        )
+    else:
+        row.next_attempt_at = now + backoff_delay(row.attempts)
+        stats.failed += 1
+
+
+def _mark_done(session: Session, rows: Sequence[OutboxEvent], now: datetime) -> None:
+    """One UPDATE for every delivered event of the batch."""
+    if not rows:
+        return
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_([row.id for row in rows]))
+        .values(status=OutboxStatus.DONE, processed_at=now, attempts=OutboxEvent.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    for row in rows:
+        session.expire(row)
 
 
 def run_relay(
@@ -263,11 +301,87 @@ def _pending_of_keys(session: Session, rows: Sequence[OutboxEvent]) -> list[tupl
     return [(event_id, key) for event_id, key in result]
 
 
-def _deliver(session: Session, row: OutboxEvent, registry: Registry) -> list[str]:
-    """Run every subscriber once for `row`; return one error line per subscriber that failed."""
+# (index in the run of the event whose handler raised, {consumer: error line})
+_Failure = tuple[int, dict[str, str]]
+
+
+def _deliver_run(
+    session: Session, rows: Sequence[OutboxEvent], registry: Registry
+) -> tuple[list[OutboxEvent], _Failure | None]:
+    """Deliver `rows` (in id order, none held back) the cheap way: ONE inbox insert for every
+    (consumer, event) pair, the handlers, all inside ONE savepoint; about four statements an
+    event (savepoint, inbox insert, release, outbox update) became a handful a batch.
+
+    If a handler raises, the savepoint is rolled back, the events before the failing one are
+    delivered again the same way (their handlers run a second time, their first effects
+    having been rolled back; the inbox keeps their effects once), and the failure is returned
+    for the caller to isolate: the failing handler is not called again in this batch.
+    """
+    if not rows:
+        return [], None
+    failure = _try_run(session, rows, registry)
+    if failure is None:
+        return list(rows), None
+    index = failure[0]
+    if index == 0:
+        return [], failure
+    delivered, again = _deliver_run(session, rows[:index], registry)
+    return delivered, again or failure
+
+
+def _try_run(session: Session, rows: Sequence[OutboxEvent], registry: Registry) -> _Failure | None:
+    pairs = [(s.consumer, row.event_id) for row in rows for s in registry.subscribers(row.type)]
+    at: tuple[int, str] = (0, "")
+    try:
+        with session.begin_nested():
+            fresh = record_many(session, pairs)
+            for index, row in enumerate(rows):
+                event: Event | None = None
+                for subscriber in registry.subscribers(row.type):
+                    if (subscriber.consumer, row.event_id) not in fresh:
+                        continue  # applied by an earlier delivery
+                    at = (index, subscriber.consumer)
+                    event = event or Event.from_row(row)
+                    session.info[_IN_HANDLER] = subscriber.consumer
+                    try:
+                        subscriber.handler(session, event)
+                    finally:
+                        session.info.pop(_IN_HANDLER, None)
+                    # Surface the handler's constraint violations as its own failure.
+                    session.flush()
+    except Exception as exc:
+        index, consumer = at
+        row = rows[index]
+        log.warning(
+            "consumer %s failed on event %s (%s), attempt %d",
+            consumer,
+            row.event_id,
+            row.type,
+            row.attempts + 1,
+            exc_info=True,
+            extra={"event_id": row.event_id},
+        )
+        return index, {consumer: f"{consumer}: {type(exc).__name__}: {exc}"}
+    return None
+
+
+def _deliver(
+    session: Session,
+    row: OutboxEvent,
+    registry: Registry,
+    *,
+    known: dict[str, str] | None = None,
+) -> list[str]:
+    """Run every subscriber once for `row`, each in its own savepoint with its inbox record;
+    return one error line per subscriber that failed. A subscriber in `known` already failed
+    in this batch: its error is reported without calling it again."""
+    known = known or {}
     event = Event.from_row(row)
     errors: list[str] = []
     for subscriber in registry.subscribers(row.type):
+        if subscriber.consumer in known:
+            errors.append(known[subscriber.consumer])
+            continue
         try:
             with session.begin_nested():
                 if apply_once(session, subscriber.consumer, row.event_id):

@@ -38,7 +38,7 @@ from inventory.claims import (
     supply_ranges,
     take,
 )
-from inventory.db import utcnow
+from inventory.db import is_postgres, utcnow
 from inventory.errors import (
     DuplicateReference,
     InvalidInput,
@@ -83,7 +83,10 @@ def reserve(
 ) -> Reservation:
     """Take every line or none. `hold_until=None` allocates at once (a confirmed booking).
 
-    Two paths, the same statements whatever the number of lines:
+    On PostgreSQL it first tries inventory.one_trip: one read and one call of the
+    `gaogan_take` function (writes, then the guarded UPDATE last; several rows locked in id
+    order first). When that finds the stock short or loses a race, or on SQLite, two paths
+    follow, the same statements whatever the number of lines:
 
     - fast (the whole order fits on one supply row, the usual checkout): read the candidate
       rows without a lock, write the reservation, its claims and the event, then take the
@@ -93,6 +96,15 @@ def reserve(
       candidate row of all lines in one `SELECT ... FOR NO KEY UPDATE ORDER BY id`, reclaim
       expired holds if short, split freshest first, write, one UPDATE for all touched rows.
     """
+    if is_postgres(session):
+        # Imported here: inventory.one_trip builds on this module's checks and planning.
+        from inventory.one_trip import reserve_in_one_trip
+
+        taken = reserve_in_one_trip(
+            session, ref, lines, hold_until=hold_until, window_days=window_days, now=now
+        )
+        if taken is not None:
+            return taken
     now = check_now(now)
     ref = check_ref(ref)
     hold_until = check_hold_until(hold_until, now)

@@ -26,8 +26,10 @@ class Runtime:
     def from_settings(cls, settings: Settings) -> Runtime:
         options: dict[str, Any] = {}
         if not settings.is_sqlite:
-            # Sized per process from settings (see Settings.db_pool_size for the arithmetic);
-            # short timeouts so an overloaded or absent database answers 503 within seconds.
+            # One pool per process, sized from settings (see Settings.db_pool_size for the
+            # arithmetic): gunicorn workers are forked before the app is built (no preload), so
+            # no connection is ever shared across processes. Short timeouts so an overloaded
+            # or absent database answers 503 within seconds.
             options = {
                 "pool_size": settings.db_pool_size,
                 "max_overflow": settings.db_max_overflow,

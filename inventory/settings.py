@@ -142,13 +142,22 @@ class Settings:
     prometheus_multiproc_dir: str = ""
     log_json: bool = True
     # Database pool, per process. Every gunicorn worker (and the scheduler) has its own pool:
-    # workers x (db_pool_size + db_max_overflow) + scheduler must stay below PostgreSQL's
-    # max_connections (100 by default), or PostgreSQL refuses connections ("too many clients";
-    # answered 503). db_pool_timeout bounds how long a request waits for a free connection.
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    # a worker needs one connection per thread (the default pool is threads + 1); the overflow
+    # covers bursts (in-process tools, many threads). workers x (db_pool_size + db_max_overflow)
+    # + scheduler must stay below PostgreSQL's max_connections (100 by default), or PostgreSQL
+    # refuses connections ("too many clients"; answered 503). db_pool_timeout bounds how long a
+    # request waits for a free connection. Few threads per process, more processes: the work
+    # per request is Python, and threads of one process share one interpreter lock
+    # (docs/BENCHMARKS.md, serving layout).
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
     db_pool_timeout_seconds: int = 10
     db_connect_timeout_seconds: int = 5
+    # Availability: how long a rendered calendar may be served from a worker's memory
+    # without asking the database whether the product changed (0: always ask).
+    availability_cache_seconds: int = 2
+    # The season planner: one budget, in seconds, for all its stages together.
+    plan_time_limit_seconds: int = 10
     # Security (issue 15): sign-in throttling, token creation, sessions.
     signin_max_failures: int = 5  # per account, then a lock
     signin_address_max_failures: int = 50  # per client address, then a lock
@@ -267,10 +276,14 @@ class Settings:
             metrics_token=env.get("GAOGAN_METRICS_TOKEN", ""),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
             log_json=_bool(env, "GAOGAN_LOG_JSON", production),
-            db_pool_size=_int(env, "GAOGAN_DB_POOL_SIZE", 10, minimum=1),
-            db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 20),
+            db_pool_size=_int(
+                env, "GAOGAN_DB_POOL_SIZE", serving_from_env(env).threads + 1, minimum=1
+            ),
+            db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 10),
             db_pool_timeout_seconds=_int(env, "GAOGAN_DB_POOL_TIMEOUT", 10, minimum=1),
             db_connect_timeout_seconds=_int(env, "GAOGAN_DB_CONNECT_TIMEOUT", 5, minimum=1),
+            availability_cache_seconds=_int(env, "GAOGAN_AVAILABILITY_CACHE_SECONDS", 2),
+            plan_time_limit_seconds=_int(env, "GAOGAN_PLAN_TIME_LIMIT", 10, minimum=1),
             signin_max_failures=_int(env, "GAOGAN_SIGNIN_MAX_FAILURES", 5, minimum=1),
             signin_address_max_failures=_int(
                 env, "GAOGAN_SIGNIN_ADDRESS_MAX_FAILURES", 50, minimum=1
@@ -282,3 +295,30 @@ class Settings:
             ),
             session_idle_minutes=_int(env, "GAOGAN_SESSION_IDLE_MINUTES", 120, minimum=1),
         )
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How gunicorn runs the web process (read by `gunicorn.conf.py`)."""
+
+    workers: int
+    threads: int
+    timeout: int
+
+
+def serving_from_env(env: Mapping[str, str] | None = None) -> Serving:
+    """The web server's layout: processes, not threads, carry the load.
+
+    Default: two worker processes per core, four threads each. A request's cost is mostly
+    Python (SQLAlchemy, templates), and threads of one process take turns on one interpreter
+    lock, so 64 threads in one process served fewer checkouts than 2 processes x 8 threads
+    (docs/BENCHMARKS.md). Read apart from `Settings.from_env()` so the gunicorn master needs
+    no database URL or secret key to start its workers.
+    """
+    env = os.environ if env is None else env
+    cores = os.cpu_count() or 1
+    return Serving(
+        workers=_int(env, "GAOGAN_WEB_WORKERS", 2 * cores, minimum=1),
+        threads=_int(env, "GAOGAN_WEB_THREADS", 4, minimum=1),
+        timeout=_int(env, "GAOGAN_WEB_TIMEOUT", 30, minimum=1),
+    )

@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "shop.commands.scheduler",
     "shop.commands.production",
     "shop.commands.orders",
+    "shop.commands.bench",
 ]
 
 

@@ -41,14 +41,44 @@ from scheduling.planner.model import (
 
 @dataclass(frozen=True)
 class SolveOptions:
-    time_limit: float = 30.0  # seconds for all stages together
+    # ONE budget, in seconds, for everything `solve` does (greedy, model, every stage): the
+    # stages used to get up to 10 s each for waste and overtime on top, 21.7 s in all for
+    # 60 days x 12 products. Unmet-demand stages may use what is left but a small reserve for
+    # each later stage; waste takes at most `waste_share` of what is left when overtime
+    # follows. Waste and overtime bounds are weak (whole trays), so proving their last
+    # percent can take minutes for a few pieces: they are the stages a tight budget cuts.
+    time_limit: float = 10.0
     mip_rel_gap: float = 1e-4  # for the unmet-demand stages
     secondary_gap: float = 0.01  # waste and overtime: close enough, and much faster
-    # Waste and overtime each get at most this long: their LP bounds are weak (whole trays),
-    # so proving the last percent can take minutes for a few pieces.
-    secondary_time_limit: float = 10.0
+    waste_share: float = 0.6
     threads: int = 1  # the machines have two cores shared with the web process
     seed_with_greedy: bool = True
+
+
+# Below this a stage is not started: HiGHS needs some time to even read the model back.
+MIN_STAGE_SECONDS = 0.2
+TIME_LIMIT_STATUS = "Time limit reached"
+
+
+def stage_budget(
+    name: str, left: float, later_stages: int, total: float, waste_share: float = 0.6
+) -> float:
+    """Seconds for stage `name` with `left` seconds of the budget and `later_stages` after it.
+
+    A priority stage (unmet demand) keeps back a little for each later stage, one twentieth
+    of the budget (at most 1 s), but never more than half of what is left, so a slow first
+    stage cannot leave waste and overtime with nothing, nor a slow start leave the demand
+    stages without the time to find a plan; waste keeps back part of what is left for
+    overtime.
+    """
+    if later_stages == 0:
+        return left
+    if name.startswith("unmet_"):
+        # The reserve never takes more than half of what is left: with little time left a
+        # plan for the demand comes before any time for waste or overtime.
+        reserve = min(1.0, total / 20) * later_stages
+        return max(MIN_STAGE_SECONDS, left - reserve, left / 2)
+    return max(MIN_STAGE_SECONDS, left * waste_share)
 
 
 @dataclass(frozen=True)
@@ -255,7 +285,7 @@ class _Model:
         for col, c in cost.items():
             full[col] = c
         self.h.changeColsCost(ncol, np.arange(ncol, dtype=np.int32), full)
-        self.h.setOptionValue("time_limit", max(0.5, time_limit))
+        self.h.setOptionValue("time_limit", max(MIN_STAGE_SECONDS, time_limit))
         self.h.setOptionValue("mip_rel_gap", gap)
         self.h.setOptionValue("threads", threads)
         if start is not None and self.integer_cols:
@@ -280,12 +310,14 @@ def _better(a: PlanResult, b: PlanResult) -> bool:
     return key_a < key_b
 
 
-def trim_waste(data: PlanInput, plan: PlanResult) -> PlanResult:
+def trim_waste(data: PlanInput, plan: PlanResult, *, deadline: float | None = None) -> PlanResult:
     """Drop whole trays nobody buys. If a day's output of a product leaves at least a tray
     unsold, the same sales stay possible without that tray, so served demand cannot fall
     while waste and resource use do: a cheap finish when the waste stage ran out of time."""
     units = {p.sku: p.units_per_tray for p in data.products}
     for _round in range(5):
+        if deadline is not None and time.monotonic() >= deadline:
+            return plan
         trays = dict(plan.trays)
         changed = False
         for (sku, day), left in plan.waste.items():
@@ -310,6 +342,9 @@ def solve(
     report = progress or (lambda _stage, _done: None)
     report("greedy", 0.0)
     greedy = greedy_plan(data)
+    # Turning the solver's trays into a plan afterwards (result_for) costs about what the
+    # greedy plan did: keep that much of the budget back from the stages.
+    finish = time.monotonic() - started
     if not data.days or not data.products:
         greedy.status = "empty"
         return greedy
@@ -327,32 +362,47 @@ def solve(
     status, values, gap = "not solved", None, 0.0
     stage_values: dict[str, float] = {}
     stage_seconds: dict[str, float] = {}
+    stage_status: dict[str, str] = {}
     for i, (name, cost, constant) in enumerate(stages):
         report(name, i / len(stages))
-        left = options.time_limit - (time.monotonic() - started)
-        if left <= 0.5 and values is not None:
+        left = options.time_limit - finish - (time.monotonic() - started)
+        if left < MIN_STAGE_SECONDS and values is not None:
+            # Out of budget: this stage and the rest keep the last stage's plan.
+            for skipped, _cost, _constant in stages[i:]:
+                stage_status[skipped] = "skipped: out of time"
             break
-        if not name.startswith("unmet_"):
-            left = min(left, options.secondary_time_limit)
+        budget = stage_budget(
+            name, left, len(stages) - i - 1, options.time_limit, options.waste_share
+        )
         stage_started = time.monotonic()
         stage_gap = options.mip_rel_gap if name.startswith("unmet_") else options.secondary_gap
         status, solution, gap = model.solve_stage(
-            cost, time_limit=left, gap=stage_gap, threads=options.threads, start=values
+            cost, time_limit=budget, gap=stage_gap, threads=options.threads, start=values
         )
+        stage_status[name] = status
+        stage_seconds[name] = round(time.monotonic() - stage_started, 3)
         if solution is None:
+            # No plan from this stage (its time ran out before a first solution): the later
+            # stages cannot improve on nothing, so they are reported as not run.
+            why = "out of time" if status == TIME_LIMIT_STATUS else status
+            for skipped, _cost, _constant in stages[i + 1 :]:
+                stage_status[skipped] = f"skipped: {why}"
             break
         values = solution
         value = float(sum(cost[c] * values[c] for c in cost))
         stage_values[name] = value + constant
-        stage_seconds[name] = round(time.monotonic() - stage_started, 3)
         model.keep(cost, value + 1e-6 + abs(value) * 1e-9)
     report("done", 1.0)
     if values is None:
         greedy.status = f"greedy ({status})"
         greedy.seconds = time.monotonic() - started
+        greedy.stage_seconds = stage_seconds
+        greedy.stage_status = stage_status
         return greedy
     trays = {key: round(values[col]) for key, col in model.n.items() if round(values[col]) > 0}
-    result = trim_waste(data, result_for(data, trays, status=status.lower()))
+    result = result_for(data, trays, status=status.lower())
+    # Trimming re-evaluates the plan up to five times: only while the budget lasts.
+    result = trim_waste(data, result, deadline=started + options.time_limit)
     if _better(greedy, result):
         greedy.status = f"greedy (solver {status.lower()})"
         result = greedy
@@ -360,6 +410,7 @@ def solve(
     result.mip_gap = gap
     result.stage_values = stage_values
     result.stage_seconds = stage_seconds
+    result.stage_status = stage_status
     return result
 
 

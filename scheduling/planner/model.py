@@ -125,6 +125,18 @@ class PlanResult:
     mip_gap: float = 0.0
     stage_values: dict[str, float] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # Per stage: the solver's status ("Optimal", "Time limit reached") or "skipped: out of
+    # time" when the budget ran out before it.
+    stage_status: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cut_short(self) -> list[str]:
+        """The stages the time budget cut: stopped by the limit, or never started."""
+        return [
+            name
+            for name, status in self.stage_status.items()
+            if status == "Time limit reached" or status.startswith("skipped")
+        ]
 
     def unmet_total(self, tier: int | None = None) -> int:
         return sum(v for (_s, _d, k), v in self.unmet.items() if tier is None or k == tier)

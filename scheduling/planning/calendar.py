@@ -199,6 +199,17 @@ def calendar_days(session: Session, start: date, end: date) -> list[CalendarDay]
     return out
 
 
+def production_given(day: date, official: OfficialStatus | None, production: bool | None) -> bool:
+    """`is_production_day` from a calendar entry's two overrides already read (None, None when
+    the day has no entry): the checkout reads them in its one snapshot statement."""
+    if production is not None:
+        return production
+    if official is None:
+        lib = library_official_days(day.year).get(day)
+        official = lib.status if lib is not None else OfficialStatus.NORMAL
+    return official is not OfficialStatus.HOLIDAY
+
+
 def is_production_day(session: Session, day: date) -> bool:
     """False on official holidays unless the manager marked them as working, and on
     manager-closed days; True on make-up workdays and ordinary days (weekends included: the

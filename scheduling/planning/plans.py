@@ -56,7 +56,7 @@ class PlanRequest:
     profile_id: int | None = None
     growth_pct: int = 100
     limit_materials: bool = True
-    time_limit: float = 30.0
+    time_limit: float = 10.0  # one budget for all solver stages (GAOGAN_PLAN_TIME_LIMIT)
     mip_rel_gap: float = 1e-4
     skus: Sequence[str] | None = None
 
@@ -195,6 +195,7 @@ def fold_variants(data: PlanInput, result: PlanResult) -> tuple[PlanInput, PlanR
         mip_gap=result.mip_gap,
         stage_values=dict(result.stage_values),
         stage_seconds=dict(result.stage_seconds),
+        stage_status=dict(result.stage_status),
     )
     return folded_data, folded
 
@@ -275,6 +276,10 @@ def _store(
     plan.summary = {
         "unmet_by_tier": result.unmet_by_tier(),
         "stage_values": result.stage_values,
+        # The solve report the plan page shows: where the time budget went, what it cut.
+        "stage_seconds": result.stage_seconds,
+        "stage_status": result.stage_status,
+        "cut_short": result.cut_short,
         "mip_gap": result.mip_gap,
         "rice_needed_g": round(rice_total),
         "rice_stock_g": {str(k): v for k, v in prepared.rice_stock.items()},

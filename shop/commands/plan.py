@@ -59,7 +59,10 @@ def register(cli: click.Group) -> None:
         help="forecast, % of past seasons",
     )
     @click.option(
-        "--time-limit", type=float, default=60.0, show_default=True, help="solver seconds"
+        "--time-limit",
+        type=float,
+        default=None,
+        help="one budget in seconds for all solver stages [default: GAOGAN_PLAN_TIME_LIMIT, 10]",
     )
     @click.option("--gap", type=float, default=1e-4, show_default=True, help="MIP relative gap")
     @click.option(
@@ -80,7 +83,7 @@ def register(cli: click.Group) -> None:
         year: int | None,
         profile_name: str | None,
         growth: int,
-        time_limit: float,
+        time_limit: float | None,
         gap: float,
         ignore_stock: bool,
         do_publish: bool,
@@ -114,7 +117,7 @@ def register(cli: click.Group) -> None:
                     profile_id=profile.id,
                     growth_pct=growth,
                     limit_materials=not ignore_stock,
-                    time_limit=time_limit,
+                    time_limit=time_limit or float(runtime.settings.plan_time_limit_seconds),
                     mip_rel_gap=gap,
                 )
                 click.echo(f"Planning {first} .. {last} on profile {profile.name!r}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Flask, abort, request, url_for
+from flask import Flask, Response, abort, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -28,6 +28,7 @@ from shop.auth import current_user
 from shop.csrf import csrf_exempt_without_session
 from shop.models import Role
 from shop.orders import flows, queries, services
+from shop.orders.availability import AvailabilityCache
 from shop.orders.models import Order
 from shop.orders.rules import MAX_LINE_QUANTITY, MAX_LINES, LineRequest, OrderNotFound, day_states
 from shop.runtime import current_runtime, read
@@ -176,15 +177,40 @@ class Availability(MethodView):
             raise DomainError("'to' must not be before 'from'", field="to")
         if (end - start).days >= MAX_RANGE_DAYS:
             raise DomainError(f"ask for at most {MAX_RANGE_DAYS} days at a time", field="to")
-        now = utcnow()
-        found = read(queries.availability, args["product"], start, end, now)
-        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        return {
-            "product": found.sku,
-            "days": day_states(
-                days, found.atp, found.closed, now, current_runtime().settings.order_cutoff
-            ),
-        }
+        runtime = current_runtime()
+        cache: AvailabilityCache = current_app.extensions["gaogan_availability"]
+
+        def render() -> object:
+            now = utcnow()
+            found = queries.availability(db, args["product"], start, end, now)
+            days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+            return AvailabilitySchema().dump(
+                {
+                    "product": found.sku,
+                    "days": day_states(
+                        days, found.atp, found.closed, now, runtime.settings.order_cutoff
+                    ),
+                }
+            )
+
+        with runtime.sessions() as db:
+            rendered = cache.get(
+                db,
+                args["product"],
+                start,
+                end,
+                max_age=runtime.settings.availability_cache_seconds,
+                render=render,
+            )
+        # Clients may keep the body but must ask again (no-cache): a day that sold out a
+        # second ago must not show as open from a phone's cache. Unchanged: 304, no body.
+        if request.if_none_match.contains(rendered.etag):
+            response = Response(status=304)
+        else:
+            response = Response(rendered.body, mimetype="application/json")
+        response.set_etag(rendered.etag)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def _authorised_order(public_id: str) -> Order:
@@ -258,4 +284,7 @@ class OrderCancel(MethodView):
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:
+    # One cache per app, so per gunicorn worker process; see shop.orders.availability for
+    # why that is safe across processes.
+    app.extensions["gaogan_availability"] = AvailabilityCache()
     get_api(app).register_blueprint(blp)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from inventory.atp import available_to_promise
 from inventory.catalog import list_products
+from inventory.db import is_postgres
 from inventory.errors import DayClosed, DomainError, ReservationStateError, UnknownItem
 from inventory.events import publish
 from inventory.models import Item, Supply
@@ -207,7 +208,19 @@ def place_order(
 
     An online payment takes a hold that lapses after `settings.hold_minutes`; pay at pickup
     allocates at once (the order is confirmed, nothing is owed online).
+
+    On PostgreSQL shop.orders.one_trip first tries it in two statements; what it cannot
+    decide alone (or SQLite) comes here.
     """
+    if is_postgres(session):
+        # Imported here: one_trip reuses this module's checks and event payload.
+        from shop.orders.one_trip import place_order_in_one_trip
+
+        placed = place_order_in_one_trip(
+            session, request, settings=settings, now=now, user_id=user_id
+        )
+        if placed is not None:
+            return placed
     lines = check_lines(request.lines)
     check_orderable_day(request.day, now, settings.order_cutoff)
     if not production_calendar.is_production_day(session, request.day):

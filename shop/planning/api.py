@@ -73,7 +73,7 @@ class PlanCreateSchema(Schema):
     profile_id = fields.Integer(load_default=None)
     growth_pct = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     limit_materials = fields.Boolean(load_default=True)
-    time_limit = fields.Float(load_default=20.0, validate=validate.Range(min=1, max=120))
+    time_limit = fields.Float(load_default=None, validate=validate.Range(min=1, max=120))
     mip_rel_gap = fields.Float(load_default=1e-4, validate=validate.Range(min=0, max=0.5))
 
 
@@ -159,7 +159,8 @@ def _request(body: dict[str, Any], profile_id: int | None) -> PlanRequest:
         profile_id=profile_id,
         growth_pct=body["growth_pct"],
         limit_materials=body["limit_materials"],
-        time_limit=body["time_limit"],
+        # None: the deployment's one budget for all solver stages (GAOGAN_PLAN_TIME_LIMIT).
+        time_limit=body["time_limit"] or float(current_runtime().settings.plan_time_limit_seconds),
         mip_rel_gap=body["mip_rel_gap"],
     )
 

@@ -42,13 +42,16 @@ def form_float(name: str, default: float | None = None) -> float | None:
         raise DomainError(f"{name} must be a number", field=name) from exc
 
 
-def plan_request(start: date, end: date, profile_id: int | None) -> PlanRequest:
-    """The plan form's options; the solver gets at most two minutes from the console."""
+def plan_request(
+    start: date, end: date, profile_id: int | None, *, budget: float = 10.0
+) -> PlanRequest:
+    """The plan form's options; the solver gets at most two minutes from the console, and
+    `budget` (GAOGAN_PLAN_TIME_LIMIT) when the form names none."""
     return PlanRequest(
         start=start,
         end=end,
         profile_id=profile_id,
         growth_pct=form_int("growth_pct", 100) or 100,
         limit_materials=request.form.get("limit_materials") == "on",
-        time_limit=min(120.0, form_float("time_limit", 20.0) or 20.0),
+        time_limit=min(120.0, form_float("time_limit", budget) or budget),
     )

@@ -93,6 +93,7 @@ def overview() -> ResponseReturnValue:
         markers=cal.lunar_markers(year),
         marker_names=cal.MARKER_NAMES,
         marker_keys=cal.MARKER_KEYS,
+        plan_time_limit=current_runtime().settings.plan_time_limit_seconds,
     )
 
 
@@ -104,7 +105,9 @@ def make_plan() -> ResponseReturnValue:
     profile_ids = [int(p) for p in request.form.getlist("profile_id") if p.isdigit()]
     made = run(
         services.make_plans,
-        plan_request(start, end, None),
+        plan_request(
+            start, end, None, budget=float(current_runtime().settings.plan_time_limit_seconds)
+        ),
         profile_ids,
         harvest_month=_harvest_month(),
     )

@@ -186,9 +186,10 @@ def test_an_order_that_loses_the_race_between_read_and_update_retries_under_lock
     fired = False
 
     def rival_checkout(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
-        # Just before our guarded UPDATE, another checkout takes stock and commits.
+        # Just before our guarded UPDATE (on PostgreSQL: the one call that ends with it),
+        # another checkout takes stock and commits.
         nonlocal fired
-        if fired or not statement.startswith("UPDATE supply"):
+        if fired or not (statement.startswith("UPDATE supply") or "gaogan_take(" in statement):
             return
         fired = True
         with transaction(floor.db) as other:

@@ -42,6 +42,13 @@ def test_reserving_five_lines_takes_as_many_statements_as_one(
     five = _statements_of_reserve(db, "order:5", [Line(sku, day(1), 150) for sku in skus])
     ten = _statements_of_reserve(db, "order:10", [Line(sku, day(1), 1) for sku in skus] * 2)
 
+    with db() as probe:
+        dialect = probe.get_bind().dialect.name
+    if dialect == "postgresql":
+        # One read (products, ref, supply rows, a reservation id) and one call of gaogan_take
+        # (rows written, then the guarded update; several rows locked in id order first).
+        assert one == five == ten == ["SELECT", "SELECT"]
+        return
     # products and duplicate ref, supply; reservation, event, claims; the guarded update.
     assert one == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
     # The same plus one locking select of every candidate row of every line.

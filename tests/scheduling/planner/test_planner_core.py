@@ -136,7 +136,7 @@ def test_multi_skilled_staff_are_not_counted_twice() -> None:
 
 def test_the_benchmark_season_is_planned_within_one_percent_of_the_lp_bound() -> None:
     data = synthetic_season(days=30, products=6, seed=3)
-    plan = solve(data, SolveOptions(time_limit=15, secondary_time_limit=1))
+    plan = solve(data, SolveOptions(time_limit=15))
     bound = lp_bound(data)
     greedy = greedy_plan(data)
     assert violations(data, plan) == []

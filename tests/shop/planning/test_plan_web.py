@@ -110,6 +110,8 @@ def test_a_manager_plans_compares_a_scenario_exports_csv_and_publishes(
         plan_id = s.scalars(select(Plan.id).order_by(Plan.id)).first()
     page = client.get(f"/manager/plan/plans/{plan_id}").get_data(as_text=True)
     assert "每日排产表" in page and "GG-1" in page
+    # The solve report: where the one time budget went, stage by stage.
+    assert "各阶段用时" in page and "预测需求缺口" in page
     csv = client.get(f"/manager/plan/plans/{plan_id}.csv")
     assert csv.mimetype == "text/csv" and "day,production" in csv.get_data(as_text=True)
     assert (
