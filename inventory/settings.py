@@ -102,6 +102,9 @@ class Settings:
     # address is used instead (see `with_serving_address`), never a port the server is not on.
     public_url: str = ""
     mail_dir: Path = field(default_factory=lambda: Path("instance/mail").resolve())
+    # Rehearsal only: the simulated time the scheduler (`--clock-file`) and the CLI's
+    # production commands share, so a batch completed by hand is stamped with that day.
+    clock_file: Path | None = None
     # Business defaults the domain marks as assumptions.
     hold_minutes: int = 15
     order_cutoff: time = time(20, 0)  # the day before production, before the soak starts
@@ -197,6 +200,7 @@ class Settings:
             mail_from=env.get("MAIL_FROM", "noreply@gaogan.local"),
             public_url=env.get("GAOGAN_PUBLIC_URL", "").strip().rstrip("/"),
             mail_dir=Path(env.get("GAOGAN_MAIL_DIR", str(instance / "mail"))).resolve(),
+            clock_file=Path(env["GAOGAN_CLOCK_FILE"]) if env.get("GAOGAN_CLOCK_FILE") else None,
             hold_minutes=_int(env, "GAOGAN_HOLD_MINUTES", 15, minimum=1),
             order_cutoff=_time(env, "GAOGAN_ORDER_CUTOFF", time(20, 0)),
             production_start=_time(env, "GAOGAN_PRODUCTION_START", time(4, 0)),

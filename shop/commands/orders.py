@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from inventory.db import transaction, utcnow
+from scheduling.scheduler.clock import clock_for
 from inventory.errors import DomainError
 from shop.cli import CliState, pass_state
 from shop.orders import flows, services
@@ -69,7 +70,9 @@ def register(cli: click.Group) -> None:
         try:
             with transaction(state.runtime.sessions) as db:
                 order = services.get_order(db, public_id)
-                services.advance_order(db, order, OrderStatus(status), utcnow())
+                services.advance_order(
+                    db, order, OrderStatus(status), clock_for(state.runtime.settings).now()
+                )
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
         click.echo(f"{public_id} is now {status}")
