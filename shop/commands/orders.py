@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from inventory.db import transaction, utcnow
-from scheduling.scheduler.clock import clock_for
 from inventory.errors import DomainError
+from scheduling.scheduler.clock import clock_for
 from shop.cli import CliState, pass_state
 from shop.orders import flows, services
 from shop.orders.models import OrderStatus

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
-
 from inventory.relay import relay_once
 from inventory.settings import Settings, with_serving_address
 from shop.app import create_app
@@ -42,4 +40,3 @@ def test_a_wildcard_bind_links_to_loopback_and_an_explicit_public_url_wins(
     )
     assert configured.public_url == "https://gaogan.example.cn"
     assert with_serving_address(configured, "127.0.0.1", 8080) is configured
-
