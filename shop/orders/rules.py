@@ -189,10 +189,12 @@ def day_states(
     out = []
     for day in days:
         available = availability.get(day, 0)
-        if day in closed:
-            state = "closed"
-        elif day <= local_day(now) or now >= cutoff_for(day, cutoff):
+        # Past the cut-off first: the cut-off job closes the day's supply rows too, and a day
+        # whose orders have closed is not a rest day (issue 10: "休息" after 20:00).
+        if day <= local_day(now) or now >= cutoff_for(day, cutoff):
             state = "cutoff"
+        elif day in closed:
+            state = "closed"
         elif available <= 0:
             state = "sold_out"
         else:
