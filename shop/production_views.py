@@ -99,7 +99,12 @@ def batch(ref: str) -> ResponseReturnValue:
             item.sku: item
             for item in session.scalars(select(Item).where(Item.sku.in_(sorted(found.planned))))
         }
-    return render_template("scheduling/batch.html", batch=found, items=names)
+    return render_template(
+        "scheduling/batch.html",
+        batch=found,
+        items=names,
+        early=found.production_day > local_day(utcnow()),
+    )
 
 
 @bp.post("/batches/<ref>/start")
@@ -108,7 +113,13 @@ def batch_start(ref: str) -> ResponseReturnValue:
     runtime = _runtime()
     try:
         with transaction(runtime.sessions) as session:
-            start_batch(session, ref, now=utcnow(), harvest_month=runtime.settings.harvest_month)
+            start_batch(
+                session,
+                ref,
+                now=utcnow(),
+                harvest_month=runtime.settings.harvest_month,
+                override_reason=request.form.get("override_reason"),
+            )
     except DomainError as exc:
         flash(exc.message, "error")
     else:

@@ -39,6 +39,7 @@ from inventory.models import (
 from inventory.production import receive_production
 from inventory.reservations import release
 from inventory.rules import LOCAL_ZONE, local_day
+from scheduling.early import check_not_before_day
 from scheduling.production.models import Batch, BatchMaterial, BatchStatus
 from scheduling.refs import ref_infos, ref_prefix
 
@@ -193,8 +194,16 @@ def get_batch(session: Session, ref: str, *, lock: bool = False) -> Batch:
 # -- start ------------------------------------------------------------------------------
 
 
-def start_batch(session: Session, ref: str, *, now: datetime, harvest_month: int = 10) -> Batch:
-    """Take the batch's rice and sugar from stock (FEFO; old-crop rice refused) and start it."""
+def start_batch(
+    session: Session,
+    ref: str,
+    *,
+    now: datetime,
+    harvest_month: int = 10,
+    override_reason: str | None = None,
+) -> Batch:
+    """Take the batch's rice and sugar from stock (FEFO; old-crop rice refused) and start it.
+    Before its production day only with an override reason (recorded on `batch.started`)."""
     batch = get_batch(session, ref, lock=True)
     if batch.status is not BatchStatus.PLANNED:
         raise BatchStateError(
@@ -202,6 +211,9 @@ def start_batch(session: Session, ref: str, *, now: datetime, harvest_month: int
             batch_ref=ref,
             status=batch.status.value,
         )
+    early = check_not_before_day(
+        batch.production_day, now, override_reason, action=f"start batch {ref}"
+    )
     entries: list[LedgerEntry] = []
     for sku, grams in ((batch.rice_sku, batch.rice_g), (batch.sugar_sku, batch.sugar_g)):
         if grams > 0:
@@ -240,6 +252,7 @@ def start_batch(session: Session, ref: str, *, now: datetime, harvest_month: int
             "wave": batch.wave,
             "started_at": now.isoformat(),
             "materials": [{"lot": codes[e.lot_id], "grams": abs(e.quantity)} for e in entries],
+            **({"early_start_reason": early} if early else {}),
         },
         key=f"batch:{ref}",
     )

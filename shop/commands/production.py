@@ -128,8 +128,13 @@ def register(cli: click.Group) -> None:
 
     @batch.command("start")
     @click.argument("batch_ref")
+    @click.option(
+        "--override-reason",
+        default=None,
+        help="Why it may start before its production day (recorded on batch.started).",
+    )
     @pass_state
-    def start(state: CliState, batch_ref: str) -> None:
+    def start(state: CliState, batch_ref: str, override_reason: str | None) -> None:
         """Start a batch now: consume its rice and sugar (new crop only)."""
         runtime = state.runtime
         try:
@@ -139,6 +144,7 @@ def register(cli: click.Group) -> None:
                     batch_ref,
                     now=clock_for(runtime.settings).now(),
                     harvest_month=runtime.settings.harvest_month,
+                    override_reason=override_reason,
                 )
                 click.echo(f"started {b.ref}")
         except DomainError as exc:

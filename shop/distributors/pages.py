@@ -425,6 +425,8 @@ def _board_context(day: date) -> dict[str, Any]:
             "waiting": services.waitlist(session, day),
             "companies": {d.id: d.company for d in session.scalars(select(Distributor))},
             "status": BookingStatus,
+            # Before the pickup day a hand-out needs a reason (issue 10): ask for it there.
+            "early": day > _today(),
         }
 
 
@@ -447,6 +449,11 @@ def board_rows() -> ResponseReturnValue:
     return render_template("distributors/board_rows.html", **_board_context(_day_arg()))
 
 
+def _signed_in_email() -> str:
+    user = current_user()
+    return user.email if user is not None else ""
+
+
 def _board_action(booking_id: int, action: str) -> ResponseReturnValue:
     day = _day_arg()
     try:
@@ -454,7 +461,13 @@ def _board_action(booking_id: int, action: str) -> ResponseReturnValue:
             if action == "check_in":
                 booking = services.check_in(session, booking_id, now=utcnow())
             else:
-                booking = services.hand_out(session, booking_id, now=utcnow())
+                booking = services.hand_out(
+                    session,
+                    booking_id,
+                    now=utcnow(),
+                    override_reason=request.form.get("override_reason"),
+                    by=_signed_in_email(),
+                )
             day = booking.day
         flash(translate(f"dist.flash.{action}"), "ok")
     except DomainError as exc:

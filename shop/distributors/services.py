@@ -22,6 +22,7 @@ from inventory.events import publish
 from inventory.models import Item, Supply
 from inventory.rules import LOCAL_ZONE, local_moment
 from scheduling.cutoff import cutoff_for, is_past_cutoff
+from scheduling.early import check_not_before_day
 from scheduling.errors import CutoffPassed, SlotFull, SlotUnavailable
 from scheduling.pickup import slots as slot_rules
 from scheduling.pickup.models import PickupSlot
@@ -491,9 +492,17 @@ def check_in(session: Session, booking_id: int, *, now: datetime) -> Booking:
     return booking
 
 
-def hand_out(session: Session, booking_id: int, *, now: datetime) -> Booking:
+def hand_out(
+    session: Session,
+    booking_id: int,
+    *,
+    now: datetime,
+    override_reason: str | None = None,
+    by: str = "",
+) -> Booking:
     """Record the goods leaving against the day's lots (ledger 'handout', so every case is
-    traceable to its batch) and mark the booking collected."""
+    traceable to its batch) and mark the booking collected. Before the pickup day only with
+    an override reason, recorded on `booking.collected`."""
     booking = get_booking(session, None, booking_id, lock=True)
     if booking.status is BookingStatus.COLLECTED:
         return booking
@@ -501,13 +510,15 @@ def hand_out(session: Session, booking_id: int, *, now: datetime) -> Booking:
         raise BookingStateError(
             "check the distributor in before handing out", status=booking.status.value
         )
+    early = check_not_before_day(booking.day, now, override_reason, action="hand out the goods")
     from inventory import production
 
     production.hand_out(session, booking.ref, reference=booking.ref)
     booking.status = BookingStatus.COLLECTED
     booking.collected_at = now
     booking.version += 1
-    _publish(session, "booking.collected", booking)
+    override = {"override": {"reason": early, "by": by, "at": now.isoformat()}} if early else {}
+    _publish(session, "booking.collected", booking, **override)
     return booking
 
 

@@ -24,6 +24,7 @@ from inventory.reservations import Line, confirm, release, reserve
 from inventory.rules import local_day
 from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
+from scheduling.early import check_not_before_day
 from scheduling.planning import calendar as production_calendar
 from shop.orders.models import (
     DeliveryZone,
@@ -565,9 +566,20 @@ def expire_unpaid_orders(session: Session, now: datetime) -> list[str]:
     return expired
 
 
-def advance_order(session: Session, order: Order, target: OrderStatus, now: datetime) -> None:
-    """Staff moves: ready, collected, delivered (with the event the customer is told of)."""
+def advance_order(
+    session: Session,
+    order: Order,
+    target: OrderStatus,
+    now: datetime,
+    *,
+    override_reason: str | None = None,
+    by: str = "",
+) -> None:
+    """Staff moves: ready, collected, delivered (with the event the customer is told of).
+    Before the order's day only with an override reason, recorded on the event."""
     check_move(order.status, target)
+    early = check_not_before_day(order.day, now, override_reason, action=f"mark it {target.value}")
+    override = {"override": {"reason": early, "by": by, "at": now.isoformat()}} if early else {}
     if target not in {OrderStatus.READY, OrderStatus.COLLECTED, OrderStatus.DELIVERED}:
         raise OrderStateError(f"use the matching action to make an order {target.value}")
     if target is OrderStatus.DELIVERED and order.fulfilment is not Fulfilment.DELIVERY:
@@ -577,9 +589,9 @@ def advance_order(session: Session, order: Order, target: OrderStatus, now: date
     if not _guarded_move(session, order, [order.status], target, updated_at=now):
         raise OrderStateError("the order changed meanwhile; reload and try again")
     if target is OrderStatus.READY:
-        publish_ready_by_hand(session, order)
+        publish_ready_by_hand(session, order, **override)
     else:
-        _publish(session, order, f"order.{target.value}")
+        _publish(session, order, f"order.{target.value}", **override)
 
 
 # Statuses an order is served from: the stock is allocated and nothing has been handed out.
@@ -587,7 +599,7 @@ SERVABLE = (OrderStatus.PAID, OrderStatus.CONFIRMED)
 SHORTFALL = "production_shortfall"
 
 
-def publish_ready_by_hand(session: Session, order: Order) -> None:
+def publish_ready_by_hand(session: Session, order: Order, **extra: Any) -> None:
     """`order.ready` in its one shape (docs/events/scheduling.md), for a move made by staff."""
     publish(
         session,
@@ -598,6 +610,7 @@ def publish_ready_by_hand(session: Session, order: Order) -> None:
             "batch_ref": None,
             "lots": [],
             "source": "manual",
+            **extra,
         },
         key=order.reservation_ref,
     )

@@ -211,7 +211,11 @@ def test_the_manager_s_board_checks_in_hands_out_and_refreshes_itself(
     manager.post(f"/manager/pickups/{booking.id}/check-in?day={day}", data={"csrf_token": token})
     rows = manager.get(f"/manager/pickups/rows?day={day}").get_data(as_text=True)
     assert "已到厂: 1" in rows and "<html" not in rows
-    manager.post(f"/manager/pickups/{booking.id}/hand-out?day={day}", data={"csrf_token": token})
+    # `day` is ahead of today: an early hand-out needs a reason (issue 10 item 5).
+    manager.post(
+        f"/manager/pickups/{booking.id}/hand-out?day={day}",
+        data={"csrf_token": token, "override_reason": "collected early, agreed by phone"},
+    )
     rows = manager.get(f"/manager/pickups/rows?day={day}&lang=en").get_data(as_text=True)
     assert "Collected: 1" in rows
     peak = manager.get(f"/manager/pickups/peak?day={day}&lang=zh").get_data(as_text=True)
