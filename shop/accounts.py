@@ -25,6 +25,7 @@ from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.auth import authenticate, create_user, current_user, login, logout
 from shop.i18n import translate
+from shop.messages import localise
 from shop.models import Role
 from shop.orders import services
 from shop.runtime import get_runtime
@@ -79,7 +80,7 @@ def signup() -> ResponseReturnValue:
                     role=Role.CUSTOMER,
                 )
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(localise(exc), "error")
             return render_template("accounts/signup.html", next=next_url, form=form), exc.status
         login(user)
         flash(translate("accounts.welcome", name=user.name), "ok")

@@ -36,6 +36,7 @@ from scheduling.production.process_standard import (
 from scheduling.production.trace import BatchTrace, LotTrace, trace_batch, trace_lot
 from shop.auth import current_user, require_role
 from shop.i18n import translate
+from shop.messages import localise
 from shop.models import Role
 
 bp = Blueprint("production", __name__, url_prefix="/manager")
@@ -121,7 +122,7 @@ def batch_start(ref: str) -> ResponseReturnValue:
                 override_reason=request.form.get("override_reason"),
             )
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
     else:
         flash(translate("production.batch.started"), "success")
     return redirect(url_for("production.batch", ref=ref))
@@ -151,7 +152,7 @@ def batch_complete(ref: str) -> ResponseReturnValue:
                 completed_by=f"manager:{user.email if user else '?'}",
             )
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
         return redirect(url_for("production.batch", ref=ref))
     flash(
         translate("production.batch.completed", ready=len(done.ready), unserved=len(done.unserved)),
@@ -176,7 +177,7 @@ def trace() -> ResponseReturnValue:
                 else:
                     lot_trace = trace_lot(session, lot_code)
         except DomainError as exc:
-            error = exc.message
+            error = localise(exc)
     return render_template(
         "scheduling/trace.html",
         batch_ref=batch_ref,
@@ -193,7 +194,7 @@ def _float(name: str) -> float:
         return float(raw)
     except ValueError:
         raise InvalidSoakRecord(
-            translate("production.soak.bad_number", field=name), field=name
+            f"{name} must be a number", key="production.soak.bad_number", field=name
         ) from None
 
 
@@ -250,7 +251,7 @@ def soak_record() -> ResponseReturnValue:
     except ValueError:
         flash(translate("production.soak.bad_day"), "error")
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
     else:
         flash(translate("production.soak.recorded"), "success")
     return redirect(url_for("production.soak"))
@@ -276,7 +277,7 @@ def soak_override() -> ResponseReturnValue:
     except ValueError:
         flash(translate("production.soak.bad_number", field="soak_minutes"), "error")
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
     else:
         flash(translate("production.soak.override_saved"), "success")
     return redirect(url_for("production.soak"))

@@ -34,6 +34,7 @@ from shop import accounts, nav, notifications, orders_api, webhooks
 from shop.auth import current_user
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
+from shop.messages import localise
 from shop.models import Role
 from shop.orders import consumers, flows, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
@@ -53,14 +54,14 @@ CART = "cart"
 
 
 def explain(exc: DomainError) -> str:
-    """The refusal in the page's language when we have words for it, else its own message."""
+    """The refusal in the page's language: the storefront's own wording when it has one."""
     key = f"store.error.{exc.code}"
     if key in messages():
         try:
             return translate(key, **{k: v for k, v in exc.details.items() if k != "lines"})
         except (KeyError, IndexError):
-            return exc.message
-    return exc.message
+            return localise(exc)
+    return localise(exc)
 
 
 def _runtime() -> Runtime:
@@ -343,7 +344,7 @@ def track_pay(public_id: str, token: str) -> ResponseReturnValue:
     try:
         flows.start_payment(_runtime(), order.public_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
     return redirect(url_for("store.track", public_id=public_id, token=token))
 
 

@@ -55,7 +55,9 @@ def create_distributor(
 def _check_url(url: str) -> None:
     if url and not url.startswith(("http://", "https://")):
         raise DomainError(
-            "the webhook URL must start with http:// or https://", field="webhook_url"
+            "the webhook URL must start with http:// or https://",
+            key="dist.error.webhook_url",
+            field="webhook_url",
         )
 
 

@@ -33,6 +33,7 @@ from shop.auth import current_user, require_role
 from shop.distributors import accounts, services, tokens
 from shop.distributors.models import BookingStatus, Distributor
 from shop.i18n import translate
+from shop.messages import localise
 from shop.models import Role
 
 portal = Blueprint("distributors", __name__, url_prefix="/distributor")
@@ -79,12 +80,14 @@ def _cases_from_form(skus: list[str]) -> dict[str, int]:
         try:
             lines[sku] = int(raw)
         except ValueError:
-            raise DomainError(translate("dist.error.cases_number"), sku=sku) from None
+            raise DomainError(
+                "cases must be a whole number", key="dist.error.cases_number", sku=sku
+            ) from None
     return lines
 
 
 def _flash_error(exc: DomainError) -> None:
-    flash(exc.message, "error")
+    flash(localise(exc), "error")
 
 
 # --- distributor portal ----------------------------------------------------------------------

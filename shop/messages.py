@@ -1,0 +1,79 @@
+"""Every refusal a person can see, in their language: Chinese by default, English on request.
+
+A DomainError carries a stable `code` (the JSON API's `error`), an English `message` and
+optionally a `key` for a wording finer than its code. The page or the API body shows
+`localise(exc)`: the catalogue text of the key, else of `error.<code>`, filled from the error's
+details. An HTTP error (abort) is worded from `http.<description key>` or `http.<status>`.
+The English message is kept as it is written at the raise site (it is precise and names
+fields); tests walk every code and key so that no Chinese page falls back to English.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from inventory.errors import DomainError
+from shop.i18n import DEFAULT_LANGUAGE, catalogue, current_language
+
+# abort(description=...) texts a person can meet, mapped to message keys. A description not
+# listed falls back to the status's generic text (`http.<status>`), never to English.
+ABORT_KEYS: dict[str, str] = {
+    "sign in first": "http.sign_in_first",
+    "not allowed for this account": "http.not_allowed",
+    "day must be YYYY-MM-DD": "http.bad_day",
+    "this account is not linked to a distributor": "http.no_distributor",
+    "month must be YYYY-MM": "http.bad_month",
+    "manage API tokens from the signed-in portal": "http.tokens_from_portal",
+    "send an API token (Authorization: Bearer ...) or sign in": "http.send_token",
+    "only distributor accounts have bookings": "http.distributors_only",
+    "no such order": "http.no_such_order",
+}
+
+
+class _Lenient(string.Formatter):
+    """A missing detail leaves its place empty instead of raising on a refusal being shown."""
+
+    def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        if isinstance(key, str):
+            return kwargs.get(key, "")
+        return super().get_value(key, args, kwargs)
+
+
+_FORMATTER = _Lenient()
+
+
+def _fill(key: str, lang: str, params: dict[str, Any]) -> str:
+    texts = catalogue()[key]
+    template = texts.get(lang) or texts[DEFAULT_LANGUAGE]
+    try:
+        return _FORMATTER.format(template, **params)
+    except (ValueError, IndexError):
+        return template
+
+
+def message_keys(exc: DomainError) -> list[str]:
+    """The keys that can word `exc`, finest first."""
+    keys = [exc.key] if exc.key else []
+    return [*keys, f"error.{exc.code}"]
+
+
+def localise(exc: DomainError, lang: str | None = None) -> str:
+    lang = lang or current_language()
+    if lang == "en":
+        return exc.message
+    known = catalogue()
+    for key in message_keys(exc):
+        if key in known:
+            return _fill(key, lang, {k: v for k, v in exc.details.items() if k != "lines"})
+    return exc.message
+
+
+def localise_http(status: int, description: str | None, lang: str | None = None) -> str | None:
+    """The wording of an HTTP error in `lang`; None in English (the description is used)."""
+    lang = lang or current_language()
+    if lang == "en":
+        return None
+    key = ABORT_KEYS.get(description or "") or f"http.{status}"
+    return _fill(key, lang, {}) if key in catalogue() else None
