@@ -69,7 +69,7 @@ def signup() -> ResponseReturnValue:
         runtime = get_runtime(current_app)
         try:
             if not form["name"].strip():
-                raise DomainError("please give your name", field="name")
+                raise DomainError("please give your name", key="msg.signup.name", field="name")
             with transaction(runtime.sessions) as db:
                 user = create_user(
                     db,

@@ -64,9 +64,18 @@ def localise(exc: DomainError, lang: str | None = None) -> str:
     if lang == "en":
         return exc.message
     known = catalogue()
+    params = {k: v for k, v in exc.details.items() if k != "lines"}
+    # Field and status names are code ("air_temp_c", "collected"): word them for the reader.
+    field = str(params.get("field", ""))
+    params["field_label"] = (
+        _fill(f"field.{field}", lang, {}) if f"field.{field}" in known else field
+    )
+    status = str(params.get("status", ""))
+    if f"dist.status.{status}" in known:
+        params["status"] = _fill(f"dist.status.{status}", lang, {})
     for key in message_keys(exc):
         if key in known:
-            return _fill(key, lang, {k: v for k, v in exc.details.items() if k != "lines"})
+            return _fill(key, lang, params)
     return exc.message
 
 

@@ -180,9 +180,13 @@ class Availability(MethodView):
         start: date = args["from_"]
         end: date = args["to"]
         if end < start:
-            raise DomainError("'to' must not be before 'from'", field="to")
+            raise DomainError(
+                "'to' must not be before 'from'", key="msg.api.to_before_from", field="to"
+            )
         if (end - start).days >= MAX_RANGE_DAYS:
-            raise DomainError(f"ask for at most {MAX_RANGE_DAYS} days at a time", field="to")
+            raise DomainError(
+                f"ask for at most {MAX_RANGE_DAYS} days at a time", key="msg.api.range", field="to"
+            )
         runtime = _runtime()
         now = utcnow()
         with runtime.sessions() as db:

@@ -56,7 +56,7 @@ CART = "cart"
 def explain(exc: DomainError) -> str:
     """The refusal in the page's language: the storefront's own wording when it has one."""
     key = f"store.error.{exc.code}"
-    if key in messages():
+    if exc.key is None and key in messages():
         try:
             return translate(key, **{k: v for k, v in exc.details.items() if k != "lines"})
         except (KeyError, IndexError):
@@ -79,14 +79,16 @@ def _parse_day(raw: str | None) -> date:
     try:
         return date.fromisoformat(raw or "")
     except ValueError:
-        raise DomainError("choose a day on the calendar", field="day") from None
+        raise DomainError("choose a day on the calendar", key="msg.cart.day", field="day") from None
 
 
 def _parse_quantity(raw: str | None) -> int:
     try:
         return int(raw or "")
     except ValueError:
-        raise DomainError("quantity must be a whole number", field="quantity") from None
+        raise DomainError(
+            "quantity must be a whole number", key="msg.cart.quantity", field="quantity"
+        ) from None
 
 
 @bp.get("/")

@@ -93,11 +93,17 @@ def prepare(
     session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None
 ) -> Prepared:
     if request.end < request.start:
-        raise DomainError("the plan ends before it starts", start=request.start.isoformat())
+        raise DomainError(
+            "the plan ends before it starts",
+            key="msg.plan.ends_before_start",
+            start=request.start.isoformat(),
+        )
     if (request.end - request.start).days + 1 > MAX_HORIZON_DAYS:
-        raise DomainError(f"a plan covers at most {MAX_HORIZON_DAYS} days")
+        raise DomainError(f"a plan covers at most {MAX_HORIZON_DAYS} days", key="msg.plan.horizon")
     if not 1 <= request.growth_pct <= 1000:
-        raise DomainError("growth is 1-1000 % of past seasons", field="growth_pct")
+        raise DomainError(
+            "growth is 1-1000 % of past seasons", key="msg.plan.growth", field="growth_pct"
+        )
     profile = (
         get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
     )
@@ -113,7 +119,7 @@ def prepare(
     products = []
     for sku in skus:
         if sku not in items:
-            raise DomainError(f"no active product {sku}", sku=sku)
+            raise DomainError(f"no active product {sku}", key="msg.plan.no_product", sku=sku)
         if sku not in recipes:
             warnings.append(f"{sku}: 没有配方，未排产 / no recipe, not planned")
             continue
@@ -360,7 +366,7 @@ def create_plan(
 def get_plan(session: Session, plan_id: int) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise PlanNotFound(f"no plan {plan_id}", plan_id=plan_id)
+        raise PlanNotFound(f"no plan {plan_id}", key="msg.plan.not_found", plan_id=plan_id)
     return plan
 
 
@@ -391,7 +397,11 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
     if plan.status is PlanStatus.PUBLISHED:
         return plan
     if plan.status is PlanStatus.SUPERSEDED:
-        raise PlanStateError("this plan was replaced by a newer published plan", plan_ref=plan.ref)
+        raise PlanStateError(
+            "this plan was replaced by a newer published plan",
+            key="msg.plan.replaced",
+            plan_ref=plan.ref,
+        )
     skus = {i.id: i.sku for i in session.scalars(select(Item).where(Item.kind == ItemKind.PRODUCT))}
     considered = plan.summary.get("skus")
     known = set(skus.values())
@@ -408,7 +418,9 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
         quantities[skus[line.item_id], line.day] = line.quantity
     if not quantities:
         raise PlanStateError(
-            "this plan makes nothing: there is nothing to publish", plan_ref=plan.ref
+            "this plan makes nothing: there is nothing to publish",
+            key="msg.plan.makes_nothing",
+            plan_ref=plan.ref,
         )
     conflicts = _set_planned_supply(session, plan.ref, quantities)
     for older in session.scalars(

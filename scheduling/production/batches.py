@@ -109,10 +109,13 @@ def _check_quantities(quantities: Mapping[str, int], what: str) -> dict[str, int
     clean: dict[str, int] = {}
     for sku, quantity in quantities.items():
         if not isinstance(sku, str) or not sku:
-            raise InvalidBatch(f"{what}: every line needs a product code")
+            raise InvalidBatch(
+                f"{what}: every line needs a product code", key="msg.batch.line_code"
+            )
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             raise InvalidBatch(
                 f"{what} of {sku} must be a whole number of pieces, 0 or more",
+                key="msg.batch.whole_pieces",
                 sku=sku,
                 value=str(quantity),
             )
@@ -137,18 +140,20 @@ def create_batch(
 ) -> Batch:
     planned = _check_quantities(planned, "planned output")
     if not planned:
-        raise InvalidBatch("a batch needs at least one product")
+        raise InvalidBatch("a batch needs at least one product", key="msg.batch.no_product")
     if planned_start.tzinfo is None or planned_end.tzinfo is None:
-        raise InvalidBatch("planned start and end must be aware datetimes")
+        raise InvalidBatch("planned start and end must be aware datetimes", key="msg.batch.aware")
     if planned_end <= planned_start:
-        raise InvalidBatch("a batch must end after it starts")
+        raise InvalidBatch("a batch must end after it starts", key="msg.batch.end_after_start")
     if rice_g < 0 or sugar_g < 0:
-        raise InvalidBatch("rice and sugar quantities cannot be negative")
+        raise InvalidBatch(
+            "rice and sugar quantities cannot be negative", key="msg.batch.negative_materials"
+        )
     if wave < 1:
-        raise InvalidBatch("waves are numbered from 1")
+        raise InvalidBatch("waves are numbered from 1", key="msg.batch.wave")
     ref = batch_ref_for(production_day, wave)
     if session.scalar(select(Batch.id).where(Batch.ref == ref)) is not None:
-        raise BatchStateError(f"batch {ref} already exists", batch_ref=ref)
+        raise BatchStateError(f"batch {ref} already exists", key="msg.batch.exists", batch_ref=ref)
     batch = Batch(
         ref=ref,
         production_day=production_day,
@@ -187,7 +192,7 @@ def get_batch(session: Session, ref: str, *, lock: bool = False) -> Batch:
         query = query.with_for_update()
     batch = session.scalar(query)
     if batch is None:
-        raise BatchNotFound(f"no batch {ref!r}", batch_ref=ref)
+        raise BatchNotFound(f"no batch {ref!r}", key="msg.batch.not_found", batch_ref=ref)
     return batch
 
 
@@ -208,6 +213,7 @@ def start_batch(
     if batch.status is not BatchStatus.PLANNED:
         raise BatchStateError(
             f"batch {ref} is {batch.status.value}; only a planned batch can start",
+            key="msg.batch.cannot_start",
             batch_ref=ref,
             status=batch.status.value,
         )
@@ -357,14 +363,17 @@ def complete_batch(
     if batch.status is not BatchStatus.STARTED:
         raise BatchStateError(
             f"batch {ref} is {batch.status.value}; only a started batch can be completed",
+            key="msg.batch.cannot_complete",
             batch_ref=ref,
             status=batch.status.value,
         )
     outputs = _check_quantities(outputs, "actual output")
     if not outputs:
-        raise InvalidBatch("record the output of at least one product (0 is allowed)")
+        raise InvalidBatch(
+            "record the output of at least one product (0 is allowed)", key="msg.batch.no_output"
+        )
     if made_at.tzinfo is None:
-        raise InvalidBatch("made_at must be an aware datetime")
+        raise InvalidBatch("made_at must be an aware datetime", key="msg.batch.made_at")
     day = batch.production_day
     others_open = session.scalar(
         select(func.count())

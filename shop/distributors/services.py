@@ -85,7 +85,9 @@ def _atomic(func: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[
 def set_case_pack(session: Session, sku: str, pieces: int) -> CasePack:
     catalog.get_product(session, sku)
     if pieces <= 0:
-        raise InvalidQuantity("a case holds at least one piece", sku=sku)
+        raise InvalidQuantity(
+            "a case holds at least one piece", key="msg.dist.case_pieces", sku=sku
+        )
     pack = session.scalar(select(CasePack).where(CasePack.sku == sku))
     if pack is None:
         pack = CasePack(sku=sku, pieces=pieces)
@@ -102,7 +104,9 @@ def set_price(
     get_distributor(session, distributor_id)
     catalog.get_product(session, sku)
     if case_price_fen < 0:
-        raise DomainError("a price cannot be negative", field="case_price_fen")
+        raise DomainError(
+            "a price cannot be negative", key="msg.dist.price_negative", field="case_price_fen"
+        )
     price = session.scalar(
         select(DistributorPrice).where(
             DistributorPrice.distributor_id == distributor_id, DistributorPrice.sku == sku
@@ -175,6 +179,7 @@ def _check_cutoff(day: date, now: datetime, rules: SlotRules, action: str) -> No
         raise CutoffPassed(
             f"too late to {action}: bookings for pickup on {params['day']} closed at "
             f"{params['cutoff']} (Beijing time), when the rice for that morning went to soak",
+            key="msg.dist.too_late",
             cutoff=params["cutoff"],
             day=params["day"],
         )
@@ -189,13 +194,22 @@ def _priced_lines(
     """(sku, cases, pieces, case price) per line, validated against the price list."""
     cleaned = {sku.strip(): int(cases) for sku, cases in lines.items() if int(cases) != 0}
     if not cleaned:
-        raise InvalidQuantity("a booking needs at least one product with a number of cases")
+        raise InvalidQuantity(
+            "a booking needs at least one product with a number of cases", key="msg.dist.no_cases"
+        )
     result = []
     for sku, cases in sorted(cleaned.items()):
         if cases < 0:
-            raise InvalidQuantity("cases cannot be negative", sku=sku, cases=cases)
+            raise InvalidQuantity(
+                "cases cannot be negative", key="msg.dist.cases_negative", sku=sku, cases=cases
+            )
         if cases > 10_000:
-            raise InvalidQuantity("more than 10,000 cases of one product", sku=sku, cases=cases)
+            raise InvalidQuantity(
+                "more than 10,000 cases of one product",
+                key="msg.dist.cases_too_many",
+                sku=sku,
+                cases=cases,
+            )
         row = session.execute(
             select(DistributorPrice.case_price_fen, CasePack.pieces)
             .join(CasePack, CasePack.sku == DistributorPrice.sku)
@@ -203,7 +217,9 @@ def _priced_lines(
         ).first()
         if row is None:
             raise NotOnPriceList(
-                f"{sku} is not on your price list; ask the factory to add it", sku=sku
+                f"{sku} is not on your price list; ask the factory to add it",
+                key="msg.dist.not_on_price_list",
+                sku=sku,
             )
         price, pieces = row
         result.append((sku, cases, cases * pieces, price))
@@ -253,6 +269,7 @@ def _check_quota(
             raise QuotaExceeded(
                 f"your quota for {sku} on {day.isoformat()} is {quotas[sku]} cases "
                 f"({already.get(sku, 0)} already booked)",
+                key="msg.dist.quota",
                 sku=sku,
                 quota=quotas[sku],
                 booked=already.get(sku, 0),
@@ -265,6 +282,7 @@ def _check_slot_ready(slot: PickupSlot, rules: SlotRules) -> None:
     if slot.starts_at < ready:
         raise SlotUnavailable(
             "this slot starts before the first batch is out of the steamers",
+            key="msg.dist.slot_too_early",
             slot_id=slot.id,
         )
 
@@ -314,12 +332,13 @@ def create_booking(
     """
     distributor = get_distributor(session, distributor_id)
     if not distributor.active:
-        raise DomainError("this distributor account is suspended")
+        raise DomainError("this distributor account is suspended", key="msg.dist.suspended")
     if enforce_cutoff:
         _check_cutoff(day, now, rules, "book")
     if not is_open_day(session, day):
         raise SlotUnavailable(
             f"no production on {day.isoformat()} (holiday or closed day): no pickup slots",
+            key="msg.dist.no_production",
             day=day.isoformat(),
         )
     day_slots(session, day, rules)
@@ -363,7 +382,7 @@ def get_booking(
         stmt = stmt.with_for_update()
     booking = session.scalar(stmt)
     if booking is None or (distributor_id is not None and booking.distributor_id != distributor_id):
-        raise BookingNotFound("no such booking", booking_id=booking_id)
+        raise BookingNotFound("no such booking", key="msg.dist.no_booking", booking_id=booking_id)
     return booking
 
 
@@ -397,6 +416,7 @@ def change_booking(
     if booking.status is not BookingStatus.CONFIRMED:
         raise BookingStateError(
             f"a {booking.status.value} booking can no longer be changed",
+            key="msg.dist.cannot_change",
             status=booking.status.value,
         )
     _check_cutoff(booking.day, now, rules, "change this booking")
@@ -454,7 +474,9 @@ def cancel_booking(
         return booking
     if booking.status is not BookingStatus.CONFIRMED:
         raise BookingStateError(
-            f"a {booking.status.value} booking cannot be cancelled", status=booking.status.value
+            f"a {booking.status.value} booking cannot be cancelled",
+            key="msg.dist.cannot_cancel",
+            status=booking.status.value,
         )
     _check_cutoff(booking.day, now, rules, "cancel this booking")
     _end_booking(session, booking, BookingStatus.CANCELLED, now, reason="cancelled")
@@ -483,7 +505,9 @@ def check_in(session: Session, booking_id: int, *, now: datetime) -> Booking:
         return booking
     if booking.status is not BookingStatus.CONFIRMED:
         raise BookingStateError(
-            f"a {booking.status.value} booking cannot check in", status=booking.status.value
+            f"a {booking.status.value} booking cannot check in",
+            key="msg.dist.cannot_check_in",
+            status=booking.status.value,
         )
     booking.status = BookingStatus.CHECKED_IN
     booking.checked_in_at = now
@@ -508,7 +532,9 @@ def hand_out(
         return booking
     if booking.status is not BookingStatus.CHECKED_IN:
         raise BookingStateError(
-            "check the distributor in before handing out", status=booking.status.value
+            "check the distributor in before handing out",
+            key="msg.dist.check_in_first",
+            status=booking.status.value,
         )
     early = check_not_before_day(booking.day, now, override_reason, action="hand out the goods")
     from inventory import production
@@ -639,7 +665,11 @@ def save_standing_order(
 ) -> StandingOrder:
     get_distributor(session, distributor_id)
     if ends_on is not None and ends_on < starts_on:
-        raise DomainError("a standing order cannot end before it starts", field="ends_on")
+        raise DomainError(
+            "a standing order cannot end before it starts",
+            key="msg.dist.standing_ends_before",
+            field="ends_on",
+        )
     lines = [
         (weekday, sku, int(cases))
         for weekday, by_sku in sorted(weekday_lines.items())
@@ -647,12 +677,18 @@ def save_standing_order(
         if int(cases) != 0
     ]
     if not lines:
-        raise InvalidQuantity("a standing order needs cases on at least one weekday")
+        raise InvalidQuantity(
+            "a standing order needs cases on at least one weekday", key="msg.dist.standing_no_cases"
+        )
     for weekday, sku, cases in lines:
         if not 0 <= weekday <= 6:
-            raise DomainError("weekday must be 0 (Monday) to 6 (Sunday)", weekday=weekday)
+            raise DomainError(
+                "weekday must be 0 (Monday) to 6 (Sunday)", key="msg.dist.weekday", weekday=weekday
+            )
         if cases < 0:
-            raise InvalidQuantity("cases cannot be negative", sku=sku)
+            raise InvalidQuantity(
+                "cases cannot be negative", key="msg.dist.standing_cases_negative", sku=sku
+            )
         _priced_lines(session, distributor_id, starts_on, {sku: cases})
     if standing_order_id is None:
         order = StandingOrder(
@@ -678,7 +714,9 @@ def get_standing_order(
 ) -> StandingOrder:
     order = session.get(StandingOrder, order_id)
     if order is None or (distributor_id is not None and order.distributor_id != distributor_id):
-        raise StandingOrderNotFound("no such standing order", standing_order_id=order_id)
+        raise StandingOrderNotFound(
+            "no such standing order", key="msg.dist.no_standing", standing_order_id=order_id
+        )
     return order
 
 
@@ -970,7 +1008,9 @@ def serve_waitlist(session: Session, rules: SlotRules, day: date, *, now: dateti
 def cancel_waitlist_entry(session: Session, distributor_id: int, entry_id: int) -> WaitlistEntry:
     entry = session.get(WaitlistEntry, entry_id)
     if entry is None or entry.distributor_id != distributor_id:
-        raise DomainError("no such waitlist entry", waitlist_id=entry_id)
+        raise DomainError(
+            "no such waitlist entry", key="msg.dist.no_waitlist", waitlist_id=entry_id
+        )
     if entry.status is WaitlistStatus.WAITING:
         entry.status = WaitlistStatus.CANCELLED
     return entry
@@ -1057,7 +1097,9 @@ def apply_quotas(
         quotas = computed
     for (_, sku), cases in quotas.items():
         if cases < 0:
-            raise InvalidQuantity("a quota cannot be negative", sku=sku)
+            raise InvalidQuantity(
+                "a quota cannot be negative", key="msg.dist.quota_negative_sku", sku=sku
+            )
     for old in session.scalars(select(Quota).where(Quota.day == day)):
         session.delete(old)
     session.flush()
@@ -1083,7 +1125,7 @@ def set_quota(session: Session, day: date, distributor_id: int, sku: str, cases:
     get_distributor(session, distributor_id)
     catalog.get_product(session, sku)
     if cases < 0:
-        raise InvalidQuantity("a quota cannot be negative", sku=sku)
+        raise InvalidQuantity("a quota cannot be negative", key="msg.dist.quota_negative", sku=sku)
     quota = session.scalar(
         select(Quota).where(
             Quota.day == day, Quota.distributor_id == distributor_id, Quota.sku == sku

@@ -46,9 +46,13 @@ def split_token(plaintext: str) -> str | None:
 def create_token(session: Session, distributor_id: int, name: str) -> IssuedToken:
     name = name.strip()
     if not name or len(name) > 80:
-        raise DomainError("a token needs a name of 1-80 characters", field="name")
+        raise DomainError(
+            "a token needs a name of 1-80 characters", key="msg.tokens.name", field="name"
+        )
     if session.get(Distributor, distributor_id) is None:
-        raise DomainError("no such distributor", distributor_id=distributor_id)
+        raise DomainError(
+            "no such distributor", key="msg.tokens.no_distributor", distributor_id=distributor_id
+        )
     prefix = secrets.token_hex(6)
     plaintext = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(
@@ -72,7 +76,7 @@ def revoke_token(
 ) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or token.distributor_id != distributor_id:
-        raise DomainError("no such token", token_id=token_id)
+        raise DomainError("no such token", key="msg.tokens.no_token", token_id=token_id)
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
     return token

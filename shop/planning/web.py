@@ -113,7 +113,9 @@ def _form_date(name: str, default: date) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise DomainError(f"{name} must be a date (YYYY-MM-DD)", field=name) from exc
+        raise DomainError(
+            f"{name} must be a date (YYYY-MM-DD)", key="msg.form.date", field=name
+        ) from exc
 
 
 def _form_int(name: str, default: int | None = None) -> int | None:
@@ -123,7 +125,9 @@ def _form_int(name: str, default: int | None = None) -> int | None:
     try:
         return int(raw)
     except ValueError as exc:
-        raise DomainError(f"{name} must be a whole number", field=name) from exc
+        raise DomainError(
+            f"{name} must be a whole number", key="msg.form.whole", field=name
+        ) from exc
 
 
 def _form_float(name: str, default: float | None = None) -> float | None:
@@ -133,7 +137,7 @@ def _form_float(name: str, default: float | None = None) -> float | None:
     try:
         return float(raw)
     except ValueError as exc:
-        raise DomainError(f"{name} must be a number", field=name) from exc
+        raise DomainError(f"{name} must be a number", key="msg.form.number", field=name) from exc
 
 
 def _plan_request(start: date, end: date, profile_id: int | None) -> PlanRequest:
@@ -335,7 +339,7 @@ def save_capacity(profile_id: int) -> ResponseReturnValue:
         try:
             changes[k] = PROFILE_FIELDS[k](v)
         except ValueError as exc:
-            raise DomainError(f"{k} must be a number", field=k) from exc
+            raise DomainError(f"{k} must be a number", key="msg.form.number", field=k) from exc
     with _tx() as s:
         update_profile(s, get_profile(s, profile_id), changes)
     flash(translate("plan.flash.saved"), "ok")
@@ -476,7 +480,7 @@ def calendar_entry() -> ResponseReturnValue:
 def calendar_year() -> ResponseReturnValue:
     year = _form_int("year")
     if year is None:
-        raise DomainError("year is required", field="year")
+        raise DomainError("year is required", key="msg.form.year_required", field="year")
     with _tx() as s:
         cal.set_arrangement_entered(s, year, True)
     flash(translate("plan.flash.saved"), "ok")

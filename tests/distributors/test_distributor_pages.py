@@ -130,7 +130,7 @@ def test_a_full_slot_is_explained_on_the_page(
         },
         follow_redirects=True,
     )
-    assert "装车位已满" in response.get_data(as_text=True)
+    assert "时段已满" in response.get_data(as_text=True)
 
 
 def test_the_printable_pickup_sheet_lists_the_goods_and_the_total(
