@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
+from shop import api, csrf, errors, i18n, logs, messages, nav, scheduler_views
 from shop.distributors import web as distributors_web
 from shop.planning import web as planning_web
 from shop.runtime import install_runtime
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     logs.init_app(app)
     i18n.init_app(app)
+    messages.init_app(app)
     csrf.init_app(app)
     nav.init_app(app)
     # After the Api: flask-smorest registers its own HTTPException handler and ours must win,

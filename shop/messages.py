@@ -14,6 +14,8 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask import Flask
+
 from inventory.errors import DomainError
 from shop.i18n import DEFAULT_LANGUAGE, catalogue, current_language
 
@@ -86,3 +88,44 @@ def localise_http(status: int, description: str | None, lang: str | None = None)
         return None
     key = ABORT_KEYS.get(description or "") or f"http.{status}"
     return _fill(key, lang, {}) if key in catalogue() else None
+
+
+# The solver's own status words (HiGHS model statuses, lower-cased, and the planner's greedy
+# fallback): shown on the plan page, so worded like every other message there.
+_SOLVER_WORDS = (
+    "time limit reached",
+    "optimal",
+    "infeasible",
+    "unbounded",
+    "interrupted",
+    "greedy",
+    "empty",
+)
+
+
+def solver_status(raw: str, lang: str | None = None) -> str:
+    """`greedy (solver time limit reached)` -> "启发式（求解器：达到时间上限）"."""
+    lang = lang or current_language()
+    text = raw.strip().lower()
+    if not text:
+        return "-"
+    known = catalogue()
+    words = [w for w in _SOLVER_WORDS if w in text and f"solver.{w}" in known]
+    if not words:
+        return _fill("solver.other", lang, {"status": raw}) if lang != "en" else raw
+    main, *rest = sorted(words, key=text.index)
+    worded = _fill(f"solver.{main}", lang, {})
+    if rest:
+        worded += _fill("solver.because", lang, {"why": _fill(f"solver.{rest[0]}", lang, {})})
+    return worded
+
+
+def job_description(name: str, fallback: str, lang: str | None = None) -> str:
+    """A scheduler job's description from `job.<name>`, its registered English text if none."""
+    key = f"job.{name}"
+    return _fill(key, lang or current_language(), {}) if key in catalogue() else fallback
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(solver_status=solver_status)
+    app.jinja_env.globals.update(job_description=job_description)

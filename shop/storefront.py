@@ -119,11 +119,20 @@ def product(sku: str) -> ResponseReturnValue:
 
 @bp.post("/cart/add")
 def cart_add() -> ResponseReturnValue:
-    runtime = _runtime()
     sku = request.form.get("sku", "")
-    quantity = _parse_quantity(request.form.get("quantity"))
-    day = _parse_day(request.form.get("day"))
-    check_lines([LineRequest(sku, quantity)])
+    try:
+        quantity = _parse_quantity(request.form.get("quantity"))
+        day = _parse_day(request.form.get("day"))
+        check_lines([LineRequest(sku, quantity)])
+    except DomainError as exc:
+        # Back to the form with the reason, not a bare error page (issue 10: 501 pieces).
+        flash(localise(exc), "error")
+        return redirect(url_for("store.product", sku=sku) if sku else url_for("store.catalogue"))
+    return _add_to_cart(sku, quantity, day)
+
+
+def _add_to_cart(sku: str, quantity: int, day: date) -> ResponseReturnValue:
+    runtime = _runtime()
     with runtime.sessions() as db:
         get_product(db, sku)
         states = {
@@ -176,11 +185,19 @@ def cart_update() -> ResponseReturnValue:
     cart = _cart()
     lines: dict[str, int] = {}
     for sku in cart["lines"]:
-        quantity = _parse_quantity(request.form.get(f"qty_{sku}", str(cart["lines"][sku])))
+        try:
+            quantity = _parse_quantity(request.form.get(f"qty_{sku}", str(cart["lines"][sku])))
+        except DomainError as exc:
+            flash(localise(exc), "error")
+            return redirect(url_for("store.cart_view"))
         if quantity > 0:
             lines[sku] = quantity
     if lines:
-        check_lines([LineRequest(s, q) for s, q in lines.items()])
+        try:
+            check_lines([LineRequest(s, q) for s, q in lines.items()])
+        except DomainError as exc:
+            flash(localise(exc), "error")
+            return redirect(url_for("store.cart_view"))
     session[CART] = {"day": cart["day"] if lines else None, "lines": lines}
     return redirect(url_for("store.cart_view"))
 
