@@ -56,7 +56,7 @@ def _pages(app: Flask) -> list[str]:
         if rule.rule.startswith(SKIP_PREFIXES) or rule.rule.endswith((".csv", "/rows")):
             continue
         paths.append(rule.rule)
-    return sorted(paths) + ["/products/YC-CLASSIC-250", "/no-such-page"]
+    return [*sorted(paths), "/products/YC-CLASSIC-250", "/no-such-page"]
 
 
 def _client(app: Flask, email: str | None) -> FlaskClient:
@@ -107,9 +107,9 @@ def _submit_forms(client: FlaskClient, path: str, page: str) -> dict[str, list[s
         if token:
             data["csrf_token"] = token.group(1)
         answer = client.post(target, data=data, follow_redirects=True)
-        if answer.mimetype.startswith("text/html"):
-            if english := english_in(answer.get_data(as_text=True)):
-                found[f"POST {target} (blank, from {path})"] = english
+        english = english_in(answer.get_data(as_text=True))
+        if answer.mimetype.startswith("text/html") and english:
+            found[f"POST {target} (blank, from {path})"] = english
     return found
 
 
