@@ -57,8 +57,22 @@ def signin() -> ResponseReturnValue:
             return render_template("accounts/signin.html", next=next_url), 401
         login(user)
         flash(translate("accounts.welcome", name=user.name), "ok")
-        return redirect(safe_next(next_url))
+        return redirect(landing_after_sign_in(user.role, next_url))
     return render_template("accounts/signin.html", next=next_url)
+
+
+# Where each role works: a distributor books pickups, a manager runs the plant. Neither has
+# anything to do on the customer's /account page, so a sign-in that names no particular page
+# (the form's default "/", or /account itself) lands them at their own start page.
+ROLE_HOME = {Role.DISTRIBUTOR: "distributors.week", Role.MANAGER: "plan.overview"}
+
+
+def landing_after_sign_in(role: Role, next_url: str) -> str:
+    target = safe_next(next_url)
+    home = ROLE_HOME.get(role)
+    if home and target in ("/", url_for("accounts.account")):
+        return url_for(home)
+    return target
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -32,6 +32,7 @@ from inventory.runtime import Runtime
 from scheduling.scheduler.jobs import register_job
 from shop import accounts, nav, notifications, orders_api, webhooks
 from shop.auth import current_user
+from shop.confirm import confirmed
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.messages import localise
@@ -352,6 +353,9 @@ def track(public_id: str, token: str) -> ResponseReturnValue:
 @bp.post("/track/<public_id>/<token>/cancel")
 def track_cancel(public_id: str, token: str) -> ResponseReturnValue:
     order = _order_by_link(public_id, token)
+    if not confirmed():
+        flash(translate("confirm.cancel_order_needed"), "error")
+        return redirect(url_for("store.track", public_id=public_id, token=token))
     flows.cancel(_runtime(), order.public_id, reason="cancelled by the customer")
     flash(translate("store.status.cancelled"), "ok")
     return redirect(url_for("store.track", public_id=public_id, token=token))
@@ -377,6 +381,9 @@ def order_page(public_id: str) -> ResponseReturnValue:
 @bp.post("/orders/<public_id>/cancel")
 def order_cancel(public_id: str) -> ResponseReturnValue:
     order = _order_for_user(public_id)
+    if not confirmed():
+        flash(translate("confirm.cancel_order_needed"), "error")
+        return redirect(url_for("store.order_page", public_id=public_id))
     flows.cancel(_runtime(), order.public_id, reason="cancelled by the customer")
     flash(translate("store.status.cancelled"), "ok")
     return redirect(url_for("store.order_page", public_id=public_id))

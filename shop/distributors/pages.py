@@ -30,6 +30,7 @@ from scheduling.pickup import slots as slot_rules
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
 from shop.auth import current_user, require_role
+from shop.confirm import confirmed
 from shop.distributors import accounts, services, tokens
 from shop.distributors.models import BookingStatus, Distributor
 from shop.i18n import translate
@@ -150,6 +151,7 @@ def week() -> ResponseReturnValue:
             prev_week=(monday - timedelta(days=7)).isoformat(),
             next_week=(monday + timedelta(days=7)).isoformat(),
             today=_today(),
+            this_week=monday <= _today() < monday + timedelta(days=7),
             status=BookingStatus,
         )
 
@@ -233,7 +235,10 @@ def change(booking_id: int) -> ResponseReturnValue:
 @require_role(Role.DISTRIBUTOR)
 def cancel(booking_id: int) -> ResponseReturnValue:
     distributor_id = _distributor_id()
-    day = _today()
+    day = _day_arg("day", _today())
+    if not confirmed():
+        flash(translate("confirm.cancel_booking_needed"), "error")
+        return _back_to_week(day)
     try:
         with transaction(_runtime().sessions) as session:
             booking = services.cancel_booking(

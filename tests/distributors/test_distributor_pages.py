@@ -85,7 +85,10 @@ def test_booking_changing_and_cancelling_from_the_week_view(
         f"/distributor/bookings/{booking.id}/change",
         data={"csrf_token": token, "slot_id": slot, f"cases_{CLASSIC}": "4"},
     )
-    portal.post(f"/distributor/bookings/{booking.id}/cancel", data={"csrf_token": token})
+    portal.post(
+        f"/distributor/bookings/{booking.id}/cancel",
+        data={"csrf_token": token, "confirm": "yes"},  # the confirmation box (issue 10)
+    )
     with db() as s:
         again = s.get(Booking, booking.id)
         assert again is not None and again.status is BookingStatus.CANCELLED
