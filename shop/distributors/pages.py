@@ -29,6 +29,7 @@ from scheduling.errors import SlotFull
 from scheduling.pickup import slots as slot_rules
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
+from scheduling.planning import calendar
 from shop.auth import current_user, require_role
 from shop.confirm import confirmed
 from shop.distributors import accounts, services, tokens
@@ -108,6 +109,13 @@ def week() -> ResponseReturnValue:
         prices = services.price_list(session, distributor_id)
         bookings = services.list_bookings(session, distributor_id, days[0], days[-1])
         closed = services._closed_days(session, days[0], days[-1])
+        # Why each closed day is closed: a holiday, or the factory's own decision (issue 10:
+        # a day the manager closed is not a holiday).
+        closed_by_factory = {
+            d.day: d.name
+            for d in calendar.calendar_days(session, days[0], days[-1])
+            if not d.production and d.source == "manager"
+        }
         slot_rows = {
             day: services.day_slots(session, day, rules) if day >= _today() else [] for day in days
         }
@@ -143,6 +151,7 @@ def week() -> ResponseReturnValue:
             slot_rows=slot_rows,
             all_slots=all_slots,
             closed=closed,
+            closed_by_factory=closed_by_factory,
             open_for_change=open_for_change,
             cutoffs=cutoffs,
             standing=standing,

@@ -24,8 +24,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inventory.db import transaction
+from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
+from inventory.rules import local_day
 from inventory.runtime import Runtime
 from scheduling.planning import calendar as cal
 from scheduling.planning.capacity import (
@@ -306,6 +307,15 @@ def capacity() -> ResponseReturnValue:
         )
         start, end = default_window(year)
         days = cal.calendar_days(s, start, end)
+        # A day the manager closed outside the festival window is listed too (issue 10): what
+        # was saved must be visible where it was saved.
+        today = local_day(utcnow())
+        ahead = cal.calendar_days(s, today, today + timedelta(days=cal.EDITABLE_DAYS_AHEAD))
+        shown = {d.day for d in days}
+        days = sorted(
+            [*days, *(d for d in ahead if d.source == "manager" and d.day not in shown)],
+            key=lambda d: d.day,
+        )
         return render_template(
             "plan/capacity.html",
             profiles=profiles,
@@ -379,7 +389,10 @@ def staff_remove(profile_id: int, staff_id: int) -> ResponseReturnValue:
 @bp.post("/capacity/<int:profile_id>/days")
 @_require_manager
 def day_override(profile_id: int) -> ResponseReturnValue:
+    if not (request.form.get("day") or "").strip():
+        raise DomainError("choose a day", key="msg.form.required", field="day")
     day = _form_date("day", date.today())
+    cal.check_editable_day(day, local_day(utcnow()))
     extra: dict[str, int] = {}
     for kind in ("core", "apprentice"):
         n = _form_int(f"extra_{kind}", 0) or 0
@@ -449,18 +462,36 @@ def save_recipe() -> ResponseReturnValue:
             request.form.get("sku", ""),
             rice_g=_form_int("rice_g", 0) or 0,
             sugar_g=_form_int("sugar_g", 0) or 0,
-            units_per_tray=_form_int("units_per_tray", 1) or 1,
+            # No default: a blank or 0 is refused by set_recipe, never quietly saved as 1.
+            units_per_tray=_required_int("units_per_tray"),
             loss_fraction=(_form_float("loss_pct", 0.0) or 0.0) / 100,
             labour_minutes=labour,
         )
-    flash(translate("plan.flash.saved"), "ok")
+    flash(
+        translate(
+            "plan.flash.recipe_saved",
+            sku=request.form.get("sku", ""),
+            units=_required_int("units_per_tray"),
+        ),
+        "ok",
+    )
     return redirect(url_for("plan.capacity"))
+
+
+def _required_int(name: str) -> int:
+    value = _form_int(name)
+    if value is None:
+        raise DomainError(f"{name} is required", key="msg.form.required", field=name)
+    return value
 
 
 @bp.post("/calendar")
 @_require_manager
 def calendar_entry() -> ResponseReturnValue:
+    if not (request.form.get("day") or "").strip():
+        raise DomainError("choose a day", key="msg.form.required", field="day")
     day = _form_date("day", date.today())
+    cal.check_editable_day(day, local_day(utcnow()))
     official_raw = request.form.get("official", "")
     official = (
         OfficialStatus(official_raw) if official_raw in {o.value for o in OfficialStatus} else None
@@ -468,10 +499,24 @@ def calendar_entry() -> ResponseReturnValue:
     production_raw = request.form.get("production", "")
     production = {"open": True, "closed": False}.get(production_raw)
     with _tx() as s:
+        had = cal.calendar_entry_of(s, day) is not None
+        if official is None and production is None and not had:
+            # An empty form changes nothing: say so instead of "saved" (issue 10).
+            flash(translate("plan.flash.calendar_nothing", day=day.isoformat()), "error")
+            return redirect(url_for("plan.capacity"))
         cal.set_calendar_entry(
             s, day, official=official, production=production, name=request.form.get("name", "")
         )
-    flash(translate("plan.flash.saved"), "ok")
+        saved = cal.calendar_days(s, day, day)[0]
+    flash(
+        translate(
+            "plan.flash.calendar_saved",
+            day=day.isoformat(),
+            production=translate("plan.cal.open" if saved.production else "plan.cal.closed"),
+            source=translate(f"plan.cal.src.{saved.source}"),
+        ),
+        "ok",
+    )
     return redirect(url_for("plan.capacity"))
 
 
