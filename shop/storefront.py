@@ -236,6 +236,9 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
         "points": points,
         "zones": zones,
         "methods": available_methods(runtime.settings),
+        # Pay at pickup cannot pay for a delivery: without another provider (Stripe today) a
+        # delivery could never be completed, so it is not offered at all (issue 10).
+        "delivery_possible": any(m != "pay_at_pickup" for m in available_methods(runtime.settings)),
         "form": defaults,
         "hold_minutes": runtime.settings.hold_minutes,
     }
