@@ -30,6 +30,7 @@ from scheduling.planner import (
     solve,
 )
 from scheduling.planner.model import Progress, day_usage, utilisation
+from scheduling.planning.bottleneck import material_bottleneck
 from scheduling.planning.calendar import missing_arrangement_warnings
 from scheduling.planning.capacity import day_capacities, get_profile, main_profile
 from scheduling.planning.demand import base_sku, season_demand
@@ -254,11 +255,13 @@ def _store(
                 )
     steps = data.steps
     rice_total = 0.0
+    sugar_total = 0.0
     for cap in data.days:
         made_today = {s: result.made.get((s, cap.day), 0) for s in products}
         trays_today = {s: result.trays.get((s, cap.day), 0) for s in products}
         usage = day_usage(products, made_today, trays_today)
         rice_total += usage.rice_g
+        sugar_total += usage.sugar_g
         ot = result.overtime_hours.get(cap.day, 0.0)
         unmet_tiers = [
             sum(q for (_s, d, k), q in result.unmet.items() if d == cap.day and k == tier)
@@ -286,6 +289,21 @@ def _store(
         "rice_stock_g": {str(k): v for k, v in prepared.rice_stock.items()},
         "sugar_stock_g": prepared.sugar_stock,
         "limit_materials": request.limit_materials,
+        "bottleneck": material_bottleneck(
+            unmet=result.unmet_total(),
+            limit_materials=request.limit_materials,
+            rice_used_g=rice_total,
+            rice_stock_g=prepared.rice_stock,
+            crop_years=[cap.crop_year for cap in data.days],
+            sugar_used_g=sugar_total,
+            sugar_stock_g=prepared.sugar_stock,
+            smallest_tray_rice_g=min(
+                (p.rice_g * p.units_per_tray for p in data.products), default=0.0
+            ),
+            smallest_tray_sugar_g=min(
+                (p.sugar_g * p.units_per_tray for p in data.products), default=0.0
+            ),
+        ),
         # Every product the plan decided on, also those it makes none of: publishing writes
         # their zeros, so an older plan's output is not promised on after a re-plan.
         "skus": sorted(products),

@@ -174,7 +174,15 @@ def overview() -> ResponseReturnValue:
         )
         chart = _chart(
             [
-                ChartDay(o["day"], o["demand"], o["capacity"], production=o["production"])
+                # Before any plan the gap is what demand asks beyond the day's capacity: "缺口 0"
+                # under a demand three times the capacity told the manager nothing (issue 10).
+                ChartDay(
+                    o["day"],
+                    o["demand"],
+                    o["capacity"],
+                    unmet=max(0, o["demand"] - (o["capacity"] if o["production"] else 0)),
+                    production=o["production"],
+                )
                 for o in outlook
             ],
             start,
