@@ -98,3 +98,25 @@ def test_a_generic_refusal_with_a_key_is_worded_from_that_key(app: Flask) -> Non
     with app.test_request_context("/"):
         assert localise(exc) == catalogue()["dist.error.cases_number"]["zh"]
         assert localise(exc, "en") == "cases must be a whole number"
+
+
+def test_a_quantity_over_500_in_the_cart_is_a_chinese_message_on_the_product_page(
+    app: Flask,
+) -> None:
+    from tests.store.conftest import csrf_of, order_days
+
+    client = app.test_client()
+    token = csrf_of(client, "/products/GG-CLASSIC")
+    answer = client.post(
+        "/cart/add",
+        data={
+            "csrf_token": token,
+            "sku": "GG-CLASSIC",
+            "day": order_days()[0].isoformat(),
+            "quantity": "501",
+        },
+        follow_redirects=True,
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "杨村糕干（经典）" in page
+    assert "GG-CLASSIC 的数量必须在 1 到 500 之间（您填写了 501）" in page
