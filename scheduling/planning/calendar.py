@@ -266,3 +266,19 @@ def check_editable_day(day: date, today: date) -> None:
 def calendar_entry_of(session: Session, day: date) -> CalendarEntry | None:
     """The manager's own entry for `day`, if any (the library answers otherwise)."""
     return session.scalar(select(CalendarEntry).where(CalendarEntry.day == day))
+
+
+def save_calendar_entry(
+    session: Session,
+    day: date,
+    *,
+    official: OfficialStatus | None,
+    production: bool | None,
+    name: str = "",
+) -> CalendarDay | None:
+    """The manager's form: None when it asks for nothing on a day that has no entry (an
+    empty form must not report "saved"), else the day as it now stands."""
+    if official is None and production is None and calendar_entry_of(session, day) is None:
+        return None
+    set_calendar_entry(session, day, official=official, production=production, name=name)
+    return calendar_days(session, day, day)[0]

@@ -18,7 +18,7 @@ from inventory.settings import Settings
 from scheduling.pickup.slots import SlotRules
 from shop.app import create_app
 from shop.demo import DEMO_PASSWORD, load_demo
-from tests.web_support import sign_in_with_password
+from tests.support.web import sign_in_with_password
 
 # Three or more English words in a row is a sentence a Chinese reader was not meant to see.
 ENGLISH = re.compile(r"[A-Za-z][a-z]+(?:[ ,'’-]+[A-Za-z][a-z]+){2,}")

@@ -10,7 +10,7 @@ from inventory.db import transaction, utcnow
 from inventory.rules import LOCAL_ZONE, local_day
 from inventory.supply import set_day_closed
 from shop.orders.rules import day_states
-from tests.store.conftest import Shop
+from tests.shop.orders.conftest import Shop
 
 
 def test_after_the_cut_off_tomorrow_is_cutoff_even_when_the_cut_off_job_closed_its_supply() -> None:

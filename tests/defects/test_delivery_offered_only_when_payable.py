@@ -7,8 +7,8 @@ from flask import Flask
 
 from inventory.settings import Settings
 from shop.app import create_app
-from tests.store.conftest import Shop, csrf_of
-from tests.store.test_store_pages import add_to_cart
+from tests.shop.orders.conftest import Shop, csrf_of
+from tests.shop.orders.test_store_pages import add_to_cart
 
 
 def _checkout_page(app: Flask, shop: Shop) -> str:

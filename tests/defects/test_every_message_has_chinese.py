@@ -103,7 +103,7 @@ def test_a_generic_refusal_with_a_key_is_worded_from_that_key(app: Flask) -> Non
 def test_a_quantity_over_500_in_the_cart_is_a_chinese_message_on_the_product_page(
     app: Flask,
 ) -> None:
-    from tests.store.conftest import csrf_of, order_days
+    from tests.shop.orders.conftest import csrf_of, order_days
 
     client = app.test_client()
     token = csrf_of(client, "/products/GG-CLASSIC")

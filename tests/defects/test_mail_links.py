@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shop.notifications import mails_in
+
 from inventory.relay import relay_once
 from inventory.settings import Settings, with_serving_address
 from shop.app import create_app
-from shop.notifications import mails_in
-from tests.store.conftest import Shop
-from tests.store.test_store_notifications import place
+from tests.shop.orders.conftest import Shop
+from tests.shop.orders.test_store_notifications import place
 
 
 def test_without_a_configured_public_url_the_serving_port_is_the_link_in_mails(

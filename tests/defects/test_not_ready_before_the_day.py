@@ -16,10 +16,10 @@ from scheduling.errors import BeforeTheDay
 from scheduling.production.batches import start_batch
 from shop.orders import services
 from shop.orders.models import OrderStatus
-from tests.production_floor import CLASSIC, DAY, Plant, local
-from tests.store.conftest import Shop
-from tests.store.test_store_notifications import place
-from tests.test_batches import plant
+from tests.scheduling.production.test_batches import plant
+from tests.shop.orders.conftest import Shop
+from tests.shop.orders.test_store_notifications import place
+from tests.support.production_floor import CLASSIC, DAY, Plant, local
 
 __all__ = ["plant"]
 

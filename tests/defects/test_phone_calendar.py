@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.store.conftest import LiveServer, Shop, serve
-from tests.store.test_store_browser import browser
+from tests.e2e.test_store_browser import browser
+from tests.shop.orders.conftest import LiveServer, Shop, serve
 
 __all__ = ["browser"]
 

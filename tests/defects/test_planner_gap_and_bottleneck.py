@@ -13,9 +13,9 @@ from inventory.settings import Settings
 from scheduling.planning.bottleneck import material_bottleneck
 from scheduling.planning.demo_history import seed_sales_history
 from scheduling.planning.plans import PlanRequest, create_plan
-from tests.planning.conftest import products
-from tests.planning.test_plan_services import END, NOW, START
-from tests.planning.test_plan_web import _app, _signed_in
+from tests.scheduling.planning.test_plan_services import END, NOW, START
+from tests.shop.planning.test_plan_web import _app, _signed_in
+from tests.support.planning import products
 
 __all__ = ["products"]
 

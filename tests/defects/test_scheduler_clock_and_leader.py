@@ -16,8 +16,8 @@ from scheduling.production.models import Batch
 from scheduling.scheduler.clock import FileClock
 from scheduling.scheduler.leader import LOCK_KEY, probe_leader
 from shop.cli import cli
-from tests.production_floor import CLASSIC, DAY, OSMANTHUS, Plant, local
-from tests.test_batches import env_of, plant, take_day_orders
+from tests.scheduling.production.test_batches import env_of, plant, take_day_orders
+from tests.support.production_floor import CLASSIC, DAY, OSMANTHUS, Plant, local
 
 __all__ = ["plant"]
 
