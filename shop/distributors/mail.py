@@ -18,7 +18,7 @@ from inventory.events import Event, Registry
 from shop.distributors.models import Distributor
 from shop.i18n import translate
 from shop.models import User
-from shop.notifications import _current, deliver
+from shop.orders.notifications import _current, deliver
 
 log = logging.getLogger("gaogan.mail")
 

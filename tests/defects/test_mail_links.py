@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shop.notifications import mails_in
-
 from inventory.relay import relay_once
 from inventory.settings import Settings, with_serving_address
 from shop.app import create_app
+from shop.orders.notifications import mails_in
 from tests.shop.orders.conftest import Shop
 from tests.shop.orders.test_store_notifications import place
 

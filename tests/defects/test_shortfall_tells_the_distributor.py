@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from shop.notifications import mails_in
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +15,7 @@ from inventory.relay import relay_once
 from inventory.settings import Settings
 from shop.distributors.models import Booking, BookingStatus, Distributor
 from shop.distributors.webhooks import WebhookDelivery
+from shop.orders.notifications import mails_in
 from tests.defects.test_chinese_crawl import demo_app
 
 __all__ = ["demo_app"]
