@@ -12,9 +12,13 @@ class DomainError(Exception):
     code = "invalid"
     status = 422
 
-    def __init__(self, message: str, **details: Any) -> None:
+    def __init__(self, message: str, *, key: str | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
+        # The message key of this refusal when `code` alone is too coarse to word it (a generic
+        # "invalid" from many places): the edge words it in the reader's language from the
+        # catalogue, `message` stays the English text for logs, the CLI and English pages.
+        self.key = key
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:

@@ -98,9 +98,13 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     mail_from: str = "noreply@gaogan.local"
-    # Absolute links in mails (order status page); the web server's own address by default.
-    public_url: str = "http://127.0.0.1:5000"
+    # Absolute links in mails (order status page). Empty means "not configured": the serving
+    # address is used instead (see `with_serving_address`), never a port the server is not on.
+    public_url: str = ""
     mail_dir: Path = field(default_factory=lambda: Path("instance/mail").resolve())
+    # Rehearsal only: the simulated time the scheduler (`--clock-file`) and the CLI's
+    # production commands share, so a batch completed by hand is stamped with that day.
+    clock_file: Path | None = None
     # Business defaults the domain marks as assumptions.
     hold_minutes: int = 15
     order_cutoff: time = time(20, 0)  # the day before production, before the soak starts
@@ -246,8 +250,9 @@ class Settings:
             smtp_user=env.get("SMTP_USER", ""),
             smtp_password=env.get("SMTP_PASSWORD", ""),
             mail_from=env.get("MAIL_FROM", "noreply@gaogan.local"),
-            public_url=env.get("GAOGAN_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+            public_url=env.get("GAOGAN_PUBLIC_URL", "").strip().rstrip("/"),
             mail_dir=Path(env.get("GAOGAN_MAIL_DIR", str(instance / "mail"))).resolve(),
+            clock_file=Path(env["GAOGAN_CLOCK_FILE"]) if env.get("GAOGAN_CLOCK_FILE") else None,
             hold_minutes=_int(env, "GAOGAN_HOLD_MINUTES", 15, minimum=1),
             order_cutoff=_time(env, "GAOGAN_ORDER_CUTOFF", time(20, 0)),
             production_start=_time(env, "GAOGAN_PRODUCTION_START", time(4, 0)),
@@ -322,3 +327,23 @@ def serving_from_env(env: Mapping[str, str] | None = None) -> Serving:
         threads=_int(env, "GAOGAN_WEB_THREADS", 4, minimum=1),
         timeout=_int(env, "GAOGAN_WEB_TIMEOUT", 30, minimum=1),
     )
+
+
+FALLBACK_PUBLIC_URL = "http://127.0.0.1:5000"
+
+
+def with_serving_address(settings: Settings, host: str, port: int) -> Settings:
+    """The settings with `public_url` taken from the address the server listens on, unless
+    GAOGAN_PUBLIC_URL set it: a mail must link to where the shop really answers. A wildcard
+    bind (0.0.0.0, ::) names no reachable host, so the loopback address stands in for it."""
+    if settings.public_url:
+        return settings
+    reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+    if ":" in reachable and not reachable.startswith("["):
+        reachable = f"[{reachable}]"  # a bare IPv6 address needs brackets in a URL
+    return replace(settings, public_url=f"http://{reachable}:{port}")
+
+
+def public_url(settings: Settings) -> str:
+    """Where links in mails point: the configured or serving address, else the default port."""
+    return settings.public_url or FALLBACK_PUBLIC_URL

@@ -25,3 +25,11 @@ class CutoffPassed(DomainError):
 
     code = "cutoff_passed"
     status = 409
+
+
+class BeforeTheDay(DomainError):
+    """Goods marked ready, handed out or a batch started before its production day: the goods
+    do not exist yet. Allowed only with an override reason, which is recorded."""
+
+    code = "before_the_day"
+    status = 409

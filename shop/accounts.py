@@ -24,6 +24,7 @@ from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.auth import create_user, current_user, login, logout
 from shop.i18n import translate
+from shop.messages import localise
 from shop.models import Role
 from shop.orders import services
 from shop.runtime import read, run
@@ -61,8 +62,22 @@ def signin() -> ResponseReturnValue:
             return render_template("accounts/signin.html", next=next_url), 401
         login(user)
         flash(translate("accounts.welcome", name=user.name), "ok")
-        return redirect(safe_next(next_url))
+        return redirect(landing_after_sign_in(user.role, next_url))
     return render_template("accounts/signin.html", next=next_url)
+
+
+# Where each role works: a distributor books pickups, a manager runs the plant. Neither has
+# anything to do on the customer's /account page, so a sign-in that names no particular page
+# (the form's default "/", or /account itself) lands them at their own start page.
+ROLE_HOME = {Role.DISTRIBUTOR: "distributors.week", Role.MANAGER: "plan.overview"}
+
+
+def landing_after_sign_in(role: Role, next_url: str) -> str:
+    target = safe_next(next_url)
+    home = ROLE_HOME.get(role)
+    if home and target in ("/", url_for("accounts.account")):
+        return url_for(home)
+    return target
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -72,7 +87,7 @@ def signup() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             if not form["name"].strip():
-                raise DomainError("please give your name", field="name")
+                raise DomainError("please give your name", key="msg.signup.name", field="name")
             user = run(
                 create_user,
                 email=form["email"],
@@ -82,7 +97,7 @@ def signup() -> ResponseReturnValue:
                 role=Role.CUSTOMER,
             )
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(localise(exc), "error")
             return render_template("accounts/signup.html", next=next_url, form=form), exc.status
         login(user)
         flash(translate("accounts.welcome", name=user.name), "ok")

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import api, csrf, errors, i18n, logs, metrics, nav
+from shop import api, csrf, errors, i18n, logs, messages, metrics, nav
 from shop.distributors import web as distributors_web
 from shop.orders import web as orders_web
 from shop.planning import web as planning_web
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Before any blueprint (its bounded `int` converter must be in place when routes are
     # added) and before the CSRF check, so hostile input is refused before anything reads it.
     security_web.init_input_boundary(app)
+    messages.init_app(app)
     csrf.init_app(app)
     nav.init_app(app)
     # After the Api: flask-smorest registers its own HTTPException handler and ours must win,

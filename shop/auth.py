@@ -62,13 +62,19 @@ def create_user(
 ) -> User:
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
-        raise DomainError("a valid email address is required", field="email")
+        raise DomainError(
+            "a valid email address is required", key="msg.signup.email", field="email"
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters",
+            key="msg.signup.password",
+            field="password",
         )
     if db.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise EmailTaken("an account with this email already exists", field="email")
+        raise EmailTaken(
+            "an account with this email already exists", key="msg.signup.email_taken", field="email"
+        )
     user = User(
         email=email,
         name=name.strip(),

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from inventory.errors import DomainError
 from shop.i18n import translate
+from shop.messages import localise, localise_http
 
 log = logging.getLogger("gaogan.errors")
 
@@ -56,7 +57,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> tuple[Response, int]:
-        return error_response(exc.status, exc.code, exc.message, **exc.details)
+        return error_response(exc.status, exc.code, localise(exc), **exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:
@@ -72,9 +73,14 @@ def init_app(app: Flask) -> None:
         message = exc.description or exc.name
         if status == 413:
             message = "request body too large"
+        message = localise_http(status, exc.description) or message
         return error_response(status, code, message, **details)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "internal error; it has been logged")
+        return error_response(
+            500,
+            "internal_error",
+            localise_http(500, None) or "internal error; it has been logged",
+        )

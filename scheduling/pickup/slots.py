@@ -54,9 +54,15 @@ def slot_times(day: date, rules: SlotRules) -> list[tuple[datetime, datetime]]:
     a distributor who arrives before the goods exist would only wait at the gate.
     """
     if rules.slot_minutes <= 0:
-        raise DomainError("slot length must be positive", slot_minutes=rules.slot_minutes)
+        raise DomainError(
+            "slot length must be positive", key="msg.slots.length", slot_minutes=rules.slot_minutes
+        )
     if rules.capacity < 0:
-        raise DomainError("slot capacity cannot be negative", capacity=rules.capacity)
+        raise DomainError(
+            "slot capacity cannot be negative",
+            key="msg.slots.capacity_negative",
+            capacity=rules.capacity,
+        )
     step = timedelta(minutes=rules.slot_minutes)
     start = local_moment(day, rules.window_start)
     window_end = local_moment(day, rules.window_end)
@@ -135,7 +141,10 @@ def get_slot(session: Session, slot_id: int, day: date) -> PickupSlot:
     slot = session.get(PickupSlot, slot_id)
     if slot is None or slot.day != day or slot.closed:
         raise SlotUnavailable(
-            "this pickup slot is not offered on that day", slot_id=slot_id, day=day.isoformat()
+            "this pickup slot is not offered on that day",
+            key="msg.slots.not_offered",
+            slot_id=slot_id,
+            day=day.isoformat(),
         )
     return slot
 
@@ -155,7 +164,9 @@ def take_seat(session: Session, slot_id: int) -> None:
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise SlotFull(
-            "slot full: every loading bay of this pickup slot is booked", slot_id=slot_id
+            "slot full: every loading bay of this pickup slot is booked",
+            key="msg.slots.full",
+            slot_id=slot_id,
         )
     _refresh(session, slot_id)
 
@@ -187,7 +198,7 @@ def set_capacity(session: Session, slot_id: int, capacity: int) -> PickupSlot:
     """Change a slot's seats (a loading bay out of use); never below the seats already booked."""
     slot = session.get(PickupSlot, slot_id)
     if slot is None:
-        raise SlotUnavailable("no such pickup slot", slot_id=slot_id)
+        raise SlotUnavailable("no such pickup slot", key="msg.slots.no_such", slot_id=slot_id)
     changed = session.execute(
         update(PickupSlot)
         .where(PickupSlot.id == slot_id, PickupSlot.booked <= capacity)
@@ -197,6 +208,7 @@ def set_capacity(session: Session, slot_id: int, capacity: int) -> PickupSlot:
     if capacity < 0 or changed.rowcount != 1:  # type: ignore[attr-defined]
         raise DomainError(
             "capacity cannot be lower than the seats already booked",
+            key="msg.slots.capacity_below_booked",
             slot_id=slot_id,
             booked=slot.booked,
         )

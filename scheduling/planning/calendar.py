@@ -22,6 +22,7 @@ from holidays.countries.china import ChinaStaticHolidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inventory.errors import InvalidInput
 from scheduling.planning.models import CalendarEntry, CalendarYear, OfficialStatus
 
 MARKER_KEYS = ("laba", "xiaonian", "chuxi", "chunjie", "yuanxiao")
@@ -194,6 +195,8 @@ def calendar_days(session: Session, start: date, end: date) -> list[CalendarDay]
         production = official is not OfficialStatus.HOLIDAY
         if entry is not None and entry.production is not None:
             production, source = entry.production, "manager"
+            # The manager's reason ("设备检修") names the day even when only production changed.
+            name = entry.name or name
         out.append(CalendarDay(day, official, name, production, source))
         day += timedelta(days=1)
     return out
@@ -247,3 +250,46 @@ def set_calendar_entry(
     row.note = note
     session.flush()
     return row
+
+
+# How far the manager's calendar and capacity overrides reach: last year (to correct the
+# record of the season just past) up to a few years ahead. An override for 2020 changes no
+# plan and was only ever a typo that the page then reported as "saved".
+EDITABLE_DAYS_BACK = 366
+EDITABLE_DAYS_AHEAD = 3 * 366
+
+
+def check_editable_day(day: date, today: date) -> None:
+    if (
+        not today - timedelta(days=EDITABLE_DAYS_BACK)
+        <= day
+        <= today + timedelta(days=EDITABLE_DAYS_AHEAD)
+    ):
+        raise InvalidInput(
+            f"{day.isoformat()} is outside the days the plan can use "
+            f"(from a year ago to three years ahead of {today.isoformat()})",
+            key="msg.calendar.out_of_range",
+            day=day.isoformat(),
+            today=today.isoformat(),
+        )
+
+
+def calendar_entry_of(session: Session, day: date) -> CalendarEntry | None:
+    """The manager's own entry for `day`, if any (the library answers otherwise)."""
+    return session.scalar(select(CalendarEntry).where(CalendarEntry.day == day))
+
+
+def save_calendar_entry(
+    session: Session,
+    day: date,
+    *,
+    official: OfficialStatus | None,
+    production: bool | None,
+    name: str = "",
+) -> CalendarDay | None:
+    """The manager's form: None when it asks for nothing on a day that has no entry (an
+    empty form must not report "saved"), else the day as it now stands."""
+    if official is None and production is None and calendar_entry_of(session, day) is None:
+        return None
+    set_calendar_entry(session, day, official=official, production=production, name=name)
+    return calendar_days(session, day, day)[0]

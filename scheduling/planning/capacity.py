@@ -98,7 +98,11 @@ def main_profile(session: Session) -> CapacityProfile:
 def get_profile(session: Session, profile_id: int) -> CapacityProfile:
     profile = session.get(CapacityProfile, profile_id)
     if profile is None:
-        raise ProfileNotFound(f"no capacity profile {profile_id}", profile_id=profile_id)
+        raise ProfileNotFound(
+            f"no capacity profile {profile_id}",
+            key="msg.capacity.no_profile",
+            profile_id=profile_id,
+        )
     return profile
 
 
@@ -114,14 +118,18 @@ def list_profiles(session: Session) -> list[CapacityProfile]:
 def update_profile(session: Session, profile: CapacityProfile, changes: Mapping[str, Any]) -> None:
     for name, value in changes.items():
         if name not in PROFILE_FIELDS:
-            raise DomainError(f"unknown capacity field {name!r}", field=name)
+            raise DomainError(
+                f"unknown capacity field {name!r}", key="msg.capacity.unknown_field", field=name
+            )
         number = PROFILE_FIELDS[name](value)
         if number < 0 or (
             name in {"mill_kg_per_hour", "trays_per_cycle", "cycle_minutes"} and number <= 0
         ):
-            raise DomainError(f"{name} must be positive", field=name)
+            raise DomainError(f"{name} must be positive", key="msg.capacity.positive", field=name)
         if name in {"shift_hours", "extra_shift_hours", "mill_hours"} and number > 24:
-            raise DomainError(f"{name} cannot exceed 24 hours", field=name)
+            raise DomainError(
+                f"{name} cannot exceed 24 hours", key="msg.capacity.max_24h", field=name
+            )
         setattr(profile, name, number)
     if "note" in changes:
         profile.note = str(changes["note"])
@@ -147,10 +155,19 @@ def set_capacity_day(
         ("shift_hours", shift_hours),
     ):
         if value is not None and not 0 <= value <= (24 if "hours" in name else 1000):
-            raise DomainError(f"{name} out of range", field=name, day=day.isoformat())
+            raise DomainError(
+                f"{name} out of range",
+                key="msg.capacity.out_of_range",
+                field=name,
+                day=day.isoformat(),
+            )
     extra = {k: int(v) for k, v in (extra_staff or {}).items()}
     if any(k not in {"core", "apprentice"} or v < 0 for k, v in extra.items()):
-        raise DomainError("extra staff is a count of 'core' or 'apprentice'", field="extra_staff")
+        raise DomainError(
+            "extra staff is a count of 'core' or 'apprentice'",
+            key="msg.capacity.extra_staff",
+            field="extra_staff",
+        )
     row = session.scalar(
         select(CapacityDay).where(CapacityDay.profile_id == profile.id, CapacityDay.day == day)
     )
@@ -186,19 +203,25 @@ def add_staff(
     )
     unknown = set(skills) - set(STEPS)
     if unknown:
-        raise DomainError(f"unknown steps {sorted(unknown)}", field="skills")
+        raise DomainError(
+            f"unknown steps {sorted(unknown)}", key="msg.capacity.unknown_steps", field="skills"
+        )
     days = weekdays if weekdays is not None else [0, 1, 2, 3, 4, 5, 6]
     if any(d not in range(7) for d in days):
-        raise DomainError("weekdays are 0 (Monday) to 6 (Sunday)", field="weekdays")
+        raise DomainError(
+            "weekdays are 0 (Monday) to 6 (Sunday)", key="msg.capacity.weekdays", field="weekdays"
+        )
     pct = (
         productivity_pct
         if productivity_pct is not None
         else (100 if kind is StaffKind.CORE else APPRENTICE_PRODUCTIVITY)
     )
     if not 1 <= pct <= 200:
-        raise DomainError("productivity is 1-200 %", field="productivity_pct")
+        raise DomainError(
+            "productivity is 1-200 %", key="msg.capacity.productivity", field="productivity_pct"
+        )
     if not name.strip():
-        raise DomainError("a name is required", field="name")
+        raise DomainError("a name is required", key="msg.capacity.name_required", field="name")
     member = StaffMember(
         name=name.strip(),
         kind=kind,
@@ -215,7 +238,11 @@ def add_staff(
 def remove_staff(session: Session, profile: CapacityProfile, staff_id: int) -> None:
     member = session.get(StaffMember, staff_id)
     if member is None or member.profile_id != profile.id:
-        raise DomainError(f"no staff member {staff_id} in this profile", staff_id=staff_id)
+        raise DomainError(
+            f"no staff member {staff_id} in this profile",
+            key="msg.capacity.no_staff",
+            staff_id=staff_id,
+        )
     profile.staff.remove(member)  # delete-orphan removes the row
     session.flush()
 
@@ -226,9 +253,11 @@ def copy_profile(
     """A what-if scenario: the source's defaults, roster and day overrides, to edit freely."""
     name = name.strip()
     if not name:
-        raise DomainError("a scenario needs a name", field="name")
+        raise DomainError("a scenario needs a name", key="msg.capacity.scenario_name", field="name")
     if session.scalar(select(CapacityProfile.id).where(CapacityProfile.name == name)):
-        raise ProfileNameTaken(f"a profile named {name!r} exists", field="name")
+        raise ProfileNameTaken(
+            f"a profile named {name!r} exists", key="msg.capacity.name_taken", field="name"
+        )
     copy = CapacityProfile(name=name, is_main=False, based_on_id=source.id, note=note)
     for attr in PROFILE_FIELDS:
         setattr(copy, attr, getattr(source, attr))
@@ -263,7 +292,9 @@ def copy_profile(
 
 def delete_profile(session: Session, profile: CapacityProfile) -> None:
     if profile.is_main:
-        raise DomainError("the live capacity profile cannot be deleted")
+        raise DomainError(
+            "the live capacity profile cannot be deleted", key="msg.capacity.live_profile"
+        )
     session.delete(profile)
     session.flush()
 

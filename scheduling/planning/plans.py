@@ -30,6 +30,7 @@ from scheduling.planner import (
     solve,
 )
 from scheduling.planner.model import Progress, day_usage, utilisation
+from scheduling.planning.bottleneck import material_bottleneck
 from scheduling.planning.calendar import missing_arrangement_warnings
 from scheduling.planning.capacity import day_capacities, get_profile, main_profile
 from scheduling.planning.demand import base_sku, season_demand
@@ -93,11 +94,17 @@ def prepare(
     session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None
 ) -> Prepared:
     if request.end < request.start:
-        raise DomainError("the plan ends before it starts", start=request.start.isoformat())
+        raise DomainError(
+            "the plan ends before it starts",
+            key="msg.plan.ends_before_start",
+            start=request.start.isoformat(),
+        )
     if (request.end - request.start).days + 1 > MAX_HORIZON_DAYS:
-        raise DomainError(f"a plan covers at most {MAX_HORIZON_DAYS} days")
+        raise DomainError(f"a plan covers at most {MAX_HORIZON_DAYS} days", key="msg.plan.horizon")
     if not 1 <= request.growth_pct <= 1000:
-        raise DomainError("growth is 1-1000 % of past seasons", field="growth_pct")
+        raise DomainError(
+            "growth is 1-1000 % of past seasons", key="msg.plan.growth", field="growth_pct"
+        )
     profile = (
         get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
     )
@@ -113,7 +120,7 @@ def prepare(
     products = []
     for sku in skus:
         if sku not in items:
-            raise DomainError(f"no active product {sku}", sku=sku)
+            raise DomainError(f"no active product {sku}", key="msg.plan.no_product", sku=sku)
         if sku not in recipes:
             warnings.append(f"{sku}: 没有配方，未排产 / no recipe, not planned")
             continue
@@ -249,11 +256,13 @@ def _store(
                 )
     steps = data.steps
     rice_total = 0.0
+    sugar_total = 0.0
     for cap in data.days:
         made_today = {s: result.made.get((s, cap.day), 0) for s in products}
         trays_today = {s: result.trays.get((s, cap.day), 0) for s in products}
         usage = day_usage(products, made_today, trays_today)
         rice_total += usage.rice_g
+        sugar_total += usage.sugar_g
         ot = result.overtime_hours.get(cap.day, 0.0)
         unmet_tiers = [
             sum(q for (_s, d, k), q in result.unmet.items() if d == cap.day and k == tier)
@@ -285,6 +294,21 @@ def _store(
         "rice_stock_g": {str(k): v for k, v in prepared.rice_stock.items()},
         "sugar_stock_g": prepared.sugar_stock,
         "limit_materials": request.limit_materials,
+        "bottleneck": material_bottleneck(
+            unmet=result.unmet_total(),
+            limit_materials=request.limit_materials,
+            rice_used_g=rice_total,
+            rice_stock_g=prepared.rice_stock,
+            crop_years=[cap.crop_year for cap in data.days],
+            sugar_used_g=sugar_total,
+            sugar_stock_g=prepared.sugar_stock,
+            smallest_tray_rice_g=min(
+                (p.rice_g * p.units_per_tray for p in data.products), default=0.0
+            ),
+            smallest_tray_sugar_g=min(
+                (p.sugar_g * p.units_per_tray for p in data.products), default=0.0
+            ),
+        ),
         # Every product the plan decided on, also those it makes none of: publishing writes
         # their zeros, so an older plan's output is not promised on after a re-plan.
         "skus": sorted(products),
@@ -365,7 +389,7 @@ def create_plan(
 def get_plan(session: Session, plan_id: int) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise PlanNotFound(f"no plan {plan_id}", plan_id=plan_id)
+        raise PlanNotFound(f"no plan {plan_id}", key="msg.plan.not_found", plan_id=plan_id)
     return plan
 
 
@@ -396,7 +420,11 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
     if plan.status is PlanStatus.PUBLISHED:
         return plan
     if plan.status is PlanStatus.SUPERSEDED:
-        raise PlanStateError("this plan was replaced by a newer published plan", plan_ref=plan.ref)
+        raise PlanStateError(
+            "this plan was replaced by a newer published plan",
+            key="msg.plan.replaced",
+            plan_ref=plan.ref,
+        )
     skus = {i.id: i.sku for i in session.scalars(select(Item).where(Item.kind == ItemKind.PRODUCT))}
     considered = plan.summary.get("skus")
     known = set(skus.values())
@@ -413,7 +441,9 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
         quantities[skus[line.item_id], line.day] = line.quantity
     if not quantities:
         raise PlanStateError(
-            "this plan makes nothing: there is nothing to publish", plan_ref=plan.ref
+            "this plan makes nothing: there is nothing to publish",
+            key="msg.plan.makes_nothing",
+            plan_ref=plan.ref,
         )
     conflicts = _set_planned_supply(session, plan.ref, quantities)
     for older in session.scalars(

@@ -67,7 +67,9 @@ def get_recipe(session: Session, sku: str) -> Recipe:
     item = _product(session, sku)
     row = session.scalar(select(RecipeRow).where(RecipeRow.item_id == item.id))
     if row is None:
-        raise RecipeMissing(f"no recipe for {sku}: enter one before planning it", sku=sku)
+        raise RecipeMissing(
+            f"no recipe for {sku}: enter one before planning it", key="msg.recipe.missing", sku=sku
+        )
     return _to_recipe(sku, row)
 
 
@@ -89,14 +91,16 @@ def set_recipe(
     labour_minutes: Mapping[str, float] | None = None,
 ) -> Recipe:
     if rice_g < 0 or sugar_g < 0:
-        raise DomainError("rice and sugar per piece cannot be negative", sku=sku)
+        raise DomainError(
+            "rice and sugar per piece cannot be negative", key="msg.recipe.negative", sku=sku
+        )
     if units_per_tray < 1:
-        raise DomainError("a tray holds at least one piece", sku=sku)
+        raise DomainError("a tray holds at least one piece", key="msg.recipe.tray", sku=sku)
     if not 0.0 <= loss_fraction < 1.0:
-        raise DomainError("the loss must be at least 0 and below 1", sku=sku)
+        raise DomainError("the loss must be at least 0 and below 1", key="msg.recipe.loss", sku=sku)
     labour = dict(labour_minutes or {})
     if any(m < 0 for m in labour.values()):
-        raise DomainError("labour minutes cannot be negative", sku=sku)
+        raise DomainError("labour minutes cannot be negative", key="msg.recipe.labour", sku=sku)
     item = _product(session, sku)
     row = session.scalar(select(RecipeRow).where(RecipeRow.item_id == item.id))
     if row is None:

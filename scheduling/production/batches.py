@@ -39,6 +39,7 @@ from inventory.models import (
 from inventory.production import receive_production
 from inventory.reservations import release
 from inventory.rules import LOCAL_ZONE, local_day
+from scheduling.early import check_not_before_day
 from scheduling.production.models import Batch, BatchMaterial, BatchStatus
 from scheduling.refs import ref_infos, ref_prefix
 
@@ -108,10 +109,13 @@ def _check_quantities(quantities: Mapping[str, int], what: str) -> dict[str, int
     clean: dict[str, int] = {}
     for sku, quantity in quantities.items():
         if not isinstance(sku, str) or not sku:
-            raise InvalidBatch(f"{what}: every line needs a product code")
+            raise InvalidBatch(
+                f"{what}: every line needs a product code", key="msg.batch.line_code"
+            )
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             raise InvalidBatch(
                 f"{what} of {sku} must be a whole number of pieces, 0 or more",
+                key="msg.batch.whole_pieces",
                 sku=sku,
                 value=str(quantity),
             )
@@ -136,18 +140,20 @@ def create_batch(
 ) -> Batch:
     planned = _check_quantities(planned, "planned output")
     if not planned:
-        raise InvalidBatch("a batch needs at least one product")
+        raise InvalidBatch("a batch needs at least one product", key="msg.batch.no_product")
     if planned_start.tzinfo is None or planned_end.tzinfo is None:
-        raise InvalidBatch("planned start and end must be aware datetimes")
+        raise InvalidBatch("planned start and end must be aware datetimes", key="msg.batch.aware")
     if planned_end <= planned_start:
-        raise InvalidBatch("a batch must end after it starts")
+        raise InvalidBatch("a batch must end after it starts", key="msg.batch.end_after_start")
     if rice_g < 0 or sugar_g < 0:
-        raise InvalidBatch("rice and sugar quantities cannot be negative")
+        raise InvalidBatch(
+            "rice and sugar quantities cannot be negative", key="msg.batch.negative_materials"
+        )
     if wave < 1:
-        raise InvalidBatch("waves are numbered from 1")
+        raise InvalidBatch("waves are numbered from 1", key="msg.batch.wave")
     ref = batch_ref_for(production_day, wave)
     if session.scalar(select(Batch.id).where(Batch.ref == ref)) is not None:
-        raise BatchStateError(f"batch {ref} already exists", batch_ref=ref)
+        raise BatchStateError(f"batch {ref} already exists", key="msg.batch.exists", batch_ref=ref)
     batch = Batch(
         ref=ref,
         production_day=production_day,
@@ -186,22 +192,34 @@ def get_batch(session: Session, ref: str, *, lock: bool = False) -> Batch:
         query = query.with_for_update()
     batch = session.scalar(query)
     if batch is None:
-        raise BatchNotFound(f"no batch {ref!r}", batch_ref=ref)
+        raise BatchNotFound(f"no batch {ref!r}", key="msg.batch.not_found", batch_ref=ref)
     return batch
 
 
 # -- start ------------------------------------------------------------------------------
 
 
-def start_batch(session: Session, ref: str, *, now: datetime, harvest_month: int = 10) -> Batch:
-    """Take the batch's rice and sugar from stock (FEFO; old-crop rice refused) and start it."""
+def start_batch(
+    session: Session,
+    ref: str,
+    *,
+    now: datetime,
+    harvest_month: int = 10,
+    override_reason: str | None = None,
+) -> Batch:
+    """Take the batch's rice and sugar from stock (FEFO; old-crop rice refused) and start it.
+    Before its production day only with an override reason (recorded on `batch.started`)."""
     batch = get_batch(session, ref, lock=True)
     if batch.status is not BatchStatus.PLANNED:
         raise BatchStateError(
             f"batch {ref} is {batch.status.value}; only a planned batch can start",
+            key="msg.batch.cannot_start",
             batch_ref=ref,
             status=batch.status.value,
         )
+    early = check_not_before_day(
+        batch.production_day, now, override_reason, action=f"start batch {ref}"
+    )
     entries: list[LedgerEntry] = []
     for sku, grams in ((batch.rice_sku, batch.rice_g), (batch.sugar_sku, batch.sugar_g)):
         if grams > 0:
@@ -240,6 +258,7 @@ def start_batch(session: Session, ref: str, *, now: datetime, harvest_month: int
             "wave": batch.wave,
             "started_at": now.isoformat(),
             "materials": [{"lot": codes[e.lot_id], "grams": abs(e.quantity)} for e in entries],
+            **({"early_start_reason": early} if early else {}),
         },
         key=f"batch:{ref}",
     )
@@ -344,14 +363,17 @@ def complete_batch(
     if batch.status is not BatchStatus.STARTED:
         raise BatchStateError(
             f"batch {ref} is {batch.status.value}; only a started batch can be completed",
+            key="msg.batch.cannot_complete",
             batch_ref=ref,
             status=batch.status.value,
         )
     outputs = _check_quantities(outputs, "actual output")
     if not outputs:
-        raise InvalidBatch("record the output of at least one product (0 is allowed)")
+        raise InvalidBatch(
+            "record the output of at least one product (0 is allowed)", key="msg.batch.no_output"
+        )
     if made_at.tzinfo is None:
-        raise InvalidBatch("made_at must be an aware datetime")
+        raise InvalidBatch("made_at must be an aware datetime", key="msg.batch.made_at")
     day = batch.production_day
     others_open = session.scalar(
         select(func.count())

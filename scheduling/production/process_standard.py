@@ -236,19 +236,30 @@ def record_soak(
         outcome = SoakResult(result)
     except ValueError as exc:
         raise InvalidSoakRecord(
-            f"result must be one of {', '.join(r.value for r in SoakResult)}", field="result"
+            f"result must be one of {', '.join(r.value for r in SoakResult)}",
+            key="msg.soak.result",
+            field="result",
         ) from exc
     low, high = SOAK_LIMITS_MINUTES
     if not low <= soak_minutes <= high:
         raise InvalidSoakRecord(
-            f"soak time must be {low}-{high} minutes", field="soak_minutes", value=soak_minutes
+            f"soak time must be {low}-{high} minutes",
+            key="msg.soak.minutes",
+            field="soak_minutes",
+            value=soak_minutes,
         )
     if not 0 < water_temp_c < 100:
-        raise InvalidSoakRecord("water temperature must be 0-100 °C", field="water_temp_c")
+        raise InvalidSoakRecord(
+            "water temperature must be 0-100 °C", key="msg.soak.water", field="water_temp_c"
+        )
     if not -40 <= air_temp_c <= 50:
-        raise InvalidSoakRecord("air temperature must be -40-50 °C", field="air_temp_c")
+        raise InvalidSoakRecord(
+            "air temperature must be -40-50 °C", key="msg.soak.air", field="air_temp_c"
+        )
     if not 0 <= rice_moisture_pct <= 100:
-        raise InvalidSoakRecord("rice moisture must be 0-100 %", field="rice_moisture_pct")
+        raise InvalidSoakRecord(
+            "rice moisture must be 0-100 %", key="msg.soak.moisture", field="rice_moisture_pct"
+        )
     row = SoakRecord(
         production_day=production_day,
         batch_ref=batch_ref,
@@ -302,7 +313,9 @@ def set_override(
 ) -> SoakOverride | None:
     """Set (or with soak_minutes=None clear) the manager's soak time for a season."""
     if season not in SEASONS:
-        raise InvalidSoakRecord(f"season must be one of {', '.join(SEASONS)}", field="season")
+        raise InvalidSoakRecord(
+            f"season must be one of {', '.join(SEASONS)}", key="msg.soak.season", field="season"
+        )
     existing = session.scalar(select(SoakOverride).where(SoakOverride.season == season))
     if soak_minutes is None:
         if existing is not None:
@@ -311,7 +324,11 @@ def set_override(
         return None
     low, high = SOAK_LIMITS_MINUTES
     if not low <= soak_minutes <= high:
-        raise InvalidSoakRecord(f"soak time must be {low}-{high} minutes", field="soak_minutes")
+        raise InvalidSoakRecord(
+            f"soak time must be {low}-{high} minutes",
+            key="msg.soak.minutes_standard",
+            field="soak_minutes",
+        )
     if existing is None:
         existing = SoakOverride(season=season, soak_minutes=soak_minutes)
         session.add(existing)

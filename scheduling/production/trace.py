@@ -202,7 +202,7 @@ def trace_lot(session: Session, code: str) -> LotTrace:
     A product lot: the batch that made it, traced."""
     lot = session.scalar(select(Lot).where(Lot.code == code))
     if lot is None:
-        raise LotNotFound(f"no lot {code!r}", lot=code)
+        raise LotNotFound(f"no lot {code!r}", key="msg.trace.no_lot", lot=code)
     if lot.item.kind is ItemKind.PRODUCT:
         batches = []
         if lot.batch_ref:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from inventory.db import utcnow
+from inventory.settings import Settings
 
 
 class Clock(Protocol):
@@ -66,3 +67,9 @@ class FileClock:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(when.isoformat())
         tmp.replace(path)
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The clock of this deployment: the rehearsal file when GAOGAN_CLOCK_FILE names one, so the
+    CLI stamps the same simulated time as the scheduler reading that file; else the wall."""
+    return FileClock(settings.clock_file) if settings.clock_file else SystemClock()

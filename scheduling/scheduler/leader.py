@@ -199,6 +199,9 @@ def probe_leader(settings: Settings, engine: Engine) -> LeaderInfo:
                 "SELECT a.application_name, a.client_addr, a.backend_start FROM pg_locks l"
                 " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
                 " AND l.granted AND l.classid::bigint = :hi AND l.objid::bigint = :lo"
+                # Advisory locks are per database: a scheduler of another database on the
+                # same server holds the same key and is not our leader.
+                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"hi": _LOCK_HI, "lo": _LOCK_LO},
         ).first()

@@ -8,6 +8,7 @@ import click
 
 from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
+from scheduling.scheduler.clock import clock_for
 from shop.cli import CliState, pass_state
 from shop.orders import flows, services
 from shop.orders.models import OrderStatus
@@ -63,13 +64,28 @@ def register(cli: click.Group) -> None:
     @orders.command("advance")
     @click.argument("public_id")
     @click.argument("status", type=click.Choice(["ready", "collected", "delivered"]))
+    @click.option(
+        "--override-reason",
+        default=None,
+        help="Why it may move before its pickup/delivery day (recorded on the event).",
+    )
+    @click.option("--by", "by", default="cli", show_default=True, help="Who made the move.")
     @pass_state
-    def advance(state: CliState, public_id: str, status: str) -> None:
+    def advance(
+        state: CliState, public_id: str, status: str, override_reason: str | None, by: str
+    ) -> None:
         """Mark an order ready, collected or delivered (the customer is mailed when ready)."""
         try:
             with transaction(state.runtime.sessions) as db:
                 order = services.get_order(db, public_id)
-                services.advance_order(db, order, OrderStatus(status), utcnow())
+                services.advance_order(
+                    db,
+                    order,
+                    OrderStatus(status),
+                    clock_for(state.runtime.settings).now(),
+                    override_reason=override_reason,
+                    by=by,
+                )
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
         click.echo(f"{public_id} is now {status}")

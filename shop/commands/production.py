@@ -6,12 +6,13 @@ from datetime import datetime
 
 import click
 
-from inventory.db import transaction, utcnow
+from inventory.db import transaction
 from inventory.errors import DomainError
 from scheduling.production.batch_sheet import get_sheet, sheet_csv
 from scheduling.production.batches import complete_batch, start_batch
 from scheduling.production.models import Batch
 from scheduling.production.trace import BatchTrace, trace_batch, trace_lot
+from scheduling.scheduler.clock import clock_for
 from scheduling.scheduler.status import format_local
 from shop.cli import CliState, pass_state
 
@@ -127,14 +128,23 @@ def register(cli: click.Group) -> None:
 
     @batch.command("start")
     @click.argument("batch_ref")
+    @click.option(
+        "--override-reason",
+        default=None,
+        help="Why it may start before its production day (recorded on batch.started).",
+    )
     @pass_state
-    def start(state: CliState, batch_ref: str) -> None:
+    def start(state: CliState, batch_ref: str, override_reason: str | None) -> None:
         """Start a batch now: consume its rice and sugar (new crop only)."""
         runtime = state.runtime
         try:
             with transaction(runtime.sessions) as session:
                 b = start_batch(
-                    session, batch_ref, now=utcnow(), harvest_month=runtime.settings.harvest_month
+                    session,
+                    batch_ref,
+                    now=clock_for(runtime.settings).now(),
+                    harvest_month=runtime.settings.harvest_month,
+                    override_reason=override_reason,
                 )
                 click.echo(f"started {b.ref}")
         except DomainError as exc:
@@ -156,7 +166,7 @@ def register(cli: click.Group) -> None:
                     session,
                     batch_ref,
                     _parse_outputs(outputs),
-                    made_at=utcnow(),
+                    made_at=clock_for(state.runtime.settings).now(),
                     completed_by=completed_by,
                 )
         except DomainError as exc:

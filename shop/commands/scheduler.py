@@ -57,6 +57,7 @@ def register(cli: click.Group) -> None:
             return
         runtime = state.runtime
         _wire(runtime)
+        clock_file = clock_file or runtime.settings.clock_file
         clock: Clock = FileClock(clock_file) if clock_file else SystemClock()
         process = build_scheduler(
             runtime,

@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from inventory.db import transaction, utcnow
 from inventory.rules import local_day
+from inventory.settings import with_serving_address
 from scheduling.pickup.slots import SlotRules
 from scheduling.scheduler.runner import scheduler_running
 from shop.app import create_app
@@ -71,6 +72,9 @@ def register(cli: click.Group) -> None:
                         f"password {DEMO_PASSWORD}",
                         err=True,
                     )
+        # Before the app (and its mail consumers) read the settings: links in mails follow
+        # the port this server really listens on unless GAOGAN_PUBLIC_URL says otherwise.
+        runtime.settings = with_serving_address(runtime.settings, host, port)
         app = create_app(runtime=runtime)
         # Two lines per relay run every few seconds would drown the lines that matter; job
         # outcomes are logged by the scheduler itself and shown by `gaogan scheduler status`.

@@ -25,9 +25,18 @@ def create_distributor(
 ) -> Distributor:
     code = code.strip().upper()
     if not code or not company.strip():
-        raise DomainError("a distributor needs a code and a company name", field="code")
+        raise DomainError(
+            "a distributor needs a code and a company name",
+            key="msg.dist.code_and_company",
+            field="code",
+        )
     if session.scalar(select(Distributor.id).where(Distributor.code == code)) is not None:
-        raise DomainError("a distributor with this code already exists", field="code", code=code)
+        raise DomainError(
+            "a distributor with this code already exists",
+            key="msg.dist.code_taken",
+            field="code",
+            code=code,
+        )
     _check_url(webhook_url)
     distributor = Distributor(
         code=code,
@@ -55,7 +64,9 @@ def create_distributor(
 def _check_url(url: str) -> None:
     if url and not url.startswith(("http://", "https://")):
         raise DomainError(
-            "the webhook URL must start with http:// or https://", field="webhook_url"
+            "the webhook URL must start with http:// or https://",
+            key="dist.error.webhook_url",
+            field="webhook_url",
         )
 
 
@@ -69,5 +80,7 @@ def set_webhook(session: Session, distributor_id: int, url: str) -> Distributor:
 def get_distributor(session: Session, distributor_id: int) -> Distributor:
     distributor = session.get(Distributor, distributor_id)
     if distributor is None:
-        raise DistributorNotFound("no such distributor", distributor_id=distributor_id)
+        raise DistributorNotFound(
+            "no such distributor", key="msg.dist.not_found", distributor_id=distributor_id
+        )
     return distributor

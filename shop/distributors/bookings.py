@@ -83,6 +83,7 @@ def _check_quota(
             raise QuotaExceeded(
                 f"your quota for {sku} on {day.isoformat()} is {quotas[sku]} cases "
                 f"({already.get(sku, 0)} already booked)",
+                key="msg.dist.quota",
                 sku=sku,
                 quota=quotas[sku],
                 booked=already.get(sku, 0),
@@ -112,12 +113,13 @@ def create_booking(
     """
     distributor = get_distributor(session, distributor_id)
     if not distributor.active:
-        raise DomainError("this distributor account is suspended")
+        raise DomainError("this distributor account is suspended", key="msg.dist.suspended")
     if enforce_cutoff:
         check_cutoff(day, now, rules, "book")
     if not is_open_day(session, day):
         raise SlotUnavailable(
             f"no production on {day.isoformat()} (holiday or closed day): no pickup slots",
+            key="msg.dist.no_production",
             day=day.isoformat(),
         )
     day_slots(session, day, rules)
@@ -161,7 +163,7 @@ def get_booking(
         stmt = stmt.with_for_update()
     booking = session.scalar(stmt)
     if booking is None or (distributor_id is not None and booking.distributor_id != distributor_id):
-        raise BookingNotFound("no such booking", booking_id=booking_id)
+        raise BookingNotFound("no such booking", key="msg.dist.no_booking", booking_id=booking_id)
     return booking
 
 
@@ -195,6 +197,7 @@ def change_booking(
     if booking.status is not BookingStatus.CONFIRMED:
         raise BookingStateError(
             f"a {booking.status.value} booking can no longer be changed",
+            key="msg.dist.cannot_change",
             status=booking.status.value,
         )
     check_cutoff(booking.day, now, rules, "change this booking")
@@ -252,7 +255,9 @@ def cancel_booking(
         return booking
     if booking.status is not BookingStatus.CONFIRMED:
         raise BookingStateError(
-            f"a {booking.status.value} booking cannot be cancelled", status=booking.status.value
+            f"a {booking.status.value} booking cannot be cancelled",
+            key="msg.dist.cannot_cancel",
+            status=booking.status.value,
         )
     check_cutoff(booking.day, now, rules, "cancel this booking")
     end_booking(session, booking, BookingStatus.CANCELLED, now, reason="cancelled")
@@ -360,7 +365,9 @@ def serve_waitlist(session: Session, rules: SlotRules, day: date, *, now: dateti
 def cancel_waitlist_entry(session: Session, distributor_id: int, entry_id: int) -> WaitlistEntry:
     entry = session.get(WaitlistEntry, entry_id)
     if entry is None or entry.distributor_id != distributor_id:
-        raise DomainError("no such waitlist entry", waitlist_id=entry_id)
+        raise DomainError(
+            "no such waitlist entry", key="msg.dist.no_waitlist", waitlist_id=entry_id
+        )
     if entry.status is WaitlistStatus.WAITING:
         entry.status = WaitlistStatus.CANCELLED
     return entry

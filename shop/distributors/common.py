@@ -76,13 +76,25 @@ def priced_lines(
     """(sku, cases, pieces, case price) per line, validated against the price list."""
     cleaned = {sku.strip(): int(cases) for sku, cases in lines.items() if int(cases) != 0}
     if not cleaned:
-        raise InvalidQuantity("a booking needs at least one product with a number of cases")
+        raise InvalidQuantity(
+            "a booking needs at least one product with a number of cases", key="msg.dist.no_cases"
+        )
     result = []
     for sku, cases in sorted(cleaned.items()):
         if cases < 0:
-            raise InvalidQuantity("cases cannot be negative", sku=sku, cases=cases)
+            raise InvalidQuantity(
+                "cases cannot be negative",
+                key="msg.dist.standing_cases_negative",
+                sku=sku,
+                cases=cases,
+            )
         if cases > 10_000:
-            raise InvalidQuantity("more than 10,000 cases of one product", sku=sku, cases=cases)
+            raise InvalidQuantity(
+                "more than 10,000 cases of one product",
+                key="msg.dist.cases_too_many",
+                sku=sku,
+                cases=cases,
+            )
         row = session.execute(
             select(DistributorPrice.case_price_fen, CasePack.pieces)
             .join(CasePack, CasePack.sku == DistributorPrice.sku)
@@ -90,7 +102,9 @@ def priced_lines(
         ).first()
         if row is None:
             raise NotOnPriceList(
-                f"{sku} is not on your price list; ask the factory to add it", sku=sku
+                f"{sku} is not on your price list; ask the factory to add it",
+                key="msg.dist.not_on_price_list",
+                sku=sku,
             )
         price, pieces = row
         result.append((sku, cases, cases * pieces, price))

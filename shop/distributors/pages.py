@@ -17,11 +17,13 @@ from scheduling.errors import SlotFull
 from scheduling.pickup import slots as slot_rules
 from scheduling.pickup.slots import SlotRules
 from shop.auth import current_user, require_role
+from shop.confirm import confirmed
 from shop.distributors import accounts, bookings, pickup, prices, quotas, tokens
 from shop.distributors import standing as standing_orders
 from shop.distributors.models import BookingStatus
 from shop.distributors.week import week_view
 from shop.i18n import translate
+from shop.messages import localise
 from shop.models import Role
 from shop.runtime import current_runtime, read, run
 
@@ -63,12 +65,14 @@ def _cases_from_form(skus: list[str]) -> dict[str, int]:
         try:
             lines[sku] = int(raw)
         except ValueError:
-            raise DomainError(translate("dist.error.cases_number"), sku=sku) from None
+            raise DomainError(
+                "cases must be a whole number", key="dist.error.cases_number", sku=sku
+            ) from None
     return lines
 
 
 def _flash_error(exc: DomainError) -> None:
-    flash(exc.message, "error")
+    flash(localise(exc), "error")
 
 
 # --- distributor portal ----------------------------------------------------------------------
@@ -95,6 +99,7 @@ def week() -> ResponseReturnValue:
         slot_rows=view.slot_rows,
         all_slots=view.all_slots,
         closed=view.closed,
+        closed_by_factory=view.closed_by_factory,
         open_for_change=open_for_change,
         cutoffs=cutoffs,
         standing=view.standing,
@@ -103,6 +108,7 @@ def week() -> ResponseReturnValue:
         prev_week=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
         today=_today(),
+        this_week=monday <= _today() < monday + timedelta(days=7),
         status=BookingStatus,
     )
 
@@ -182,7 +188,10 @@ def change(booking_id: int) -> ResponseReturnValue:
 @require_role(Role.DISTRIBUTOR)
 def cancel(booking_id: int) -> ResponseReturnValue:
     distributor_id = _distributor_id()
-    day = _today()
+    day = _day_arg("day", _today())
+    if not confirmed():
+        flash(translate("confirm.cancel_booking_needed"), "error")
+        return _back_to_week(day)
     try:
         booking = run(
             bookings.cancel_booking,
@@ -359,6 +368,8 @@ def _board_context(day: date) -> dict[str, Any]:
         "waiting": view.waiting,
         "companies": view.companies,
         "status": BookingStatus,
+        # Before the pickup day a hand-out needs a reason (issue 10): ask for it there.
+        "early": day > _today(),
     }
 
 
@@ -381,11 +392,24 @@ def board_rows() -> ResponseReturnValue:
     return render_template("distributors/board_rows.html", **_board_context(_day_arg()))
 
 
+def _signed_in_email() -> str:
+    user = current_user()
+    return user.email if user is not None else ""
+
+
 def _board_action(booking_id: int, action: str) -> ResponseReturnValue:
     day = _day_arg()
     try:
-        step = pickup.check_in if action == "check_in" else pickup.hand_out
-        day = run(step, booking_id, now=utcnow()).day
+        if action == "check_in":
+            day = run(pickup.check_in, booking_id, now=utcnow()).day
+        else:
+            day = run(
+                pickup.hand_out,
+                booking_id,
+                now=utcnow(),
+                override_reason=request.form.get("override_reason"),
+                by=_signed_in_email(),
+            ).day
         flash(translate(f"dist.flash.{action}"), "ok")
     except DomainError as exc:
         _flash_error(exc)

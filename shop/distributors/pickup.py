@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory import production
+from scheduling.early import check_not_before_day
 from scheduling.pickup import slots as slot_rules
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
@@ -31,7 +32,9 @@ def check_in(session: Session, booking_id: int, *, now: datetime) -> Booking:
         return booking
     if booking.status is not BookingStatus.CONFIRMED:
         raise BookingStateError(
-            f"a {booking.status.value} booking cannot check in", status=booking.status.value
+            f"a {booking.status.value} booking cannot check in",
+            key="msg.dist.cannot_check_in",
+            status=booking.status.value,
         )
     booking.status = BookingStatus.CHECKED_IN
     booking.checked_in_at = now
@@ -40,21 +43,33 @@ def check_in(session: Session, booking_id: int, *, now: datetime) -> Booking:
     return booking
 
 
-def hand_out(session: Session, booking_id: int, *, now: datetime) -> Booking:
+def hand_out(
+    session: Session,
+    booking_id: int,
+    *,
+    now: datetime,
+    override_reason: str | None = None,
+    by: str = "",
+) -> Booking:
     """Record the goods leaving against the day's lots (ledger 'handout', so every case is
-    traceable to its batch) and mark the booking collected."""
+    traceable to its batch) and mark the booking collected. Before the pickup day only with
+    an override reason, recorded on `booking.collected`."""
     booking = get_booking(session, None, booking_id, lock=True)
     if booking.status is BookingStatus.COLLECTED:
         return booking
     if booking.status is not BookingStatus.CHECKED_IN:
         raise BookingStateError(
-            "check the distributor in before handing out", status=booking.status.value
+            "check the distributor in before handing out",
+            key="msg.dist.check_in_first",
+            status=booking.status.value,
         )
+    early = check_not_before_day(booking.day, now, override_reason, action="hand out the goods")
     production.hand_out(session, booking.ref, reference=booking.ref)
     booking.status = BookingStatus.COLLECTED
     booking.collected_at = now
     booking.version += 1
-    publish_booking(session, "booking.collected", booking)
+    override = {"override": {"reason": early, "by": by, "at": now.isoformat()}} if early else {}
+    publish_booking(session, "booking.collected", booking, **override)
     return booking
 
 

@@ -25,7 +25,9 @@ from shop.distributors.models import (
 def set_case_pack(session: Session, sku: str, pieces: int) -> CasePack:
     catalog.get_product(session, sku)
     if pieces <= 0:
-        raise InvalidQuantity("a case holds at least one piece", sku=sku)
+        raise InvalidQuantity(
+            "a case holds at least one piece", key="msg.dist.case_pieces", sku=sku
+        )
     pack = session.scalar(select(CasePack).where(CasePack.sku == sku))
     if pack is None:
         pack = CasePack(sku=sku, pieces=pieces)
@@ -42,7 +44,9 @@ def set_price(
     get_distributor(session, distributor_id)
     catalog.get_product(session, sku)
     if case_price_fen < 0:
-        raise DomainError("a price cannot be negative", field="case_price_fen")
+        raise DomainError(
+            "a price cannot be negative", key="msg.dist.price_negative", field="case_price_fen"
+        )
     price = session.scalar(
         select(DistributorPrice).where(
             DistributorPrice.distributor_id == distributor_id, DistributorPrice.sku == sku

@@ -112,7 +112,9 @@ def apply_quotas(
         quotas = computed
     for (_, sku), cases in quotas.items():
         if cases < 0:
-            raise InvalidQuantity("a quota cannot be negative", sku=sku)
+            raise InvalidQuantity(
+                "a quota cannot be negative", key="msg.dist.quota_negative_sku", sku=sku
+            )
     for old in session.scalars(select(Quota).where(Quota.day == day)):
         session.delete(old)
     session.flush()
@@ -138,7 +140,9 @@ def set_quota(session: Session, day: date, distributor_id: int, sku: str, cases:
     get_distributor(session, distributor_id)
     catalog.get_product(session, sku)
     if cases < 0:
-        raise InvalidQuantity("a quota cannot be negative", sku=sku)
+        raise InvalidQuantity(
+            "a quota cannot be negative", key="msg.dist.quota_negative_sku", sku=sku
+        )
     quota = session.scalar(
         select(Quota).where(
             Quota.day == day, Quota.distributor_id == distributor_id, Quota.sku == sku

@@ -30,6 +30,7 @@ def check_cutoff(day: date, now: datetime, rules: SlotRules, action: str) -> Non
         raise CutoffPassed(
             f"too late to {action}: bookings for pickup on {params['day']} closed at "
             f"{params['cutoff']} (Beijing time), when the rice for that morning went to soak",
+            key="msg.dist.too_late",
             cutoff=params["cutoff"],
             day=params["day"],
         )
@@ -44,5 +45,6 @@ def check_slot_ready(slot: PickupSlot, rules: SlotRules) -> None:
     if slot.starts_at < ready:
         raise SlotUnavailable(
             "this slot starts before the first batch is out of the steamers",
+            key="msg.dist.slot_too_early",
             slot_id=slot.id,
         )

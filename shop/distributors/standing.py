@@ -43,7 +43,11 @@ def save_standing_order(
 ) -> StandingOrder:
     get_distributor(session, distributor_id)
     if ends_on is not None and ends_on < starts_on:
-        raise DomainError("a standing order cannot end before it starts", field="ends_on")
+        raise DomainError(
+            "a standing order cannot end before it starts",
+            key="msg.dist.standing_ends_before",
+            field="ends_on",
+        )
     lines = [
         (weekday, sku, int(cases))
         for weekday, by_sku in sorted(weekday_lines.items())
@@ -51,12 +55,18 @@ def save_standing_order(
         if int(cases) != 0
     ]
     if not lines:
-        raise InvalidQuantity("a standing order needs cases on at least one weekday")
+        raise InvalidQuantity(
+            "a standing order needs cases on at least one weekday", key="msg.dist.standing_no_cases"
+        )
     for weekday, sku, cases in lines:
         if not 0 <= weekday <= 6:
-            raise DomainError("weekday must be 0 (Monday) to 6 (Sunday)", weekday=weekday)
+            raise DomainError(
+                "weekday must be 0 (Monday) to 6 (Sunday)", key="msg.dist.weekday", weekday=weekday
+            )
         if cases < 0:
-            raise InvalidQuantity("cases cannot be negative", sku=sku)
+            raise InvalidQuantity(
+                "cases cannot be negative", key="msg.dist.standing_cases_negative", sku=sku
+            )
         priced_lines(session, distributor_id, starts_on, {sku: cases})
     if standing_order_id is None:
         order = StandingOrder(
@@ -82,7 +92,9 @@ def get_standing_order(
 ) -> StandingOrder:
     order = session.get(StandingOrder, order_id)
     if order is None or (distributor_id is not None and order.distributor_id != distributor_id):
-        raise StandingOrderNotFound("no such standing order", standing_order_id=order_id)
+        raise StandingOrderNotFound(
+            "no such standing order", key="msg.dist.no_standing", standing_order_id=order_id
+        )
     return order
 
 

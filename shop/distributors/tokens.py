@@ -51,9 +51,13 @@ def create_token(
     the last hour, so a stolen portal session cannot mint tokens without bound."""
     name = name.strip()
     if not name or len(name) > 80:
-        raise DomainError("a token needs a name of 1-80 characters", field="name")
+        raise DomainError(
+            "a token needs a name of 1-80 characters", key="msg.tokens.name", field="name"
+        )
     if session.get(Distributor, distributor_id) is None:
-        raise DomainError("no such distributor", distributor_id=distributor_id)
+        raise DomainError(
+            "no such distributor", key="msg.tokens.no_distributor", distributor_id=distributor_id
+        )
     if max_per_hour is not None:
         try:
             throttle.check_token_creation(session, distributor_id, max_per_hour)
@@ -86,7 +90,7 @@ def revoke_token(
 ) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or token.distributor_id != distributor_id:
-        raise DomainError("no such token", token_id=token_id)
+        raise DomainError("no such token", key="msg.tokens.no_token", token_id=token_id)
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
         audit.record(session, "token.revoked", f"distributor:{distributor_id}", token_id=token.id)

@@ -9,7 +9,7 @@ from inventory import events
 from inventory.db import utcnow
 from inventory.runtime import Runtime
 from shop.api import get_api
-from shop.distributors import api, common, pages, pickup, webhooks
+from shop.distributors import api, common, mail, pages, pickup, webhooks
 from shop.distributors.jobs import register_distributor_jobs
 from shop.distributors.owners import register_booking_owners
 from shop.models import Role
@@ -46,6 +46,7 @@ def on_order_unserved(session: Session, event: events.Event) -> None:
 def register_subscribers(registry: events.Registry = events.registry) -> None:
     """Outbox consumers of this area; any process that runs the relay must call it."""
     webhooks.register_subscribers(registry)
+    mail.register_subscribers(registry)
     registry.subscribe("order.ready", READY_CONSUMER, on_order_ready)
     registry.subscribe("order.unserved", UNSERVED_CONSUMER, on_order_unserved)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
+from scheduling.planning import calendar
 from shop.distributors.accounts import get_distributor
 from shop.distributors.bookings import list_bookings
 from shop.distributors.common import closed_days, day_slots
@@ -32,6 +33,8 @@ class WeekView:
     standing: list[StandingOrder]
     upcoming: dict[date, list[tuple[StandingOrder, dict[str, int]]]]
     skipped: set[tuple[int, date]]
+    # Days the factory itself closed, with the manager's reason: not a holiday (issue 10).
+    closed_by_factory: dict[date, str]
 
 
 def week_view(
@@ -64,6 +67,20 @@ def week_view(
         ]
         for day in days
     }
+    closed_by_factory = {
+        d.day: d.name
+        for d in calendar.calendar_days(session, first, last)
+        if not d.production and d.source == "manager"
+    }
     return WeekView(
-        distributor, prices, by_day, slot_rows, all_slots, closed, standing, upcoming, skipped
+        distributor,
+        prices,
+        by_day,
+        slot_rows,
+        all_slots,
+        closed,
+        standing,
+        upcoming,
+        skipped,
+        closed_by_factory,
     )

@@ -11,7 +11,7 @@ form (`shop.csrf.csrf_exempt_without_session`).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import Flask, Response, abort, current_app, request, url_for
@@ -20,7 +20,6 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from inventory.catalog import get_product, list_products
-from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.api import get_api
@@ -30,7 +29,7 @@ from shop.models import Role
 from shop.orders import flows, queries, services
 from shop.orders.availability import AvailabilityCache
 from shop.orders.models import Order
-from shop.orders.rules import MAX_LINE_QUANTITY, MAX_LINES, LineRequest, OrderNotFound, day_states
+from shop.orders.rules import MAX_LINE_QUANTITY, MAX_LINES, LineRequest, OrderNotFound
 from shop.runtime import current_runtime, read
 
 blp = Blueprint(
@@ -174,34 +173,24 @@ class Availability(MethodView):
         start: date = args["from_"]
         end: date = args["to"]
         if end < start:
-            raise DomainError("'to' must not be before 'from'", field="to")
+            raise DomainError(
+                "'to' must not be before 'from'", key="msg.api.to_before_from", field="to"
+            )
         if (end - start).days >= MAX_RANGE_DAYS:
-            raise DomainError(f"ask for at most {MAX_RANGE_DAYS} days at a time", field="to")
+            raise DomainError(
+                f"ask for at most {MAX_RANGE_DAYS} days at a time", key="msg.api.range", field="to"
+            )
         runtime = current_runtime()
         cache: AvailabilityCache = current_app.extensions["gaogan_availability"]
-
-        def render() -> object:
-            now = utcnow()
-            found = queries.availability(db, args["product"], start, end, now)
-            days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-            return AvailabilitySchema().dump(
-                {
-                    "product": found.sku,
-                    "days": day_states(
-                        days, found.atp, found.closed, now, runtime.settings.order_cutoff
-                    ),
-                }
-            )
-
-        with runtime.sessions() as db:
-            rendered = cache.get(
-                db,
-                args["product"],
-                start,
-                end,
-                max_age=runtime.settings.availability_cache_seconds,
-                render=render,
-            )
+        rendered = read(
+            queries.cached_availability,
+            cache,
+            args["product"],
+            start,
+            end,
+            settings=runtime.settings,
+            dump=AvailabilitySchema().dump,
+        )
         # Clients may keep the body but must ask again (no-cache): a day that sold out a
         # second ago must not show as open from a phone's cache. Unchanged: 304, no body.
         if request.if_none_match.contains(rendered.etag):

@@ -42,6 +42,7 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from inventory.metrics import record_atp_cache
 from inventory.rules import MAX_WINDOW_DAYS
 
 _VERSION = text(
@@ -120,9 +121,11 @@ class AvailabilityCache:
                 if entry is not None and entry.version == version and now - entry.at < max_age:
                     self._entries.move_to_end(key)
                     self.hits += 1
+                    record_atp_cache(hit=True)
                     return entry.rendered
         rendered = _render(render())
         self.renders += 1
+        record_atp_cache(hit=False)
         if version is not None:
             with self._lock:
                 self._entries[key] = _Entry(version, rendered, now)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from inventory.events import Event, registry
 from inventory.runtime import Runtime
-from inventory.settings import Settings
+from inventory.settings import Settings, public_url
 from shop.i18n import translate, yuan
 from shop.orders.models import Order
 
@@ -121,7 +121,7 @@ def order_of_event(session: Session, event: Event) -> Order | None:
 def send_order_mail(session: Session, order: Order, event: Event, kind: str) -> bool:
     """Send (or write) the `kind` mail about `order` for `event`; False if already written."""
     settings = _current["settings"]
-    url = f"{settings.public_url}/track/{order.public_id}/{order.access_token}"
+    url = f"{public_url(settings)}/track/{order.public_id}/{order.access_token}"
     sent = deliver(settings, build_message(settings, order, event, kind, url), event.event_id)
     if sent:
         log.info("mail %s for order %s", kind, order.public_id)

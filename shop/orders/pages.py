@@ -26,8 +26,10 @@ from flask.typing import ResponseReturnValue
 from inventory.db import utcnow
 from inventory.errors import DomainError
 from shop.auth import current_user
+from shop.confirm import confirmed
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
+from shop.messages import localise
 from shop.models import Role
 from shop.orders import flows, queries, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
@@ -45,14 +47,14 @@ CART = "cart"
 
 
 def explain(exc: DomainError) -> str:
-    """The refusal in the page's language when we have words for it, else its own message."""
+    """The refusal in the page's language: the storefront's own wording when it has one."""
     key = f"store.error.{exc.code}"
-    if key in messages():
+    if exc.key is None and key in messages():
         try:
             return translate(key, **{k: v for k, v in exc.details.items() if k != "lines"})
         except (KeyError, IndexError):
-            return exc.message
-    return exc.message
+            return localise(exc)
+    return localise(exc)
 
 
 def _cart() -> dict[str, Any]:
@@ -66,14 +68,16 @@ def _parse_day(raw: str | None) -> date:
     try:
         return date.fromisoformat(raw or "")
     except ValueError:
-        raise DomainError("choose a day on the calendar", field="day") from None
+        raise DomainError("choose a day on the calendar", key="msg.cart.day", field="day") from None
 
 
 def _parse_quantity(raw: str | None) -> int:
     try:
         return int(raw or "")
     except ValueError:
-        raise DomainError("quantity must be a whole number", field="quantity") from None
+        raise DomainError(
+            "quantity must be a whole number", key="msg.cart.quantity", field="quantity"
+        ) from None
 
 
 @bp.get("/")
@@ -100,9 +104,14 @@ def product(sku: str) -> ResponseReturnValue:
 @bp.post("/cart/add")
 def cart_add() -> ResponseReturnValue:
     sku = request.form.get("sku", "")
-    quantity = _parse_quantity(request.form.get("quantity"))
-    day = _parse_day(request.form.get("day"))
-    check_lines([LineRequest(sku, quantity)])
+    try:
+        quantity = _parse_quantity(request.form.get("quantity"))
+        day = _parse_day(request.form.get("day"))
+        check_lines([LineRequest(sku, quantity)])
+    except DomainError as exc:
+        # Back to the form with the reason, not a bare error page (issue 10: 501 pieces).
+        flash(localise(exc), "error")
+        return redirect(url_for("store.product", sku=sku) if sku else url_for("store.catalogue"))
     page = read(queries.product_days, sku, settings=current_runtime().settings, now=utcnow())
     states = {s.day: s for s in page.days}
     state = states.get(day)
@@ -151,11 +160,19 @@ def cart_update() -> ResponseReturnValue:
     cart = _cart()
     lines: dict[str, int] = {}
     for sku in cart["lines"]:
-        quantity = _parse_quantity(request.form.get(f"qty_{sku}", str(cart["lines"][sku])))
+        try:
+            quantity = _parse_quantity(request.form.get(f"qty_{sku}", str(cart["lines"][sku])))
+        except DomainError as exc:
+            flash(localise(exc), "error")
+            return redirect(url_for("store.cart_view"))
         if quantity > 0:
             lines[sku] = quantity
     if lines:
-        check_lines([LineRequest(s, q) for s, q in lines.items()])
+        try:
+            check_lines([LineRequest(s, q) for s, q in lines.items()])
+        except DomainError as exc:
+            flash(localise(exc), "error")
+            return redirect(url_for("store.cart_view"))
     session[CART] = {"day": cart["day"] if lines else None, "lines": lines}
     return redirect(url_for("store.cart_view"))
 
@@ -190,6 +207,9 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
         "points": points,
         "zones": zones,
         "methods": available_methods(runtime.settings),
+        # Pay at pickup cannot pay for a delivery: without another provider (Stripe today) a
+        # delivery could never be completed, so it is not offered at all (issue 10).
+        "delivery_possible": any(m != "pay_at_pickup" for m in available_methods(runtime.settings)),
         "form": defaults,
         "hold_minutes": runtime.settings.hold_minutes,
     }
@@ -304,6 +324,9 @@ def track(public_id: str, token: str) -> ResponseReturnValue:
 @bp.post("/track/<public_id>/<token>/cancel")
 def track_cancel(public_id: str, token: str) -> ResponseReturnValue:
     order = _order_by_link(public_id, token)
+    if not confirmed():
+        flash(translate("confirm.cancel_order_needed"), "error")
+        return redirect(url_for("store.track", public_id=public_id, token=token))
     flows.cancel(current_runtime(), order.public_id, reason="cancelled by the customer")
     flash(translate("store.status.cancelled"), "ok")
     return redirect(url_for("store.track", public_id=public_id, token=token))
@@ -315,7 +338,7 @@ def track_pay(public_id: str, token: str) -> ResponseReturnValue:
     try:
         flows.start_payment(current_runtime(), order.public_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
     return redirect(url_for("store.track", public_id=public_id, token=token))
 
 
@@ -329,6 +352,9 @@ def order_page(public_id: str) -> ResponseReturnValue:
 @bp.post("/orders/<public_id>/cancel")
 def order_cancel(public_id: str) -> ResponseReturnValue:
     order = _order_for_user(public_id)
+    if not confirmed():
+        flash(translate("confirm.cancel_order_needed"), "error")
+        return redirect(url_for("store.order_page", public_id=public_id))
     flows.cancel(current_runtime(), order.public_id, reason="cancelled by the customer")
     flash(translate("store.status.cancelled"), "ok")
     return redirect(url_for("store.order_page", public_id=public_id))

@@ -5,17 +5,20 @@ Every query returns loaded rows or plain values, so a page renders after the ses
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from inventory.atp import available_to_promise
 from inventory.catalog import get_product
+from inventory.db import utcnow
 from inventory.models import Item
 from inventory.settings import Settings
 from shop.orders import services
-from shop.orders.rules import DayState
+from shop.orders.availability import AvailabilityCache, Rendered
+from shop.orders.rules import DayState, day_states
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,33 @@ def availability(
     sku = get_product(session, product).sku
     atp = available_to_promise(session, [sku], start, end, now=now).get(sku, {})
     return Availability(sku, atp, services.closed_days(session, [sku], start, end))
+
+
+def cached_availability(
+    session: Session,
+    cache: AvailabilityCache,
+    product: str,
+    start: date,
+    end: date,
+    *,
+    settings: Settings,
+    dump: Callable[[dict[str, object]], object],
+) -> Rendered:
+    """The availability document of a product over a range, from this worker's cache when the
+    product's stock version is unchanged, else rendered anew (and cached)."""
+
+    def render() -> object:
+        now = utcnow()
+        found = availability(session, product, start, end, now)
+        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        states = day_states(days, found.atp, found.closed, now, settings.order_cutoff)
+        return dump({"product": found.sku, "days": states})
+
+    return cache.get(
+        session,
+        product,
+        start,
+        end,
+        max_age=settings.availability_cache_seconds,
+        render=render,
+    )

@@ -72,6 +72,7 @@ def check_move(current: OrderStatus, target: OrderStatus) -> None:
     if not can_move(current, target):
         raise OrderStateError(
             f"an order that is {current.value} cannot become {target.value}",
+            key="msg.order.bad_move",
             order_status=current.value,
             target=target.value,
         )
@@ -90,13 +91,16 @@ def first_orderable_day(now: datetime, cutoff: time) -> date:
 def check_orderable_day(day: date, now: datetime, cutoff: time) -> None:
     if day <= local_day(now):
         raise CutoffPassed(
-            f"{day.isoformat()} is not in the future; choose a later day", day=day.isoformat()
+            f"{day.isoformat()} is not in the future; choose a later day",
+            key="msg.order.not_future",
+            day=day.isoformat(),
         )
     closes = cutoff_for(day, cutoff)
     if now >= closes:
         raise CutoffPassed(
             f"orders for {day.isoformat()} closed at "
             f"{closes.strftime('%Y-%m-%d %H:%M')} (Asia/Shanghai)",
+            key="msg.order.cutoff",
             day=day.isoformat(),
             cutoff=closes.isoformat(),
         )
@@ -105,13 +109,16 @@ def check_orderable_day(day: date, now: datetime, cutoff: time) -> None:
 def check_can_cancel(status: OrderStatus, day: date, now: datetime, cutoff: time) -> None:
     if status not in {OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.CONFIRMED}:
         raise OrderStateError(
-            f"an order that is {status.value} cannot be cancelled", order_status=status.value
+            f"an order that is {status.value} cannot be cancelled",
+            key="msg.order.cannot_cancel",
+            order_status=status.value,
         )
     closes = cutoff_for(day, cutoff)
     if now >= closes:
         raise CutoffPassed(
             "this order can no longer be cancelled: production was planned at "
             f"{closes.strftime('%Y-%m-%d %H:%M')} (Asia/Shanghai)",
+            key="msg.order.cancel_too_late",
             cutoff=closes.isoformat(),
         )
 
@@ -128,6 +135,7 @@ def delivery_window_days(freshness_days: int, transit_days: int) -> int:
         raise DeliveryRefused(
             f"delivery takes {transit_days} day(s) but this gaogan stays fresh for only "
             f"{freshness_days} day(s); choose pickup or a nearer destination",
+            key="msg.order.delivery_too_slow",
             transit_days=transit_days,
             freshness_days=freshness_days,
         )
@@ -145,22 +153,30 @@ def check_lines(lines: Iterable[LineRequest]) -> list[LineRequest]:
     merged: dict[str, int] = {}
     for line in lines:
         if not isinstance(line.quantity, int) or isinstance(line.quantity, bool):
-            raise InvalidQuantity("quantity must be a whole number", sku=line.sku)
+            raise InvalidQuantity(
+                "quantity must be a whole number", key="msg.order.quantity_whole", sku=line.sku
+            )
         if line.quantity < 1 or line.quantity > MAX_LINE_QUANTITY:
             raise InvalidQuantity(
                 f"quantity must be between 1 and {MAX_LINE_QUANTITY}",
+                key="msg.order.quantity_range",
                 sku=line.sku,
                 quantity=line.quantity,
             )
         merged[line.sku] = merged.get(line.sku, 0) + line.quantity
     if not merged:
-        raise InvalidQuantity("an order needs at least one line")
+        raise InvalidQuantity("an order needs at least one line", key="msg.order.no_lines")
     if len(merged) > MAX_LINES:
-        raise InvalidQuantity(f"an order has at most {MAX_LINES} lines")
+        raise InvalidQuantity(
+            f"an order has at most {MAX_LINES} lines", key="msg.order.too_many_lines"
+        )
     for sku, quantity in merged.items():
         if quantity > MAX_LINE_QUANTITY:
             raise InvalidQuantity(
-                f"quantity must be between 1 and {MAX_LINE_QUANTITY}", sku=sku, quantity=quantity
+                f"quantity must be between 1 and {MAX_LINE_QUANTITY}",
+                key="msg.order.quantity_range_total",
+                sku=sku,
+                quantity=quantity,
             )
     return [LineRequest(sku, q) for sku, q in merged.items()]
 
@@ -189,10 +205,12 @@ def day_states(
     out = []
     for day in days:
         available = availability.get(day, 0)
-        if day in closed:
-            state = "closed"
-        elif day <= local_day(now) or now >= cutoff_for(day, cutoff):
+        # Past the cut-off first: the cut-off job closes the day's supply rows too, and a day
+        # whose orders have closed is not a rest day (issue 10: "休息" after 20:00).
+        if day <= local_day(now) or now >= cutoff_for(day, cutoff):
             state = "cutoff"
+        elif day in closed:
+            state = "closed"
         elif available <= 0:
             state = "sold_out"
         else:

@@ -25,6 +25,7 @@ from inventory.reservations import Line, confirm, release, reserve
 from inventory.rules import local_day
 from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
+from scheduling.early import check_not_before_day
 from scheduling.planning import calendar as production_calendar
 from shop.orders.models import (
     DeliveryZone,
@@ -141,11 +142,17 @@ def _check_contact(contact: Contact) -> Contact:
     mobile = contact.mobile.strip()
     email = contact.email.strip().lower()
     if not name or len(name) > 120:
-        raise DomainError("please give a name (at most 120 characters)", field="name")
+        raise DomainError(
+            "please give a name (at most 120 characters)", key="msg.checkout.name", field="name"
+        )
     if not MOBILE.match(mobile):
-        raise DomainError("please give a mobile number we can call", field="mobile")
+        raise DomainError(
+            "please give a mobile number we can call", key="msg.checkout.mobile", field="mobile"
+        )
     if not EMAIL.match(email):
-        raise DomainError("please give a valid email address", field="email")
+        raise DomainError(
+            "please give a valid email address", key="msg.checkout.email", field="email"
+        )
     return Contact(name, mobile, email)
 
 
@@ -226,18 +233,27 @@ def place_order(
     if not production_calendar.is_production_day(session, request.day):
         raise DayClosed(
             f"we do not bake on {request.day.isoformat()}; please choose another day",
+            key="msg.checkout.no_baking",
             day=request.day.isoformat(),
         )
     contact = _check_contact(request.contact)
     if request.payment_method not in {"pay_at_pickup", "stripe"}:
-        raise DomainError("unknown payment method", field="payment_method")
+        raise DomainError(
+            "unknown payment method", key="msg.checkout.unknown_payment", field="payment_method"
+        )
     if request.payment_method == "stripe" and not settings.stripe_secret_key:
-        raise DomainError("online payment is not available", field="payment_method")
+        raise DomainError(
+            "online payment is not available",
+            key="msg.checkout.online_unavailable",
+            field="payment_method",
+        )
 
     products = products_by_sku(session)
     for line in lines:
         if line.sku not in products:
-            raise UnknownItem(f"no product with SKU {line.sku!r}", sku=line.sku)
+            raise UnknownItem(
+                f"no product with SKU {line.sku!r}", key="msg.checkout.no_product", sku=line.sku
+            )
 
     window: int | None = None
     pickup: PickupPoint | None = None
@@ -246,26 +262,37 @@ def place_order(
     if request.fulfilment == Fulfilment.PICKUP.value:
         pickup = _pickup_point(session, request.pickup_point)
         if pickup is None:
-            raise DomainError("choose a pickup point", field="pickup_point")
+            raise DomainError(
+                "choose a pickup point", key="msg.checkout.pickup_point", field="pickup_point"
+            )
     elif request.fulfilment == Fulfilment.DELIVERY.value:
         if request.payment_method == "pay_at_pickup":
             raise DomainError(
                 "pay at pickup is only for orders collected at a pickup point",
+                key="msg.checkout.pay_at_pickup_only",
                 field="payment_method",
             )
         zone = _delivery_zone(session, request.delivery_zone)
         if zone is None:
-            raise DomainError("choose a delivery destination", field="delivery_zone")
+            raise DomainError(
+                "choose a delivery destination", key="msg.checkout.zone", field="delivery_zone"
+            )
         address = request.delivery_address.strip()
         if not address or len(address) > 300:
-            raise DomainError("please give a delivery address", field="delivery_address")
+            raise DomainError(
+                "please give a delivery address",
+                key="msg.checkout.address",
+                field="delivery_address",
+            )
         window = min(
             delivery_window_days(products[ln.sku].freshness_days or 1, zone.transit_days)
             for ln in lines
         )
         fee = zone.fee_fen
     else:
-        raise DomainError("choose pickup or delivery", field="fulfilment")
+        raise DomainError(
+            "choose pickup or delivery", key="msg.checkout.fulfilment", field="fulfilment"
+        )
 
     online = request.payment_method != "pay_at_pickup"
     subtotal = sum((products[ln.sku].price_fen or 0) * ln.quantity for ln in lines)
@@ -327,7 +354,7 @@ def place_order(
 def get_order(session: Session, public_id: str) -> Order:
     order = session.scalar(select(Order).where(Order.public_id == public_id))
     if order is None:
-        raise OrderNotFound("no such order", public_id=public_id)
+        raise OrderNotFound("no such order", key="msg.order.not_found", public_id=public_id)
     return order
 
 
@@ -344,7 +371,7 @@ def get_order_by_link(session: Session, public_id: str, token: str) -> Order:
     order = session.scalar(select(Order).where(Order.public_id == public_id))
     expected = order.access_token if order is not None else "x" * 32
     if not hmac.compare_digest(expected.encode(), token.encode()) or order is None:
-        raise OrderNotFound("no such order", public_id=public_id)
+        raise OrderNotFound("no such order", key="msg.order.not_found", public_id=public_id)
     return order
 
 
@@ -380,10 +407,14 @@ def start_payment_attempt(session: Session, order: Order, provider: str, now: da
     """Record a new attempt and return its number (1, 2, ...) for the idempotency key."""
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderStateError(
-            f"an order that is {order.status.value} cannot be paid", order_status=order.status.value
+            f"an order that is {order.status.value} cannot be paid",
+            key="msg.order.cannot_pay",
+            order_status=order.status.value,
         )
     if order.hold_expires_at is not None and order.hold_expires_at <= now:
-        raise OrderStateError("the hold on this order has expired; please order again")
+        raise OrderStateError(
+            "the hold on this order has expired; please order again", key="msg.order.hold_expired"
+        )
     number = (
         session.scalar(
             select(func.coalesce(func.max(PaymentAttempt.number), 0)).where(
@@ -513,7 +544,9 @@ def cancel_order(
     if not _guarded_move(
         session, order, [was], OrderStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:200]
     ):
-        raise OrderStateError("the order changed meanwhile; reload and try again")
+        raise OrderStateError(
+            "the order changed meanwhile; reload and try again", key="msg.order.changed"
+        )
     release(session, order.reservation_ref, reason=f"order cancelled: {reason}"[:200])
     _publish(session, order, "order.cancelled", reason=reason[:200], was=was.value)
     if was is OrderStatus.PAID:
@@ -595,21 +628,40 @@ def expire_unpaid_orders(session: Session, now: datetime) -> list[str]:
     return expired
 
 
-def advance_order(session: Session, order: Order, target: OrderStatus, now: datetime) -> None:
-    """Staff moves: ready, collected, delivered (with the event the customer is told of)."""
+def advance_order(
+    session: Session,
+    order: Order,
+    target: OrderStatus,
+    now: datetime,
+    *,
+    override_reason: str | None = None,
+    by: str = "",
+) -> None:
+    """Staff moves: ready, collected, delivered (with the event the customer is told of).
+    Before the order's day only with an override reason, recorded on the event."""
     check_move(order.status, target)
+    early = check_not_before_day(order.day, now, override_reason, action=f"mark it {target.value}")
+    override = {"override": {"reason": early, "by": by, "at": now.isoformat()}} if early else {}
     if target not in {OrderStatus.READY, OrderStatus.COLLECTED, OrderStatus.DELIVERED}:
-        raise OrderStateError(f"use the matching action to make an order {target.value}")
+        raise OrderStateError(
+            f"use the matching action to make an order {target.value}", key="msg.order.use_action"
+        )
     if target is OrderStatus.DELIVERED and order.fulfilment is not Fulfilment.DELIVERY:
-        raise OrderStateError("a pickup order is collected, not delivered")
+        raise OrderStateError(
+            "a pickup order is collected, not delivered", key="msg.order.pickup_collected"
+        )
     if target is OrderStatus.COLLECTED and order.fulfilment is not Fulfilment.PICKUP:
-        raise OrderStateError("a delivery order is delivered, not collected")
+        raise OrderStateError(
+            "a delivery order is delivered, not collected", key="msg.order.delivery_delivered"
+        )
     if not _guarded_move(session, order, [order.status], target, updated_at=now):
-        raise OrderStateError("the order changed meanwhile; reload and try again")
+        raise OrderStateError(
+            "the order changed meanwhile; reload and try again", key="msg.order.changed"
+        )
     if target is OrderStatus.READY:
-        publish_ready_by_hand(session, order)
+        publish_ready_by_hand(session, order, **override)
     else:
-        _publish(session, order, f"order.{target.value}")
+        _publish(session, order, f"order.{target.value}", **override)
 
 
 # Statuses an order is served from: the stock is allocated and nothing has been handed out.
@@ -617,7 +669,7 @@ SERVABLE = (OrderStatus.PAID, OrderStatus.CONFIRMED)
 SHORTFALL = "production_shortfall"
 
 
-def publish_ready_by_hand(session: Session, order: Order) -> None:
+def publish_ready_by_hand(session: Session, order: Order, **extra: Any) -> None:
     """`order.ready` in its one shape (docs/events/scheduling.md), for a move made by staff."""
     publish(
         session,
@@ -628,6 +680,7 @@ def publish_ready_by_hand(session: Session, order: Order) -> None:
             "batch_ref": None,
             "lots": [],
             "source": "manual",
+            **extra,
         },
         key=order.reservation_ref,
     )

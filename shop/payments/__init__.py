@@ -40,4 +40,8 @@ def get_provider(settings: Settings, name: str) -> PaymentProvider:
         return PayAtPickup()
     if name == "stripe" and settings.stripe_secret_key:
         return StripeProvider(settings)
-    raise DomainError(f"payment method {name!r} is not available", field="payment_method")
+    raise DomainError(
+        f"payment method {name!r} is not available",
+        key="msg.payment.unavailable",
+        field="payment_method",
+    )

@@ -48,7 +48,9 @@ class StripeProvider:
             )
         except stripe.StripeError as exc:
             raise PaymentError(
-                "the payment could not be started; please try again", provider=str(exc)[:200]
+                "the payment could not be started; please try again",
+                key="msg.payment.start_failed",
+                provider=str(exc)[:200],
             ) from exc
         return PaymentStart(provider_ref=intent.id, client_secret=intent.client_secret or "")
 
@@ -62,7 +64,9 @@ class StripeProvider:
             )
         except stripe.StripeError as exc:
             raise PaymentError(
-                "the refund could not be made; it will be retried", provider=str(exc)[:200]
+                "the refund could not be made; it will be retried",
+                key="msg.payment.refund_failed",
+                provider=str(exc)[:200],
             ) from exc
         return str(refund.id)
 

@@ -230,7 +230,7 @@ def scenarios_create(body: dict[str, Any]) -> Any:
 def scenarios_compare(body: dict[str, Any]) -> Any:
     """Plan the same horizon on several profiles and compare served, unmet and utilisation."""
     if len(set(body["profile_ids"])) != len(body["profile_ids"]):
-        raise DomainError("each profile once", field="profile_ids")
+        raise DomainError("each profile once", key="msg.plan.profile_once", field="profile_ids")
     comparison = run(
         services.compare_profiles,
         _request(body, None),

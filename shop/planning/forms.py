@@ -19,7 +19,9 @@ def form_date(name: str, default: date) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise DomainError(f"{name} must be a date (YYYY-MM-DD)", field=name) from exc
+        raise DomainError(
+            f"{name} must be a date (YYYY-MM-DD)", key="msg.form.date", field=name
+        ) from exc
 
 
 def form_int(name: str, default: int | None = None) -> int | None:
@@ -29,7 +31,9 @@ def form_int(name: str, default: int | None = None) -> int | None:
     try:
         return int(raw)
     except ValueError as exc:
-        raise DomainError(f"{name} must be a whole number", field=name) from exc
+        raise DomainError(
+            f"{name} must be a whole number", key="msg.form.whole", field=name
+        ) from exc
 
 
 def form_float(name: str, default: float | None = None) -> float | None:
@@ -39,7 +43,21 @@ def form_float(name: str, default: float | None = None) -> float | None:
     try:
         return float(raw)
     except ValueError as exc:
-        raise DomainError(f"{name} must be a number", field=name) from exc
+        raise DomainError(f"{name} must be a number", key="msg.form.number", field=name) from exc
+
+
+def required_int(name: str) -> int:
+    """A whole number the form must give: blank is refused, never replaced by a default."""
+    value = form_int(name)
+    if value is None:
+        raise DomainError(f"{name} is required", key="msg.form.required", field=name)
+    return value
+
+
+def required_date(name: str) -> date:
+    if not (request.form.get(name) or "").strip():
+        raise DomainError(f"choose a {name}", key="msg.form.required", field=name)
+    return form_date(name, date.today())
 
 
 def plan_request(

@@ -10,7 +10,9 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from inventory.db import utcnow
 from inventory.errors import DomainError
+from inventory.rules import local_day
 from scheduling.planning import calendar as cal
 from scheduling.planning.capacity import PROFILE_FIELDS
 from scheduling.planning.models import OfficialStatus, Plan, StaffKind
@@ -20,7 +22,14 @@ from shop.i18n import current_language, translate
 from shop.models import Role
 from shop.planning import services
 from shop.planning.chart import ChartDay, season_svg
-from shop.planning.forms import form_date, form_float, form_int, plan_request
+from shop.planning.forms import (
+    form_date,
+    form_float,
+    form_int,
+    plan_request,
+    required_date,
+    required_int,
+)
 from shop.planning.services import coming_festival_year, default_window
 from shop.runtime import current_runtime, read, run
 
@@ -75,7 +84,15 @@ def overview() -> ResponseReturnValue:
     page = run(services.overview, start, end, harvest_month=_harvest_month())
     chart = _chart(
         [
-            ChartDay(o["day"], o["demand"], o["capacity"], production=o["production"])
+            # Before any plan the gap is what demand asks beyond the day's capacity: "缺口 0"
+            # under a demand three times the capacity told the manager nothing (issue 10).
+            ChartDay(
+                o["day"],
+                o["demand"],
+                o["capacity"],
+                unmet=max(0, o["demand"] - (o["capacity"] if o["production"] else 0)),
+                production=o["production"],
+            )
             for o in page.outlook
         ],
         start,
@@ -234,7 +251,8 @@ def staff_remove(profile_id: int, staff_id: int) -> ResponseReturnValue:
 @bp.post("/capacity/<int:profile_id>/days")
 @_manager
 def day_override(profile_id: int) -> ResponseReturnValue:
-    day = form_date("day", date.today())
+    day = required_date("day")
+    cal.check_editable_day(day, local_day(utcnow()))
     extra: dict[str, int] = {}
     for kind in ("core", "apprentice"):
         n = form_int(f"extra_{kind}", 0) or 0
@@ -292,32 +310,52 @@ def save_recipe() -> ResponseReturnValue:
         request.form.get("sku", ""),
         rice_g=form_int("rice_g", 0) or 0,
         sugar_g=form_int("sugar_g", 0) or 0,
-        units_per_tray=form_int("units_per_tray", 1) or 1,
+        # No default: a blank or 0 is refused by set_recipe, never quietly saved as 1.
+        units_per_tray=required_int("units_per_tray"),
         loss_fraction=(form_float("loss_pct", 0.0) or 0.0) / 100,
         labour_minutes=labour,
     )
-    flash(translate("plan.flash.saved"), "ok")
+    flash(
+        translate(
+            "plan.flash.recipe_saved",
+            sku=request.form.get("sku", ""),
+            units=required_int("units_per_tray"),
+        ),
+        "ok",
+    )
     return redirect(url_for("plan.capacity"))
 
 
 @bp.post("/calendar")
 @_manager
 def calendar_entry() -> ResponseReturnValue:
-    day = form_date("day", date.today())
+    day = required_date("day")
+    cal.check_editable_day(day, local_day(utcnow()))
     official_raw = request.form.get("official", "")
     official = (
         OfficialStatus(official_raw) if official_raw in {o.value for o in OfficialStatus} else None
     )
     production_raw = request.form.get("production", "")
     production = {"open": True, "closed": False}.get(production_raw)
-    run(
-        cal.set_calendar_entry,
+    saved = run(
+        cal.save_calendar_entry,
         day,
         official=official,
         production=production,
         name=request.form.get("name", ""),
     )
-    flash(translate("plan.flash.saved"), "ok")
+    if saved is None:
+        flash(translate("plan.flash.calendar_nothing", day=day.isoformat()), "error")
+        return redirect(url_for("plan.capacity"))
+    flash(
+        translate(
+            "plan.flash.calendar_saved",
+            day=day.isoformat(),
+            production=translate("plan.cal.open" if saved.production else "plan.cal.closed"),
+            source=translate(f"plan.cal.src.{saved.source}"),
+        ),
+        "ok",
+    )
     return redirect(url_for("plan.capacity"))
 
 
@@ -326,7 +364,7 @@ def calendar_entry() -> ResponseReturnValue:
 def calendar_year() -> ResponseReturnValue:
     year = form_int("year")
     if year is None:
-        raise DomainError("year is required", field="year")
+        raise DomainError("year is required", key="msg.form.year_required", field="year")
     run(cal.set_arrangement_entered, year, True)
     flash(translate("plan.flash.saved"), "ok")
     return redirect(url_for("plan.capacity"))

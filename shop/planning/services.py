@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inventory.db import utcnow
 from inventory.models import Item, ItemKind
+from inventory.rules import local_day
 from scheduling.planning import calendar as cal
 from scheduling.planning.capacity import (
     add_staff,
@@ -197,6 +199,15 @@ def capacity_page(session: Session, profile_id: int | None, year: int) -> Capaci
     )
     start, end = default_window(year)
     days = cal.calendar_days(session, start, end)
+    # A day the manager closed outside the festival window is listed too (issue 10): what was
+    # saved must be visible where it was saved.
+    today = local_day(utcnow())
+    ahead = cal.calendar_days(session, today, today + timedelta(days=cal.EDITABLE_DAYS_AHEAD))
+    shown = {d.day for d in days}
+    days = sorted(
+        [*days, *(d for d in ahead if d.source == "manager" and d.day not in shown)],
+        key=lambda d: d.day,
+    )
     return CapacityPage(
         profiles=profiles,
         profile=profile,

@@ -23,6 +23,7 @@ from scheduling.production.process_standard import (
 from scheduling.production.trace import BatchTrace, LotTrace, trace_batch, trace_lot
 from shop.auth import current_user, require_role
 from shop.i18n import translate
+from shop.messages import localise
 from shop.models import Role
 from shop.production import services
 from shop.runtime import current_runtime, read, run
@@ -68,16 +69,27 @@ def sheet() -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def batch(ref: str) -> ResponseReturnValue:
     found, names = read(services.batch_with_items, ref)
-    return render_template("scheduling/batch.html", batch=found, items=names)
+    return render_template(
+        "scheduling/batch.html",
+        batch=found,
+        items=names,
+        early=found.production_day > local_day(utcnow()),
+    )
 
 
 @bp.post("/batches/<ref>/start")
 @require_role(Role.MANAGER)
 def batch_start(ref: str) -> ResponseReturnValue:
     try:
-        run(start_batch, ref, now=utcnow(), harvest_month=current_runtime().settings.harvest_month)
+        run(
+            start_batch,
+            ref,
+            now=utcnow(),
+            harvest_month=current_runtime().settings.harvest_month,
+            override_reason=request.form.get("override_reason"),
+        )
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
     else:
         flash(translate("production.batch.started"), "success")
     return redirect(url_for("production.batch", ref=ref))
@@ -104,7 +116,7 @@ def batch_complete(ref: str) -> ResponseReturnValue:
             completed_by=f"manager:{user.email if user else '?'}",
         )
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
         return redirect(url_for("production.batch", ref=ref))
     flash(
         translate("production.batch.completed", ready=len(done.ready), unserved=len(done.unserved)),
@@ -128,7 +140,7 @@ def trace() -> ResponseReturnValue:
             else:
                 lot_trace = read(trace_lot, lot_code)
         except DomainError as exc:
-            error = exc.message
+            error = localise(exc)
     return render_template(
         "scheduling/trace.html",
         batch_ref=batch_ref,
@@ -145,7 +157,7 @@ def _float(name: str) -> float:
         return float(raw)
     except ValueError:
         raise InvalidSoakRecord(
-            translate("production.soak.bad_number", field=name), field=name
+            f"{name} must be a number", key="production.soak.bad_number", field=name
         ) from None
 
 
@@ -195,7 +207,7 @@ def soak_record() -> ResponseReturnValue:
     except ValueError:
         flash(translate("production.soak.bad_day"), "error")
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
     else:
         flash(translate("production.soak.recorded"), "success")
     return redirect(url_for("production.soak"))
@@ -220,7 +232,7 @@ def soak_override() -> ResponseReturnValue:
     except ValueError:
         flash(translate("production.soak.bad_number", field="soak_minutes"), "error")
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(localise(exc), "error")
     else:
         flash(translate("production.soak.override_saved"), "success")
     return redirect(url_for("production.soak"))

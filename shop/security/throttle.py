@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,7 @@ class Throttled(DomainError):
     code = "too_many_attempts"
     status = 429
 
-    def __init__(self, message: str, retry_after: int, **details: object) -> None:
+    def __init__(self, message: str, retry_after: int, **details: Any) -> None:
         super().__init__(message, retry_after_seconds=retry_after, **details)
         self.retry_after = retry_after
 

@@ -119,7 +119,7 @@ def test_a_full_slot_answers_409_slot_full(app: Flask, world: dict[str, Any], da
     refused = _book(client, world["token_b"], day, slot)
     assert refused.status_code == 409
     assert refused.get_json()["error"] == "slot_full"
-    assert "slot full" in refused.get_json()["message"]
+    assert "时段已满" in refused.get_json()["message"]  # Chinese by default (issue 10)
 
 
 def test_distributor_a_s_token_cannot_read_or_change_b_s_bookings(
@@ -212,7 +212,7 @@ def test_a_change_after_the_cut_off_is_refused_over_the_api(
     )
     assert response.status_code == 409
     body = response.get_json()
-    assert body["error"] == "cutoff_passed" and "too late" in body["message"]
+    assert body["error"] == "cutoff_passed" and "太晚了" in body["message"]
 
 
 def test_standing_orders_are_created_listed_and_skipped_over_the_api(

@@ -85,7 +85,10 @@ def test_booking_changing_and_cancelling_from_the_week_view(
         f"/distributor/bookings/{booking.id}/change",
         data={"csrf_token": token, "slot_id": slot, f"cases_{CLASSIC}": "4"},
     )
-    portal.post(f"/distributor/bookings/{booking.id}/cancel", data={"csrf_token": token})
+    portal.post(
+        f"/distributor/bookings/{booking.id}/cancel",
+        data={"csrf_token": token, "confirm": "yes"},  # the confirmation box (issue 10)
+    )
     with db() as s:
         again = s.get(Booking, booking.id)
         assert again is not None and again.status is BookingStatus.CANCELLED
@@ -130,7 +133,7 @@ def test_a_full_slot_is_explained_on_the_page(
         },
         follow_redirects=True,
     )
-    assert "slot full" in response.get_data(as_text=True)
+    assert "时段已满" in response.get_data(as_text=True)
 
 
 def test_the_printable_pickup_sheet_lists_the_goods_and_the_total(
@@ -215,7 +218,11 @@ def test_the_manager_s_board_checks_in_hands_out_and_refreshes_itself(
     manager.post(f"/manager/pickups/{booking.id}/check-in?day={day}", data={"csrf_token": token})
     rows = manager.get(f"/manager/pickups/rows?day={day}").get_data(as_text=True)
     assert "已到厂: 1" in rows and "<html" not in rows
-    manager.post(f"/manager/pickups/{booking.id}/hand-out?day={day}", data={"csrf_token": token})
+    # `day` is ahead of today: an early hand-out needs a reason (issue 10 item 5).
+    manager.post(
+        f"/manager/pickups/{booking.id}/hand-out?day={day}",
+        data={"csrf_token": token, "override_reason": "collected early, agreed by phone"},
+    )
     rows = manager.get(f"/manager/pickups/rows?day={day}&lang=en").get_data(as_text=True)
     assert "Collected: 1" in rows
     peak = manager.get(f"/manager/pickups/peak?day={day}&lang=zh").get_data(as_text=True)

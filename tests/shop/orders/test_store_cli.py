@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from click.testing import CliRunner
 
 from inventory.db import transaction, utcnow
+from inventory.rules import LOCAL_ZONE
 from inventory.settings import Settings
+from scheduling.scheduler.clock import FileClock
 from shop.cli import cli
 from shop.orders import services
 from shop.orders.models import OrderStatus
@@ -39,19 +43,23 @@ def test_staff_mark_an_order_ready_then_collected_and_see_it(
             now=utcnow(),
         ).public_id
     runner = CliRunner()
+    # Staff act on the pickup morning (issue 10 item 5: not before the day): a rehearsal clock.
+    clock = settings.instance_path / "clock"
+    clock.parent.mkdir(parents=True, exist_ok=True)
+    FileClock.write(clock, datetime.combine(shop.open_day, time(6, 30), tzinfo=LOCAL_ZONE))
+    early = runner.invoke(cli, ["orders", "advance", public_id, "ready"], env=env(settings))
+    assert early.exit_code != 0 and "before" in early.output
+    on_the_day = env(settings) | {"GAOGAN_CLOCK_FILE": str(clock)}
     shown = runner.invoke(cli, ["orders", "show", public_id], env=env(settings))
     assert shown.exit_code == 0, shown.output
     assert "confirmed" in shown.output and "GG-CLASSIC" in shown.output
     assert (
-        runner.invoke(cli, ["orders", "advance", public_id, "ready"], env=env(settings)).exit_code
-        == 0
+        runner.invoke(cli, ["orders", "advance", public_id, "ready"], env=on_the_day).exit_code == 0
     )
-    wrong = runner.invoke(cli, ["orders", "advance", public_id, "delivered"], env=env(settings))
+    wrong = runner.invoke(cli, ["orders", "advance", public_id, "delivered"], env=on_the_day)
     assert wrong.exit_code != 0 and "collected, not delivered" in wrong.output
     assert (
-        runner.invoke(
-            cli, ["orders", "advance", public_id, "collected"], env=env(settings)
-        ).exit_code
+        runner.invoke(cli, ["orders", "advance", public_id, "collected"], env=on_the_day).exit_code
         == 0
     )
     with shop.sessions() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from pathlib import Path
 
 from flask import Flask
@@ -11,12 +12,18 @@ from inventory.db import transaction, utcnow
 from inventory.events import Event, registry
 from inventory.models import OutboxEvent
 from inventory.relay import relay_once
+from inventory.rules import LOCAL_ZONE
 from inventory.settings import Settings
 from shop.orders import services
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import mails_in
 from shop.orders.rules import LineRequest
 from tests.shop.orders.conftest import Shop
+
+
+def on_the_morning(day: date) -> datetime:
+    """When staff mark an order ready: its own morning (never before, issue 10 item 5)."""
+    return datetime.combine(day, time(6, 30), tzinfo=LOCAL_ZONE)
 
 
 def deliver_pending(shop: Shop, event_type: str) -> list[Event]:
@@ -76,7 +83,9 @@ def test_ready_and_cancellation_mails_are_sent_in_the_customers_language(
     ready = place(shop, settings, language="en")
     cancelled = place(shop, settings, language="en")
     with transaction(shop.sessions) as s:
-        services.advance_order(s, services.get_order(s, ready), OrderStatus.READY, utcnow())
+        services.advance_order(
+            s, services.get_order(s, ready), OrderStatus.READY, on_the_morning(shop.open_day)
+        )
         services.cancel_order(
             s,
             services.get_order(s, cancelled),

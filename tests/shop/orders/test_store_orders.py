@@ -20,6 +20,7 @@ from shop.orders import services
 from shop.orders.models import Order, OrderStatus, PaymentAttemptStatus
 from shop.orders.rules import DeliveryRefused, LineRequest, OrderStateError
 from tests.shop.orders.conftest import Shop
+from tests.shop.orders.test_store_notifications import on_the_morning
 
 CONTACT = services.Contact("王芳", "13800138000", "wang@example.com")
 
@@ -239,7 +240,9 @@ def test_cancelling_before_the_cutoff_frees_the_stock_and_a_ready_order_cannot_b
             is None
         )
         assert order.status is OrderStatus.CANCELLED
-        services.advance_order(s, services.get_order(s, b), OrderStatus.READY, utcnow())
+        services.advance_order(
+            s, services.get_order(s, b), OrderStatus.READY, on_the_morning(shop.open_day)
+        )
     with pytest.raises(OrderStateError), transaction(shop.sessions) as s:
         services.cancel_order(
             s, services.get_order(s, b), settings=settings, now=utcnow(), reason="x"

@@ -159,7 +159,8 @@ def test_signed_in_customers_see_their_history_and_cannot_open_another_customers
         assert s.scalars(select(Order)).one().status is OrderStatus.CONFIRMED
     # Alice can cancel her own order before the cut-off.
     token = csrf_of(alice, f"/orders/{public_id}")
-    assert alice.post(f"/orders/{public_id}/cancel", data={"csrf_token": token}).status_code == 302
+    cancel = {"csrf_token": token, "confirm": "yes"}  # the confirmation box (issue 10)
+    assert alice.post(f"/orders/{public_id}/cancel", data=cancel).status_code == 302
     with shop.sessions() as s:
         assert s.scalars(select(Order)).one().status is OrderStatus.CANCELLED
 
@@ -190,7 +191,8 @@ def test_sign_in_returns_to_a_local_next_page_only(app: Flask, shop: Shop) -> No
             "next": "https://evil.example/",
         },
     )
-    assert response.headers["Location"] == "/account"
+    # Not the foreign site; and a manager lands on the console, not /account (issue 10).
+    assert response.headers["Location"] == "/manager/plan/"
 
 
 def test_sign_up_creates_a_customer_and_signs_in(app: Flask) -> None:

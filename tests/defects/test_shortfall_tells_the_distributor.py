@@ -1,0 +1,66 @@
+"""Issue 10 item 14 (the telling part): a booking cancelled by a production shortfall is
+mailed to the distributor's people and sent to its webhook when it has one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from inventory.db import transaction
+from inventory.events import publish
+from inventory.relay import relay_once
+from inventory.settings import Settings
+from shop.distributors.models import Booking, BookingStatus, Distributor
+from shop.distributors.webhooks import WebhookDelivery
+from shop.orders.notifications import mails_in
+from tests.defects.test_chinese_crawl import demo_app
+
+__all__ = ["demo_app"]
+
+
+def _drain(db: sessionmaker[Session], settings: Settings) -> None:
+    for _ in range(5):  # order.unserved -> booking.cancelled -> mail and webhook row
+        relay_once(db, settings)
+
+
+def test_the_demo_distributor_is_mailed_and_webhooked_when_a_shortfall_cancels_its_booking(
+    demo_app: Flask, db: sessionmaker[Session], settings: Settings
+) -> None:
+    _drain(db, settings)
+    for mail in Path(settings.mail_dir).glob("*.eml"):
+        mail.unlink()  # what the demo's own events mailed is not under test
+    with transaction(db) as s:
+        booking = s.scalars(select(Booking).order_by(Booking.day, Booking.id)).first()
+        assert booking is not None and booking.status is BookingStatus.CONFIRMED
+        distributor = s.get(Distributor, booking.distributor_id)
+        assert distributor is not None
+        distributor.webhook_url = "http://127.0.0.1:9/hook"  # queued, never sent in this test
+        sku = booking.lines[0].sku
+        # Exactly what the day's last batch publishes for a booking it could not make.
+        publish(
+            s,
+            "order.unserved",
+            {
+                "ref": booking.ref,
+                "production_day": booking.day.isoformat(),
+                "batch_ref": "B-TEST",
+                "reason": "production_shortfall",
+                "short": [{"sku": sku, "quantity": booking.lines[0].pieces}],
+            },
+            key=booking.ref,
+        )
+        booking_id, company = booking.id, distributor.company
+    _drain(db, settings)
+    with db() as s:
+        assert s.get(Booking, booking_id).status is BookingStatus.CANCELLED  # type: ignore[union-attr]
+        hooks = list(s.scalars(select(WebhookDelivery)))
+        assert [h.event_type for h in hooks] == ["booking.cancelled"]
+        assert '"production_shortfall"' in hooks[0].body
+    mails = [m for m in mails_in(Path(settings.mail_dir)) if f"#{booking_id}" in m["subject"]]
+    assert len(mails) == 1
+    assert "distributor@demo.gaogan" in mails[0]["to"]
+    assert "产量不足" in mails[0]["subject"] and company in mails[0]["body"]
+    assert sku in mails[0]["body"]
