@@ -35,9 +35,10 @@ from shop.auth import current_user
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.models import Role
-from shop.orders import consumers, flows, services
+from shop.orders import consumers, flows, season, season_pages, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
 from shop.orders.rules import (
+    CALENDAR_DAYS,
     LineRequest,
     OrderNotFound,
     check_lines,
@@ -102,15 +103,21 @@ def catalogue() -> ResponseReturnValue:
 @bp.get("/products/<sku>")
 def product(sku: str) -> ResponseReturnValue:
     runtime = _runtime()
+    now = utcnow()
+    chosen = request.args.get("day") or _cart()["day"]
+    start = season.requested_start(
+        request.args.get("from"), season.parse_day(chosen), now, CALENDAR_DAYS
+    )
     with runtime.sessions() as db:
         item = get_product(db, sku)
-        days = services.calendar(db, sku, settings=runtime.settings, now=utcnow())
+        days = services.calendar(db, sku, settings=runtime.settings, now=now, start=start)
     return render_template(
         "store/product.html",
         product=item,
         days=days,
         cutoff=runtime.settings.order_cutoff.strftime("%H:%M"),
-        chosen=request.args.get("day") or _cart()["day"],
+        chosen=chosen,
+        extras=season.calendar_extras(days, season.parse_day(chosen), start, now),
     )
 
 
@@ -124,13 +131,17 @@ def cart_add() -> ResponseReturnValue:
     with runtime.sessions() as db:
         get_product(db, sku)
         states = {
-            s.day: s for s in services.calendar(db, sku, settings=runtime.settings, now=utcnow())
+            s.day: s
+            for s in services.calendar(
+                db, sku, settings=runtime.settings, now=utcnow(), start=day, days=1
+            )
         }
     state = states.get(day)
     if state is None or state.state != "open":
         reason = translate(f"store.day.{state.state}") if state else day.isoformat()
         flash(translate("store.cart.day_gone", reason=reason), "error")
-        return redirect(url_for("store.product", sku=sku))
+        # A sold-out day: the product page names the next open day and offers it.
+        return redirect(url_for("store.product", sku=sku, day=day.isoformat()))
     cart = _cart()
     if cart["day"] and cart["day"] != day.isoformat() and cart["lines"]:
         flash(translate("store.cart.other_day", day=cart["day"]), "warning")
@@ -368,6 +379,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     orders_api.init_app(app, runtime)
     webhooks.init_app(app, runtime)
     notifications.init_app(app, runtime)
+    season_pages.init_app(app, runtime)
     consumers.register_subscribers()
     register_job(
         EXPIRE_UNPAID_JOB,

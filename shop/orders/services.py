@@ -707,9 +707,11 @@ def calendars(
     settings: Settings,
     now: datetime,
     days: int = CALENDAR_DAYS,
+    start: date | None = None,
 ) -> dict[str, list[DayState]]:
-    """The order calendar of several products from one availability query."""
-    start = local_day(now) + timedelta(days=1)
+    """The order calendar of several products from one availability query, from `start`
+    (default: tomorrow) for `days` days."""
+    start = start or local_day(now) + timedelta(days=1)
     end = start + timedelta(days=days - 1)
     atp = available_to_promise(session, list(skus), start, end, now=now) if skus else {}
     shut = closed_days_by_sku(session, skus, start, end)
@@ -721,6 +723,12 @@ def calendars(
 
 
 def calendar(
-    session: Session, sku: str, *, settings: Settings, now: datetime, days: int = CALENDAR_DAYS
+    session: Session,
+    sku: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    days: int = CALENDAR_DAYS,
+    start: date | None = None,
 ) -> list[DayState]:
-    return calendars(session, [sku], settings=settings, now=now, days=days)[sku]
+    return calendars(session, [sku], settings=settings, now=now, days=days, start=start)[sku]
