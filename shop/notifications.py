@@ -25,6 +25,7 @@ from inventory.events import Event, registry
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop.i18n import translate, yuan
+from shop.orders import pickup_code
 from shop.orders.models import Order
 
 log = logging.getLogger("gaogan.mail")
@@ -65,11 +66,20 @@ def build_message(
     # Say why, when the shop cancelled it: the customer did not ask for this.
     if kind == "order_cancelled" and event.payload.get("reason") == "production_shortfall":
         paragraphs.append(translate("mail.order_cancelled.shortfall", lang))
+    card = pickup_code.pickup_card(order, settings) if kind == "order_ready" else None
+    if card is not None:
+        paragraphs.append(pickup_code.mail_lines(card, lang))
     paragraphs += [
         translate("mail.link", lang, url=status_url),
         translate("mail.signature", lang),
     ]
     msg.set_content("\n\n".join(paragraphs), charset="utf-8")
+    if card is not None:
+        # The QR code as an attachment: mail readers drop inline SVG, and the code in the text
+        # is enough at the counter when the attachment is not shown.
+        msg.add_attachment(
+            str(card.qr).encode(), maintype="image", subtype="svg+xml", filename="pickup-code.svg"
+        )
     return msg
 
 

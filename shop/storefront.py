@@ -35,7 +35,7 @@ from shop.auth import current_user
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.models import Role
-from shop.orders import consumers, flows, season, season_pages, services
+from shop.orders import consumers, flows, pickup_code, pickup_pages, season, season_pages, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
 from shop.orders.rules import (
     CALENDAR_DAYS,
@@ -288,6 +288,7 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
     return render_template(
         "store/status.html",
         order=order,
+        pickup=pickup_code.pickup_card(order, runtime.settings),
         attempt=attempt,
         arrival=arrival,
         cancellable=cancellable,
@@ -380,6 +381,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     webhooks.init_app(app, runtime)
     notifications.init_app(app, runtime)
     season_pages.init_app(app, runtime)
+    pickup_pages.init_app(app, runtime)
     consumers.register_subscribers()
     register_job(
         EXPIRE_UNPAID_JOB,

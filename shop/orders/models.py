@@ -52,6 +52,9 @@ class PickupPoint(Base):
     name_en: Mapped[str] = mapped_column(String(120))
     address_zh: Mapped[str] = mapped_column(String(200), default="")
     address_en: Mapped[str] = mapped_column(String(200), default="")
+    # Opening hours as the customer reads them on the status page and the "ready" message.
+    hours_zh: Mapped[str] = mapped_column(String(120), default="每天 06:00–18:00")
+    hours_en: Mapped[str] = mapped_column(String(120), default="Daily 06:00–18:00")
     active: Mapped[bool] = mapped_column(default=True)
 
 
