@@ -103,6 +103,8 @@ class Settings:
     mail_dir: Path = field(default_factory=lambda: Path("instance/mail").resolve())
     # Business defaults the domain marks as assumptions.
     hold_minutes: int = 15
+    # How long stock offered to a waitlisted customer stays held for them (assumption).
+    waitlist_hold_minutes: int = 30
     order_cutoff: time = time(20, 0)  # the day before production, before the soak starts
     production_start: time = time(4, 0)
     harvest_month: int = 10  # rice from this month on belongs to the new crop year
@@ -197,6 +199,7 @@ class Settings:
             public_url=env.get("GAOGAN_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
             mail_dir=Path(env.get("GAOGAN_MAIL_DIR", str(instance / "mail"))).resolve(),
             hold_minutes=_int(env, "GAOGAN_HOLD_MINUTES", 15, minimum=1),
+            waitlist_hold_minutes=_int(env, "GAOGAN_WAITLIST_HOLD_MINUTES", 30, minimum=1),
             order_cutoff=_time(env, "GAOGAN_ORDER_CUTOFF", time(20, 0)),
             production_start=_time(env, "GAOGAN_PRODUCTION_START", time(4, 0)),
             harvest_month=harvest_month,

@@ -35,7 +35,17 @@ from shop.auth import current_user
 from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.models import Role
-from shop.orders import consumers, flows, pickup_code, pickup_pages, season, season_pages, services
+from shop.orders import (
+    consumers,
+    flows,
+    pickup_code,
+    pickup_pages,
+    season,
+    season_pages,
+    services,
+    waitlist,
+    waitlist_pages,
+)
 from shop.orders.models import Fulfilment, Order, OrderStatus
 from shop.orders.rules import (
     CALENDAR_DAYS,
@@ -382,6 +392,8 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     notifications.init_app(app, runtime)
     season_pages.init_app(app, runtime)
     pickup_pages.init_app(app, runtime)
+    waitlist_pages.init_app(app, runtime)
+    waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
     register_job(
         EXPIRE_UNPAID_JOB,

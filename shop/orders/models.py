@@ -200,3 +200,58 @@ class ProcessedWebhookEvent(Base):
     outcome: Mapped[str] = mapped_column(String(200), default="")
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"  # stock held for the customer until offer_expires_at
+    CLAIMED = "claimed"  # turned into an order
+    LAPSED = "lapsed"  # the offer ran out unclaimed
+    LEFT = "left"  # the customer left the list
+
+
+class WaitlistEntry(Base):
+    """A customer waiting for a sold-out day: served in (created_at, id) order when stock
+    comes back, with a hold named `waitlist:<id>` while the offer stands."""
+
+    __tablename__ = "customer_waitlist"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_customer_waitlist_queue", "sku", "day", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The offer link's secret, as for the order status link.
+    token: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[WaitlistStatus] = mapped_column(
+        enum_column(WaitlistStatus, "waitlist_status", length=16)
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_mobile: Mapped[str] = mapped_column(String(32))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+
+    @property
+    def hold_ref(self) -> str:
+        return f"waitlist:{self.id}"
+
+
+class CustomerDayCap(Base):
+    """The manager's cap on pieces per customer for a peak day (so a few cannot buy a sold-out
+    morning for everyone)."""
+
+    __tablename__ = "customer_day_caps"
+    __table_args__ = (CheckConstraint("max_pieces > 0", name="max_pieces_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    max_pieces: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -26,6 +26,7 @@ from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
 from scheduling.planning import calendar as production_calendar
 from shop.orders.models import (
+    CustomerDayCap,
     DeliveryZone,
     Fulfilment,
     Order,
@@ -100,6 +101,44 @@ class PlaceOrder:
     language: str = "zh"
 
 
+class DayCapExceeded(DomainError):
+    code = "day_cap_exceeded"
+    status = 409
+
+
+def check_day_cap(session: Session, day: date, mobile: str, adding: int) -> None:
+    """On a peak day the manager capped, one customer (known by mobile number) may have at
+    most that many pieces in live orders: one indexed read when the day has no cap."""
+    cap = session.scalar(select(CustomerDayCap.max_pieces).where(CustomerDayCap.day == day))
+    if cap is None:
+        return
+    held = session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.day == day,
+            Order.contact_mobile == mobile,
+            Order.status.in_(
+                [
+                    OrderStatus.PENDING_PAYMENT,
+                    OrderStatus.PAID,
+                    OrderStatus.CONFIRMED,
+                    OrderStatus.READY,
+                    OrderStatus.COLLECTED,
+                ]
+            ),
+        )
+    )
+    if int(held or 0) + adding > cap:
+        raise DayCapExceeded(
+            f"on {day.isoformat()} each customer may order at most {cap} pieces "
+            f"({int(held or 0)} already ordered)",
+            day=day.isoformat(),
+            cap=cap,
+            already=int(held or 0),
+        )
+
+
 def ensure_locations(session: Session) -> None:
     """Create the default pickup points and delivery zones if there are none."""
     if session.scalar(select(func.count()).select_from(PickupPoint)) == 0:
@@ -162,6 +201,10 @@ def _delivery_zone(session: Session, code: str) -> DeliveryZone | None:
     return found
 
 
+# Public for the other entry points that take a customer's contact (the waitlist).
+check_contact = _check_contact
+
+
 def products_by_sku(session: Session) -> dict[str, Item]:
     return {p.sku: p for p in list_products(session)}
 
@@ -196,20 +239,28 @@ def place_order(
     settings: Settings,
     now: datetime,
     user_id: int | None = None,
+    from_waitlist: bool = False,
 ) -> Order:
     """Create the order and take its stock in one transaction: all of it or nothing.
 
     An online payment takes a hold that lapses after `settings.hold_minutes`; pay at pickup
-    allocates at once (the order is confirmed, nothing is owed online).
+    allocates at once (the order is confirmed, nothing is owed online). `from_waitlist`: a
+    waitlist offer of stock already made (a no-show's, say) may be taken up after the cut-off,
+    up to the day itself (`shop.orders.waitlist.claim_offer`).
     """
     lines = check_lines(request.lines)
-    check_orderable_day(request.day, now, settings.order_cutoff)
+    if from_waitlist:
+        if request.day < local_day(now):
+            raise OrderStateError("this day is over")
+    else:
+        check_orderable_day(request.day, now, settings.order_cutoff)
     if not production_calendar.is_production_day(session, request.day):
         raise DayClosed(
             f"we do not bake on {request.day.isoformat()}; please choose another day",
             day=request.day.isoformat(),
         )
     contact = _check_contact(request.contact)
+    check_day_cap(session, request.day, contact.mobile, sum(ln.quantity for ln in lines))
     if request.payment_method not in {"pay_at_pickup", "stripe"}:
         raise DomainError("unknown payment method", field="payment_method")
     if request.payment_method == "stripe" and not settings.stripe_secret_key:

@@ -209,3 +209,28 @@ def test_the_product_calendar_pages_forward_to_the_festival(app: Flask, shop: Sh
     second = client.get(later.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert 'id="calendar-earlier"' in second
     assert client.get("/products/GG-CLASSIC?from=nonsense").status_code == 422
+
+
+def test_a_sold_out_day_offers_the_waitlist_and_joining_leads_to_its_page(
+    app: Flask, shop: Shop
+) -> None:
+    client = app.test_client()
+    html = client.get(f"/products/GG-CLASSIC?day={shop.sold_out_day.isoformat()}").get_data(
+        as_text=True
+    )
+    assert 'id="join-waitlist"' in html and "加入候补名单" in html
+    response = client.post(
+        "/waitlist/join",
+        data={
+            "csrf_token": csrf_of(client, "/products/GG-CLASSIC"),
+            "sku": "GG-CLASSIC",
+            "day": shop.sold_out_day.isoformat(),
+            "quantity": "2",
+            "name": "王芳",
+            "mobile": "13800138000",
+            "email": "wang@example.com",
+        },
+    )
+    assert response.status_code == 302 and "/waitlist/" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="waiting"' in page and "前面还有 0 位" in page
