@@ -101,6 +101,10 @@ class Settings:
     # Absolute links in mails (order status page); the web server's own address by default.
     public_url: str = "http://127.0.0.1:5000"
     mail_dir: Path = field(default_factory=lambda: Path("instance/mail").resolve())
+    # Text messages: "file" writes each one to sms_dir (the default, like mail without SMTP);
+    # a provider adapter registers under its own name (shop.orders.sms).
+    sms_backend: str = "file"
+    sms_dir: Path = field(default_factory=lambda: Path("instance/sms").resolve())
     # Business defaults the domain marks as assumptions.
     hold_minutes: int = 15
     # How long stock offered to a waitlisted customer stays held for them (assumption).
@@ -198,6 +202,8 @@ class Settings:
             mail_from=env.get("MAIL_FROM", "noreply@gaogan.local"),
             public_url=env.get("GAOGAN_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
             mail_dir=Path(env.get("GAOGAN_MAIL_DIR", str(instance / "mail"))).resolve(),
+            sms_backend=env.get("GAOGAN_SMS_BACKEND", "file"),
+            sms_dir=Path(env.get("GAOGAN_SMS_DIR", str(instance / "sms"))).resolve(),
             hold_minutes=_int(env, "GAOGAN_HOLD_MINUTES", 15, minimum=1),
             waitlist_hold_minutes=_int(env, "GAOGAN_WAITLIST_HOLD_MINUTES", 30, minimum=1),
             order_cutoff=_time(env, "GAOGAN_ORDER_CUTOFF", time(20, 0)),

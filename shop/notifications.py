@@ -25,7 +25,7 @@ from inventory.events import Event, registry
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop.i18n import translate, yuan
-from shop.orders import pickup_code
+from shop.orders import pickup_code, sms
 from shop.orders.models import Order
 
 log = logging.getLogger("gaogan.mail")
@@ -129,8 +129,11 @@ def order_of_event(session: Session, event: Event) -> Order | None:
 
 
 def send_order_mail(session: Session, order: Order, event: Event, kind: str) -> bool:
-    """Send (or write) the `kind` mail about `order` for `event`; False if already written."""
+    """Send (or write) the `kind` notice about `order` for `event` by the channel the customer
+    chose (mail, or a text message); False if already sent."""
     settings = _current["settings"]
+    if order.notify_channel == "sms":
+        return sms.send_order_sms(settings, order, kind, event.event_id, dict(event.payload))
     url = f"{settings.public_url}/track/{order.public_id}/{order.access_token}"
     sent = deliver(settings, build_message(settings, order, event, kind, url), event.event_id)
     if sent:

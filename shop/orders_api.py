@@ -98,6 +98,11 @@ class OrderIn(Schema):
         load_default="pay_at_pickup", validate=validate.OneOf(["pay_at_pickup", "stripe"])
     )
     language = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
+    notify_channel = fields.String(
+        load_default="mail",
+        validate=validate.OneOf(["mail", "sms"]),
+        metadata={"description": "how confirmation, ready and shortfall notices are sent"},
+    )
 
 
 class OrderLineOut(Schema):
@@ -231,6 +236,7 @@ class Orders(MethodView):
             delivery_zone=data["delivery_zone"],
             delivery_address=data["delivery_address"],
             language=data["language"],
+            notify_channel=data["notify_channel"],
         )
         runtime = _runtime()
         placed = flows.checkout(runtime, place, user_id=user.id if user else None)

@@ -225,6 +225,7 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
         "delivery_zone": "",
         "delivery_address": "",
         "payment_method": available_methods(runtime.settings)[-1],
+        "notify_channel": "mail",
     }
     defaults.update(form or {})
     rows, total = _cart_rows()
@@ -265,6 +266,7 @@ def checkout_submit() -> ResponseReturnValue:
         delivery_zone=form["delivery_zone"],
         delivery_address=form["delivery_address"],
         language=current_language(),
+        notify_channel=form["notify_channel"] or "mail",
     )
     try:
         placed = flows.checkout(_runtime(), place, user_id=user.id if user else None)

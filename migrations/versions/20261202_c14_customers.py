@@ -1,4 +1,4 @@
-"""c14 (issue 14, Spring Festival customers): pickup point hours, customer waitlist, caps
+"""c14 (issue 14, Spring Festival customers): pickup point hours, order notify channel, customer waitlist, caps
 
 Revision ID: c14_0001
 Revises: 0001
@@ -34,6 +34,10 @@ def upgrade() -> None:
     )
 
 
+    op.add_column(
+        "orders",
+        sa.Column("notify_channel", sa.String(length=8), nullable=False, server_default="mail"),
+    )
     op.create_table(
         "customer_waitlist",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -86,6 +90,8 @@ def downgrade() -> None:
     op.drop_table("customer_day_caps")
     op.drop_index("ix_customer_waitlist_queue", table_name="customer_waitlist")
     op.drop_table("customer_waitlist")
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("notify_channel")
     with op.batch_alter_table("pickup_points") as batch:
         batch.drop_column("hours_en")
         batch.drop_column("hours_zh")

@@ -101,6 +101,8 @@ class Order(Base):
     contact_mobile: Mapped[str] = mapped_column(String(32))
     contact_email: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), default="zh")
+    # How the customer is told of confirmation, ready and shortfall: "mail" or "sms".
+    notify_channel: Mapped[str] = mapped_column(String(8), default="mail")
     payment_method: Mapped[str] = mapped_column(String(24))
     subtotal_fen: Mapped[int] = mapped_column(Integer)
     delivery_fee_fen: Mapped[int] = mapped_column(Integer, default=0)

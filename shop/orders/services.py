@@ -99,6 +99,7 @@ class PlaceOrder:
     delivery_zone: str = ""
     delivery_address: str = ""
     language: str = "zh"
+    notify_channel: str = "mail"  # "mail" | "sms"
 
 
 class DayCapExceeded(DomainError):
@@ -263,6 +264,8 @@ def place_order(
     check_day_cap(session, request.day, contact.mobile, sum(ln.quantity for ln in lines))
     if request.payment_method not in {"pay_at_pickup", "stripe"}:
         raise DomainError("unknown payment method", field="payment_method")
+    if request.notify_channel not in {"mail", "sms"}:
+        raise DomainError("choose mail or sms for notices", field="notify_channel")
     if request.payment_method == "stripe" and not settings.stripe_secret_key:
         raise DomainError("online payment is not available", field="payment_method")
 
@@ -315,6 +318,7 @@ def place_order(
         contact_mobile=contact.mobile,
         contact_email=contact.email,
         language=request.language if request.language in {"zh", "en"} else "zh",
+        notify_channel=request.notify_channel,
         payment_method=request.payment_method,
         subtotal_fen=subtotal,
         delivery_fee_fen=fee,
