@@ -95,7 +95,8 @@ class OrderIn(Schema):
     delivery_zone = fields.String(load_default="")
     delivery_address = fields.String(load_default="", validate=validate.Length(max=300))
     payment_method = fields.String(
-        load_default="pay_at_pickup", validate=validate.OneOf(["pay_at_pickup", "stripe"])
+        load_default="pay_at_pickup",
+        validate=validate.OneOf(["pay_at_pickup", "stripe", "alipay", "wechat_pay"]),
     )
     language = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
     notify_channel = fields.String(

@@ -38,6 +38,7 @@ from shop.models import Role
 from shop.orders import (
     consumers,
     flows,
+    payment_return,
     pickup_code,
     pickup_pages,
     season,
@@ -313,7 +314,13 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
         stripe_js=(runtime.settings.stripe_api_base.rstrip("/") + "/js.stripe.com/v3/")
         if runtime.settings.stripe_api_base
         else "https://js.stripe.com/v3/",
-        return_url=request.url,
+        # Wallets come back here (Alipay's redirect, WeChat Pay after the QR scan): the return
+        # page checks the payment with Stripe before showing the status.
+        return_url=url_for(
+            "payreturn.track_return", public_id=order.public_id, token=token, _external=True
+        )
+        if token
+        else request.url,
     )
 
 
@@ -395,6 +402,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     season_pages.init_app(app, runtime)
     pickup_pages.init_app(app, runtime)
     waitlist_pages.init_app(app, runtime)
+    payment_return.init_app(app, runtime)
     waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
     register_job(

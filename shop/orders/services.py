@@ -262,11 +262,11 @@ def place_order(
         )
     contact = _check_contact(request.contact)
     check_day_cap(session, request.day, contact.mobile, sum(ln.quantity for ln in lines))
-    if request.payment_method not in {"pay_at_pickup", "stripe"}:
+    if request.payment_method not in {"pay_at_pickup", "stripe", "alipay", "wechat_pay"}:
         raise DomainError("unknown payment method", field="payment_method")
     if request.notify_channel not in {"mail", "sms"}:
         raise DomainError("choose mail or sms for notices", field="notify_channel")
-    if request.payment_method == "stripe" and not settings.stripe_secret_key:
+    if request.payment_method != "pay_at_pickup" and not settings.stripe_secret_key:
         raise DomainError("online payment is not available", field="payment_method")
 
     products = products_by_sku(session)
