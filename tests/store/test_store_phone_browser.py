@@ -14,8 +14,8 @@ from shop.orders import pickup_code
 from tests.store.conftest import LiveServer, Shop
 from tests.store.test_store_browser import browser  # noqa: F401  (the phone fixture)
 from tests.store.test_store_pickup_code import _place
-from tests.store.test_store_stripe import localstripe  # noqa: F401  (the local Stripe server)
 from tests.store.test_store_season import _season_supply
+from tests.store.test_store_stripe import localstripe  # noqa: F401  (the local Stripe server)
 
 pytestmark = pytest.mark.browser
 
