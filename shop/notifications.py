@@ -69,6 +69,9 @@ def build_message(
     card = pickup_code.pickup_card(order, settings) if kind == "order_ready" else None
     if card is not None:
         paragraphs.append(pickup_code.mail_lines(card, lang))
+    if kind == "order_ready":
+        # Made this morning: how to keep it, and when to re-steam it.
+        paragraphs.append(translate("aftercare.mail", lang))
     paragraphs += [
         translate("mail.link", lang, url=status_url),
         translate("mail.signature", lang),

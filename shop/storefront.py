@@ -36,6 +36,7 @@ from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.models import Role
 from shop.orders import (
+    aftercare,
     consumers,
     flows,
     payment_return,
@@ -285,6 +286,7 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
     now = utcnow()
     with runtime.sessions() as db:
         attempt = services.latest_attempt(db, order)
+        advice = aftercare.order_advice(db, order, runtime.settings, now)
     arrival = None
     if order.fulfilment is Fulfilment.DELIVERY and order.delivery_zone is not None:
         arrival = order.day + timedelta(days=order.delivery_zone.transit_days)
@@ -302,6 +304,7 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
         "store/status.html",
         order=order,
         pickup=pickup_code.pickup_card(order, runtime.settings),
+        advice=advice,
         attempt=attempt,
         arrival=arrival,
         cancellable=cancellable,
