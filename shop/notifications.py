@@ -135,6 +135,8 @@ def send_order_mail(session: Session, order: Order, event: Event, kind: str) -> 
     """Send (or write) the `kind` notice about `order` for `event` by the channel the customer
     chose (mail, or a text message); False if already sent."""
     settings = _current["settings"]
+    if order.notify_channel == "none":
+        return False  # a gift recipient's order: the buyer has the gift's page instead
     if order.notify_channel == "sms":
         return sms.send_order_sms(settings, order, kind, event.event_id, dict(event.payload))
     url = f"{settings.public_url}/track/{order.public_id}/{order.access_token}"

@@ -39,6 +39,7 @@ from shop.orders import (
     aftercare,
     consumers,
     flows,
+    gift_pages,
     payment_return,
     pickup_code,
     pickup_pages,
@@ -360,7 +361,11 @@ def _keep_status_links_private(response: Response) -> Response:
 
 @bp.get("/track/<public_id>/<token>")
 def track(public_id: str, token: str) -> ResponseReturnValue:
-    return _render_status(_order_by_link(public_id, token), token=token)
+    order = _order_by_link(public_id, token)
+    if order.gift_id is not None:
+        # A gift recipient's link never shows what the gift cost.
+        return redirect(url_for("gifts.recipient_page", public_id=public_id, token=token))
+    return _render_status(order, token=token)
 
 
 @bp.post("/track/<public_id>/<token>/cancel")
@@ -406,6 +411,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     pickup_pages.init_app(app, runtime)
     waitlist_pages.init_app(app, runtime)
     payment_return.init_app(app, runtime)
+    gift_pages.init_app(app, runtime)
     waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
     register_job(

@@ -1,4 +1,4 @@
-"""c14 (issue 14, Spring Festival customers): pickup point hours, order notify channel, customer waitlist, caps
+"""c14 (issue 14, Spring Festival customers): pickup point hours, order notify channel, gift orders, customer waitlist, caps
 
 Revision ID: c14_0001
 Revises: 0001
@@ -38,6 +38,31 @@ def upgrade() -> None:
         "orders",
         sa.Column("notify_channel", sa.String(length=8), nullable=False, server_default="mail"),
     )
+    op.create_table(
+        "gift_orders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=24), nullable=False),
+        sa.Column("access_token", sa.String(length=64), nullable=False),
+        sa.Column("buyer_name", sa.String(length=120), nullable=False),
+        sa.Column("buyer_mobile", sa.String(length=32), nullable=False),
+        sa.Column("buyer_email", sa.String(length=254), nullable=False),
+        sa.Column("invoice_title", sa.String(length=200), nullable=False),
+        sa.Column("tax_number", sa.String(length=20), nullable=False),
+        sa.Column("payment_method", sa.String(length=24), nullable=False),
+        sa.Column("paid_at", inventory.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("total_fen", sa.Integer(), nullable=False),
+        sa.Column("language", sa.String(length=2), nullable=False),
+        sa.Column("created_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("total_fen >= 0", name=op.f("ck_gift_orders_total_not_negative")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gift_orders")),
+        sa.UniqueConstraint("public_id", name=op.f("uq_gift_orders_public_id")),
+    )
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("gift_id", sa.Integer(), nullable=True))
+        batch.create_index(batch.f("ix_orders_gift_id"), ["gift_id"])
+        batch.create_foreign_key(
+            batch.f("fk_orders_gift_id_gift_orders"), "gift_orders", ["gift_id"], ["id"]
+        )
     op.create_table(
         "customer_waitlist",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -91,7 +116,11 @@ def downgrade() -> None:
     op.drop_index("ix_customer_waitlist_queue", table_name="customer_waitlist")
     op.drop_table("customer_waitlist")
     with op.batch_alter_table("orders") as batch:
+        batch.drop_constraint("fk_orders_gift_id_gift_orders", type_="foreignkey")
+        batch.drop_index("ix_orders_gift_id")
+        batch.drop_column("gift_id")
         batch.drop_column("notify_channel")
+    op.drop_table("gift_orders")
     with op.batch_alter_table("pickup_points") as batch:
         batch.drop_column("hours_en")
         batch.drop_column("hours_zh")

@@ -103,6 +103,8 @@ class Order(Base):
     language: Mapped[str] = mapped_column(String(2), default="zh")
     # How the customer is told of confirmation, ready and shortfall: "mail" or "sms".
     notify_channel: Mapped[str] = mapped_column(String(8), default="mail")
+    # A recipient's order inside a gift order (None for an ordinary order).
+    gift_id: Mapped[int | None] = mapped_column(ForeignKey("gift_orders.id"), index=True)
     payment_method: Mapped[str] = mapped_column(String(24))
     subtotal_fen: Mapped[int] = mapped_column(Integer)
     delivery_fee_fen: Mapped[int] = mapped_column(Integer, default=0)
@@ -257,3 +259,26 @@ class CustomerDayCap(Base):
     day: Mapped[date] = mapped_column(Date, unique=True)
     max_pieces: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class GiftOrder(Base):
+    """One buyer's gift for many recipients: one payment and one invoice (发票) for all; each
+    recipient's gaogan is an order of its own (`orders.gift_id`) with its own day and place."""
+
+    __tablename__ = "gift_orders"
+    __table_args__ = (CheckConstraint("total_fen >= 0", name="total_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True)
+    access_token: Mapped[str] = mapped_column(String(64))
+    buyer_name: Mapped[str] = mapped_column(String(120))
+    buyer_mobile: Mapped[str] = mapped_column(String(32))
+    buyer_email: Mapped[str] = mapped_column(String(254))
+    invoice_title: Mapped[str] = mapped_column(String(200))
+    tax_number: Mapped[str] = mapped_column(String(20))
+    # Paid once for all by bank transfer against the invoice (how companies pay).
+    payment_method: Mapped[str] = mapped_column(String(24), default="bank_transfer")
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    total_fen: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -262,11 +262,11 @@ def place_order(
         )
     contact = _check_contact(request.contact)
     check_day_cap(session, request.day, contact.mobile, sum(ln.quantity for ln in lines))
-    if request.payment_method not in {"pay_at_pickup", "stripe", "alipay", "wechat_pay"}:
+    if request.payment_method not in {"pay_at_pickup", "stripe", "alipay", "wechat_pay", "gift"}:
         raise DomainError("unknown payment method", field="payment_method")
-    if request.notify_channel not in {"mail", "sms"}:
+    if request.notify_channel not in {"mail", "sms", "none"}:
         raise DomainError("choose mail or sms for notices", field="notify_channel")
-    if request.payment_method != "pay_at_pickup" and not settings.stripe_secret_key:
+    if request.payment_method not in {"pay_at_pickup", "gift"} and not settings.stripe_secret_key:
         raise DomainError("online payment is not available", field="payment_method")
 
     products = products_by_sku(session)
@@ -302,7 +302,9 @@ def place_order(
     else:
         raise DomainError("choose pickup or delivery", field="fulfilment")
 
-    online = request.payment_method != "pay_at_pickup"
+    # A gift recipient's order is paid with its gift order (one payment for all): it takes
+    # its stock at once, like pay at pickup.
+    online = request.payment_method not in {"pay_at_pickup", "gift"}
     subtotal = sum((products[ln.sku].price_fen or 0) * ln.quantity for ln in lines)
     order = Order(
         public_id="G" + secrets.token_hex(6).upper(),
