@@ -43,6 +43,7 @@ from shop.orders import (
     payment_return,
     pickup_code,
     pickup_pages,
+    reorder,
     season,
     season_pages,
     services,
@@ -412,6 +413,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     waitlist_pages.init_app(app, runtime)
     payment_return.init_app(app, runtime)
     gift_pages.init_app(app, runtime)
+    reorder.init_app(app, runtime)
     waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
     register_job(
