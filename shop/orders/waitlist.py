@@ -203,7 +203,10 @@ def offer_released(
             sku, day = str(line["sku"]), date.fromisoformat(str(line["day"]))
         except (KeyError, ValueError):
             continue
-        freshness = get_product(session, sku).freshness_days or 1
+        try:
+            freshness = get_product(session, sku).freshness_days or 1
+        except DomainError:
+            continue  # a product no longer sold: nobody can be offered it
         spans.setdefault(sku, set()).update(
             d for d in (day + timedelta(days=n) for n in range(freshness)) if d >= today
         )
