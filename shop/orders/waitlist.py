@@ -44,9 +44,8 @@ from inventory.reservations import Line, release, reserve
 from inventory.rules import local_day
 from inventory.settings import Settings
 from scheduling.cutoff import CutoffPassed
-from shop import notifications
 from shop.i18n import local_datetime, translate
-from shop.orders import services
+from shop.orders import notifications, services
 from shop.orders.models import Order, WaitlistEntry, WaitlistStatus
 from shop.orders.rules import LineRequest, OrderNotFound, OrderStateError, check_lines
 
