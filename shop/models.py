@@ -32,9 +32,13 @@ class User(Base):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role", length=16))
     distributor_id: Mapped[int | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the session fingerprint: bumping it (sign-out, "sign out everywhere") makes every
+    # copy of every session cookie of this user worthless.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Area models, imported so Base.metadata sees their tables.
 from shop.distributors import models as _distributor_models  # noqa: E402, F401
 from shop.orders import models as _orders_models  # noqa: E402, F401
+from shop.security import models as _security_models  # noqa: E402, F401
