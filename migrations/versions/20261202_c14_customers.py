@@ -1,7 +1,7 @@
 """c14 (issue 14, Spring Festival customers): pickup point hours, order notify channel, gift orders, customer waitlist, caps
 
 Revision ID: c14_0001
-Revises: 0001
+Revises: 20261202_sec
 Create Date: 2026-12-02 16:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import inventory.db
 
 revision: str = "c14_0001"
-down_revision: str | None = "0001"
+down_revision: str | None = "20261202_sec"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
