@@ -105,8 +105,14 @@ class Settings:
     # Rehearsal only: the simulated time the scheduler (`--clock-file`) and the CLI's
     # production commands share, so a batch completed by hand is stamped with that day.
     clock_file: Path | None = None
+    # Text messages: "file" writes each one to sms_dir (the default, like mail without SMTP);
+    # a provider adapter registers under its own name (shop.orders.sms).
+    sms_backend: str = "file"
+    sms_dir: Path = field(default_factory=lambda: Path("instance/sms").resolve())
     # Business defaults the domain marks as assumptions.
     hold_minutes: int = 15
+    # How long stock offered to a waitlisted customer stays held for them (assumption).
+    waitlist_hold_minutes: int = 30
     order_cutoff: time = time(20, 0)  # the day before production, before the soak starts
     production_start: time = time(4, 0)
     harvest_month: int = 10  # rice from this month on belongs to the new crop year
@@ -253,7 +259,10 @@ class Settings:
             public_url=env.get("GAOGAN_PUBLIC_URL", "").strip().rstrip("/"),
             mail_dir=Path(env.get("GAOGAN_MAIL_DIR", str(instance / "mail"))).resolve(),
             clock_file=Path(env["GAOGAN_CLOCK_FILE"]) if env.get("GAOGAN_CLOCK_FILE") else None,
+            sms_backend=env.get("GAOGAN_SMS_BACKEND", "file"),
+            sms_dir=Path(env.get("GAOGAN_SMS_DIR", str(instance / "sms"))).resolve(),
             hold_minutes=_int(env, "GAOGAN_HOLD_MINUTES", 15, minimum=1),
+            waitlist_hold_minutes=_int(env, "GAOGAN_WAITLIST_HOLD_MINUTES", 30, minimum=1),
             order_cutoff=_time(env, "GAOGAN_ORDER_CUTOFF", time(20, 0)),
             production_start=_time(env, "GAOGAN_PRODUCTION_START", time(4, 0)),
             harvest_month=harvest_month,

@@ -94,9 +94,15 @@ class OrderIn(Schema):
     delivery_zone = fields.String(load_default="")
     delivery_address = fields.String(load_default="", validate=validate.Length(max=300))
     payment_method = fields.String(
-        load_default="pay_at_pickup", validate=validate.OneOf(["pay_at_pickup", "stripe"])
+        load_default="pay_at_pickup",
+        validate=validate.OneOf(["pay_at_pickup", "stripe", "alipay", "wechat_pay"]),
     )
     language = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
+    notify_channel = fields.String(
+        load_default="mail",
+        validate=validate.OneOf(["mail", "sms"]),
+        metadata={"description": "how confirmation, ready and shortfall notices are sent"},
+    )
 
 
 class OrderLineOut(Schema):
@@ -236,6 +242,7 @@ class Orders(MethodView):
             delivery_zone=data["delivery_zone"],
             delivery_address=data["delivery_address"],
             language=data["language"],
+            notify_channel=data["notify_channel"],
         )
         placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
         order = read(services.get_order, placed.public_id)

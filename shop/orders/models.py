@@ -52,6 +52,9 @@ class PickupPoint(Base):
     name_en: Mapped[str] = mapped_column(String(120))
     address_zh: Mapped[str] = mapped_column(String(200), default="")
     address_en: Mapped[str] = mapped_column(String(200), default="")
+    # Opening hours as the customer reads them on the status page and the "ready" message.
+    hours_zh: Mapped[str] = mapped_column(String(120), default="每天 06:00–18:00")
+    hours_en: Mapped[str] = mapped_column(String(120), default="Daily 06:00–18:00")
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -98,6 +101,10 @@ class Order(Base):
     contact_mobile: Mapped[str] = mapped_column(String(32))
     contact_email: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), default="zh")
+    # How the customer is told of confirmation, ready and shortfall: "mail" or "sms".
+    notify_channel: Mapped[str] = mapped_column(String(8), default="mail")
+    # A recipient's order inside a gift order (None for an ordinary order).
+    gift_id: Mapped[int | None] = mapped_column(ForeignKey("gift_orders.id"), index=True)
     payment_method: Mapped[str] = mapped_column(String(24))
     subtotal_fen: Mapped[int] = mapped_column(Integer)
     delivery_fee_fen: Mapped[int] = mapped_column(Integer, default=0)
@@ -197,3 +204,81 @@ class ProcessedWebhookEvent(Base):
     outcome: Mapped[str] = mapped_column(String(200), default="")
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"  # stock held for the customer until offer_expires_at
+    CLAIMED = "claimed"  # turned into an order
+    LAPSED = "lapsed"  # the offer ran out unclaimed
+    LEFT = "left"  # the customer left the list
+
+
+class WaitlistEntry(Base):
+    """A customer waiting for a sold-out day: served in (created_at, id) order when stock
+    comes back, with a hold named `waitlist:<id>` while the offer stands."""
+
+    __tablename__ = "customer_waitlist"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_customer_waitlist_queue", "sku", "day", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The offer link's secret, as for the order status link.
+    token: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[WaitlistStatus] = mapped_column(
+        enum_column(WaitlistStatus, "waitlist_status", length=16)
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_mobile: Mapped[str] = mapped_column(String(32))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+
+    @property
+    def hold_ref(self) -> str:
+        return f"waitlist:{self.id}"
+
+
+class CustomerDayCap(Base):
+    """The manager's cap on pieces per customer for a peak day (so a few cannot buy a sold-out
+    morning for everyone)."""
+
+    __tablename__ = "customer_day_caps"
+    __table_args__ = (CheckConstraint("max_pieces > 0", name="max_pieces_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    max_pieces: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class GiftOrder(Base):
+    """One buyer's gift for many recipients: one payment and one invoice (发票) for all; each
+    recipient's gaogan is an order of its own (`orders.gift_id`) with its own day and place."""
+
+    __tablename__ = "gift_orders"
+    __table_args__ = (CheckConstraint("total_fen >= 0", name="total_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True)
+    access_token: Mapped[str] = mapped_column(String(64))
+    buyer_name: Mapped[str] = mapped_column(String(120))
+    buyer_mobile: Mapped[str] = mapped_column(String(32))
+    buyer_email: Mapped[str] = mapped_column(String(254))
+    invoice_title: Mapped[str] = mapped_column(String(200))
+    tax_number: Mapped[str] = mapped_column(String(20))
+    # Paid once for all by bank transfer against the invoice (how companies pay).
+    payment_method: Mapped[str] = mapped_column(String(24), default="bank_transfer")
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    total_fen: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,6 +25,7 @@ from inventory.events import Event, registry
 from inventory.runtime import Runtime
 from inventory.settings import Settings, public_url
 from shop.i18n import translate, yuan
+from shop.orders import pickup_code, sms
 from shop.orders.models import Order
 
 log = logging.getLogger("gaogan.mail")
@@ -65,11 +66,23 @@ def build_message(
     # Say why, when the shop cancelled it: the customer did not ask for this.
     if kind == "order_cancelled" and event.payload.get("reason") == "production_shortfall":
         paragraphs.append(translate("mail.order_cancelled.shortfall", lang))
+    card = pickup_code.pickup_card(order, settings) if kind == "order_ready" else None
+    if card is not None:
+        paragraphs.append(pickup_code.mail_lines(card, lang))
+    if kind == "order_ready":
+        # Made this morning: how to keep it, and when to re-steam it.
+        paragraphs.append(translate("aftercare.mail", lang))
     paragraphs += [
         translate("mail.link", lang, url=status_url),
         translate("mail.signature", lang),
     ]
     msg.set_content("\n\n".join(paragraphs), charset="utf-8")
+    if card is not None:
+        # The QR code as an attachment: mail readers drop inline SVG, and the code in the text
+        # is enough at the counter when the attachment is not shown.
+        msg.add_attachment(
+            str(card.qr).encode(), maintype="image", subtype="svg+xml", filename="pickup-code.svg"
+        )
     return msg
 
 
@@ -119,8 +132,13 @@ def order_of_event(session: Session, event: Event) -> Order | None:
 
 
 def send_order_mail(session: Session, order: Order, event: Event, kind: str) -> bool:
-    """Send (or write) the `kind` mail about `order` for `event`; False if already written."""
+    """Send (or write) the `kind` notice about `order` for `event` by the channel the customer
+    chose (mail, or a text message); False if already sent."""
     settings = _current["settings"]
+    if order.notify_channel == "none":
+        return False  # a gift recipient's order: the buyer has the gift's page instead
+    if order.notify_channel == "sms":
+        return sms.send_order_sms(settings, order, kind, event.event_id, dict(event.payload))
     url = f"{public_url(settings)}/track/{order.public_id}/{order.access_token}"
     sent = deliver(settings, build_message(settings, order, event, kind, url), event.event_id)
     if sent:

@@ -31,9 +31,10 @@ from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.messages import localise
 from shop.models import Role
-from shop.orders import flows, queries, services
+from shop.orders import aftercare, flows, pickup_code, queries, season, services
 from shop.orders.models import Fulfilment, Order, OrderStatus
 from shop.orders.rules import (
+    CALENDAR_DAYS,
     LineRequest,
     OrderNotFound,
     check_lines,
@@ -91,13 +92,19 @@ def catalogue() -> ResponseReturnValue:
 @bp.get("/products/<sku>")
 def product(sku: str) -> ResponseReturnValue:
     runtime = current_runtime()
-    page = read(queries.product_days, sku, settings=runtime.settings, now=utcnow())
+    now = utcnow()
+    chosen = request.args.get("day") or _cart()["day"]
+    start = season.requested_start(
+        request.args.get("from"), season.parse_day(chosen), now, CALENDAR_DAYS
+    )
+    page = read(queries.product_days, sku, settings=runtime.settings, now=now, start=start)
     return render_template(
         "store/product.html",
         product=page.product,
         days=page.days,
         cutoff=runtime.settings.order_cutoff.strftime("%H:%M"),
-        chosen=request.args.get("day") or _cart()["day"],
+        chosen=chosen,
+        extras=season.calendar_extras(page.days, season.parse_day(chosen), start, now),
     )
 
 
@@ -112,13 +119,21 @@ def cart_add() -> ResponseReturnValue:
         # Back to the form with the reason, not a bare error page (issue 10: 501 pieces).
         flash(localise(exc), "error")
         return redirect(url_for("store.product", sku=sku) if sku else url_for("store.catalogue"))
-    page = read(queries.product_days, sku, settings=current_runtime().settings, now=utcnow())
+    page = read(
+        queries.product_days,
+        sku,
+        settings=current_runtime().settings,
+        now=utcnow(),
+        start=day,
+        days=1,
+    )
     states = {s.day: s for s in page.days}
     state = states.get(day)
     if state is None or state.state != "open":
         reason = translate(f"store.day.{state.state}") if state else day.isoformat()
         flash(translate("store.cart.day_gone", reason=reason), "error")
-        return redirect(url_for("store.product", sku=sku))
+        # A sold-out day: the product page names the next open day and offers it.
+        return redirect(url_for("store.product", sku=sku, day=day.isoformat()))
     cart = _cart()
     if cart["day"] and cart["day"] != day.isoformat() and cart["lines"]:
         flash(translate("store.cart.other_day", day=cart["day"]), "warning")
@@ -196,6 +211,7 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
         "delivery_zone": "",
         "delivery_address": "",
         "payment_method": available_methods(runtime.settings)[-1],
+        "notify_channel": "mail",
     }
     defaults.update(form or {})
     rows, total = _cart_rows()
@@ -239,6 +255,7 @@ def checkout_submit() -> ResponseReturnValue:
         delivery_zone=form["delivery_zone"],
         delivery_address=form["delivery_address"],
         language=current_language(),
+        notify_channel=form["notify_channel"] or "mail",
     )
     try:
         placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
@@ -255,6 +272,7 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
     runtime = current_runtime()
     now = utcnow()
     attempt = read(services.latest_attempt, order)
+    advice = read(aftercare.order_advice, order, runtime.settings, now)
     arrival = None
     if order.fulfilment is Fulfilment.DELIVERY and order.delivery_zone is not None:
         arrival = order.day + timedelta(days=order.delivery_zone.transit_days)
@@ -271,6 +289,8 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
     return render_template(
         "store/status.html",
         order=order,
+        pickup=pickup_code.pickup_card(order, runtime.settings),
+        advice=advice,
         attempt=attempt,
         arrival=arrival,
         cancellable=cancellable,
@@ -283,7 +303,13 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
         stripe_js=(runtime.settings.stripe_api_base.rstrip("/") + "/js.stripe.com/v3/")
         if runtime.settings.stripe_api_base
         else "https://js.stripe.com/v3/",
-        return_url=request.url,
+        # Wallets come back here (Alipay's redirect, WeChat Pay after the QR scan): the return
+        # page checks the payment with Stripe before showing the status.
+        return_url=url_for(
+            "payreturn.track_return", public_id=order.public_id, token=token, _external=True
+        )
+        if token
+        else request.url,
     )
 
 
@@ -318,7 +344,11 @@ def _keep_status_links_private(response: Response) -> Response:
 
 @bp.get("/track/<public_id>/<token>")
 def track(public_id: str, token: str) -> ResponseReturnValue:
-    return _render_status(_order_by_link(public_id, token), token=token)
+    order = _order_by_link(public_id, token)
+    if order.gift_id is not None:
+        # A gift recipient's link never shows what the gift cost.
+        return redirect(url_for("gifts.recipient_page", public_id=public_id, token=token))
+    return _render_status(order, token=token)
 
 
 @bp.post("/track/<public_id>/<token>/cancel")

@@ -18,7 +18,7 @@ from inventory.models import Item
 from inventory.settings import Settings
 from shop.orders import services
 from shop.orders.availability import AvailabilityCache, Rendered
-from shop.orders.rules import DayState, day_states
+from shop.orders.rules import CALENDAR_DAYS, DayState, day_states
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,21 @@ def catalogue_calendars(
     return list(products.values()), calendars
 
 
-def product_days(session: Session, sku: str, *, settings: Settings, now: datetime) -> ProductDays:
-    """One product (404 when unknown) and its order calendar."""
+def product_days(
+    session: Session,
+    sku: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    start: date | None = None,
+    days: int = CALENDAR_DAYS,
+) -> ProductDays:
+    """One product (404 when unknown) and its order calendar from `start` (default tomorrow)."""
     item = get_product(session, sku)
-    return ProductDays(item, services.calendar(session, sku, settings=settings, now=now))
+    return ProductDays(
+        item,
+        services.calendar(session, sku, settings=settings, now=now, start=start, days=days),
+    )
 
 
 @dataclass(frozen=True)

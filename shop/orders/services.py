@@ -28,6 +28,7 @@ from scheduling.cutoff import cutoff_for
 from scheduling.early import check_not_before_day
 from scheduling.planning import calendar as production_calendar
 from shop.orders.models import (
+    CustomerDayCap,
     DeliveryZone,
     Fulfilment,
     Order,
@@ -100,6 +101,45 @@ class PlaceOrder:
     delivery_zone: str = ""
     delivery_address: str = ""
     language: str = "zh"
+    notify_channel: str = "mail"  # "mail" | "sms"
+
+
+class DayCapExceeded(DomainError):
+    code = "day_cap_exceeded"
+    status = 409
+
+
+def check_day_cap(session: Session, day: date, mobile: str, adding: int) -> None:
+    """On a peak day the manager capped, one customer (known by mobile number) may have at
+    most that many pieces in live orders: one indexed read when the day has no cap."""
+    cap = session.scalar(select(CustomerDayCap.max_pieces).where(CustomerDayCap.day == day))
+    if cap is None:
+        return
+    held = session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.day == day,
+            Order.contact_mobile == mobile,
+            Order.status.in_(
+                [
+                    OrderStatus.PENDING_PAYMENT,
+                    OrderStatus.PAID,
+                    OrderStatus.CONFIRMED,
+                    OrderStatus.READY,
+                    OrderStatus.COLLECTED,
+                ]
+            ),
+        )
+    )
+    if int(held or 0) + adding > cap:
+        raise DayCapExceeded(
+            f"on {day.isoformat()} each customer may order at most {cap} pieces "
+            f"({int(held or 0)} already ordered)",
+            day=day.isoformat(),
+            cap=cap,
+            already=int(held or 0),
+        )
 
 
 def ensure_locations(session: Session) -> None:
@@ -176,6 +216,10 @@ def _delivery_zone(session: Session, code: str) -> DeliveryZone | None:
     return found
 
 
+# Public for the other entry points that take a customer's contact (the waitlist).
+check_contact = _check_contact
+
+
 def products_by_sku(session: Session) -> dict[str, Item]:
     return {p.sku: p for p in list_products(session)}
 
@@ -210,11 +254,14 @@ def place_order(
     settings: Settings,
     now: datetime,
     user_id: int | None = None,
+    from_waitlist: bool = False,
 ) -> Order:
     """Create the order and take its stock in one transaction: all of it or nothing.
 
     An online payment takes a hold that lapses after `settings.hold_minutes`; pay at pickup
-    allocates at once (the order is confirmed, nothing is owed online).
+    allocates at once (the order is confirmed, nothing is owed online). `from_waitlist`: a
+    waitlist offer of stock already made (a no-show's, say) may be taken up after the cut-off,
+    up to the day itself (`shop.orders.waitlist.claim_offer`).
 
     On PostgreSQL shop.orders.one_trip first tries it in two statements; what it cannot
     decide alone (or SQLite) comes here.
@@ -229,7 +276,11 @@ def place_order(
         if placed is not None:
             return placed
     lines = check_lines(request.lines)
-    check_orderable_day(request.day, now, settings.order_cutoff)
+    if from_waitlist:
+        if request.day < local_day(now):
+            raise OrderStateError("this day is over")
+    else:
+        check_orderable_day(request.day, now, settings.order_cutoff)
     if not production_calendar.is_production_day(session, request.day):
         raise DayClosed(
             f"we do not bake on {request.day.isoformat()}; please choose another day",
@@ -237,11 +288,18 @@ def place_order(
             day=request.day.isoformat(),
         )
     contact = _check_contact(request.contact)
-    if request.payment_method not in {"pay_at_pickup", "stripe"}:
+    check_day_cap(session, request.day, contact.mobile, sum(ln.quantity for ln in lines))
+    if request.payment_method not in {"pay_at_pickup", "stripe", "alipay", "wechat_pay", "gift"}:
         raise DomainError(
             "unknown payment method", key="msg.checkout.unknown_payment", field="payment_method"
         )
-    if request.payment_method == "stripe" and not settings.stripe_secret_key:
+    if request.notify_channel not in {"mail", "sms", "none"}:
+        raise DomainError(
+            "choose mail or sms for notices",
+            key="msg.checkout.notify_channel",
+            field="notify_channel",
+        )
+    if request.payment_method not in {"pay_at_pickup", "gift"} and not settings.stripe_secret_key:
         raise DomainError(
             "online payment is not available",
             key="msg.checkout.online_unavailable",
@@ -294,7 +352,9 @@ def place_order(
             "choose pickup or delivery", key="msg.checkout.fulfilment", field="fulfilment"
         )
 
-    online = request.payment_method != "pay_at_pickup"
+    # A gift recipient's order is paid with its gift order (one payment for all): it takes
+    # its stock at once, like pay at pickup.
+    online = request.payment_method not in {"pay_at_pickup", "gift"}
     subtotal = sum((products[ln.sku].price_fen or 0) * ln.quantity for ln in lines)
     order = Order(
         public_id="G" + secrets.token_hex(6).upper(),
@@ -310,6 +370,7 @@ def place_order(
         contact_mobile=contact.mobile,
         contact_email=contact.email,
         language=request.language if request.language in {"zh", "en"} else "zh",
+        notify_channel=request.notify_channel,
         payment_method=request.payment_method,
         subtotal_fen=subtotal,
         delivery_fee_fen=fee,
@@ -790,9 +851,11 @@ def calendars(
     settings: Settings,
     now: datetime,
     days: int = CALENDAR_DAYS,
+    start: date | None = None,
 ) -> dict[str, list[DayState]]:
-    """The order calendar of several products from one availability query."""
-    start = local_day(now) + timedelta(days=1)
+    """The order calendar of several products from one availability query, from `start`
+    (default: tomorrow) for `days` days."""
+    start = start or local_day(now) + timedelta(days=1)
     end = start + timedelta(days=days - 1)
     atp = available_to_promise(session, list(skus), start, end, now=now) if skus else {}
     shut = closed_days_by_sku(session, skus, start, end)
@@ -804,6 +867,12 @@ def calendars(
 
 
 def calendar(
-    session: Session, sku: str, *, settings: Settings, now: datetime, days: int = CALENDAR_DAYS
+    session: Session,
+    sku: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    days: int = CALENDAR_DAYS,
+    start: date | None = None,
 ) -> list[DayState]:
-    return calendars(session, [sku], settings=settings, now=now, days=days)[sku]
+    return calendars(session, [sku], settings=settings, now=now, days=days, start=start)[sku]

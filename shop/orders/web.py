@@ -8,7 +8,22 @@ from flask import Flask
 from inventory.runtime import Runtime
 from scheduling.scheduler.jobs import register_job
 from shop import accounts, nav
-from shop.orders import api, consumers, flows, notifications, pages, services, stripe_webhook
+from shop.orders import (
+    api,
+    consumers,
+    flows,
+    gift_pages,
+    notifications,
+    pages,
+    payment_return,
+    pickup_pages,
+    reorder,
+    season_pages,
+    services,
+    stripe_webhook,
+    waitlist,
+    waitlist_pages,
+)
 
 EXPIRE_UNPAID_JOB = "orders.expire_unpaid"
 ISSUE_REFUNDS_JOB = "orders.issue_refunds"
@@ -20,6 +35,14 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     api.init_app(app, runtime)
     stripe_webhook.init_app(app, runtime)
     notifications.init_app(app, runtime)
+    # Issue 14: the season calendar, pickup codes, waitlist, wallet returns, gifts, reorder.
+    season_pages.init_app(app, runtime)
+    pickup_pages.init_app(app, runtime)
+    waitlist_pages.init_app(app, runtime)
+    payment_return.init_app(app, runtime)
+    gift_pages.init_app(app, runtime)
+    reorder.init_app(app, runtime)
+    waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
     register_job(
         EXPIRE_UNPAID_JOB,

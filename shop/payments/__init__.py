@@ -15,9 +15,12 @@ from shop.payments.base import (
     PaymentStart,
     idempotency_key,
 )
-from shop.payments.stripe_provider import StripeProvider
+from shop.payments.stripe_provider import STRIPE_METHODS, StripeProvider
+
+ONLINE_METHODS = tuple(STRIPE_METHODS)  # "stripe" (cards), "alipay", "wechat_pay"
 
 __all__ = [
+    "ONLINE_METHODS",
     "PayAtPickup",
     "PaymentError",
     "PaymentProvider",
@@ -31,15 +34,16 @@ __all__ = [
 def available_methods(settings: Settings) -> list[str]:
     methods = ["pay_at_pickup"]
     if settings.stripe_secret_key:
-        methods.insert(0, "stripe")
+        # Cards, and the wallets Chinese customers pay with, all as Stripe PaymentIntents.
+        methods[:0] = list(ONLINE_METHODS)
     return methods
 
 
 def get_provider(settings: Settings, name: str) -> PaymentProvider:
     if name == "pay_at_pickup":
         return PayAtPickup()
-    if name == "stripe" and settings.stripe_secret_key:
-        return StripeProvider(settings)
+    if name in ONLINE_METHODS and settings.stripe_secret_key:
+        return StripeProvider(settings, method=name)
     raise DomainError(
         f"payment method {name!r} is not available",
         key="msg.payment.unavailable",

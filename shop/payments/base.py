@@ -35,6 +35,10 @@ class PaymentProvider(Protocol):
 
     def refund(self, *, provider_ref: str, amount_fen: int, order_public_id: str) -> str: ...
 
+    def lookup(self, *, provider_ref: str) -> tuple[str, int]:
+        """(status, amount received in fen) as the provider knows it now."""
+        ...
+
 
 class PayAtPickup:
     """The embedded default: nothing is charged online; the shop takes the money at pickup."""
@@ -50,6 +54,9 @@ class PayAtPickup:
     def refund(self, *, provider_ref: str, amount_fen: int, order_public_id: str) -> str:
         # Nothing was taken, so nothing goes back.
         return ""
+
+    def lookup(self, *, provider_ref: str) -> tuple[str, int]:
+        return "pay_at_pickup", 0
 
 
 def idempotency_key(public_id: str, attempt: int) -> str:

@@ -22,25 +22,46 @@ def make_client(settings: Settings) -> stripe.StripeClient:
     return stripe.StripeClient(settings.stripe_secret_key, **kwargs)
 
 
+# Our payment method name -> the PaymentIntent's payment_method_types and method options.
+# WeChat Pay on a web page shows a QR code the customer scans in WeChat ("client": "web");
+# Alipay redirects to Alipay and back to the return URL.
+STRIPE_METHODS: dict[str, tuple[list[str], dict[str, Any]]] = {
+    "stripe": (["card"], {}),
+    "alipay": (["alipay"], {}),
+    "wechat_pay": (["wechat_pay"], {"wechat_pay": {"client": "web"}}),
+}
+
+
 class StripeProvider:
     name = "stripe"
     online = True
 
-    def __init__(self, settings: Settings, client: stripe.StripeClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: stripe.StripeClient | None = None,
+        method: str = "stripe",
+    ) -> None:
+        if method not in STRIPE_METHODS:
+            raise ValueError(f"not a Stripe payment method: {method!r}")
         self.settings = settings
         self.client = client or make_client(settings)
+        self.name = method
 
     def start(
         self, *, amount_fen: int, order_public_id: str, attempt: int, email: str
     ) -> PaymentStart:
         # Cards explicitly: the Payment Element then shows the card form, and Stripe-compatible
         # test servers (localstripe) accept it. The SDK's typed params omit this older field.
+        types, options = STRIPE_METHODS[self.name]
         params: Any = {
             "amount": amount_fen,
             "currency": "cny",
-            "payment_method_types": ["card"],
+            "payment_method_types": types,
             "metadata": {"order": order_public_id, "attempt": str(attempt)},
         }
+        if options:
+            params["payment_method_options"] = options
         try:
             intent = self.client.v1.payment_intents.create(
                 params=params,
@@ -53,6 +74,20 @@ class StripeProvider:
                 provider=str(exc)[:200],
             ) from exc
         return PaymentStart(provider_ref=intent.id, client_secret=intent.client_secret or "")
+
+    def lookup(self, *, provider_ref: str) -> tuple[str, int]:
+        """The intent's status and amount received, asked of Stripe (after a redirect)."""
+        try:
+            intent = self.client.v1.payment_intents.retrieve(provider_ref)
+        except stripe.StripeError as exc:
+            raise PaymentError(
+                "the payment could not be checked; it will be confirmed shortly",
+                provider=str(exc)[:200],
+            ) from exc
+        # As the webhook handler reads it: amount_received, else the amount (a test server
+        # may leave the former out).
+        received = getattr(intent, "amount_received", None) or getattr(intent, "amount", 0)
+        return str(intent.status), int(received or 0)
 
     def refund(self, *, provider_ref: str, amount_fen: int, order_public_id: str) -> str:
         try:

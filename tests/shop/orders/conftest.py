@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from flask import Flask
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.catalog import create_product
 from inventory.db import transaction, utcnow
-from inventory.rules import local_day
+from inventory.rules import LOCAL_ZONE, local_day
 from inventory.settings import Settings
 from inventory.supply import set_day_closed, set_planned_supply
 from scheduling.planning.calendar import set_calendar_entry
@@ -139,3 +139,8 @@ def serve(app: Flask) -> Iterator[LiveServer]:
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[LiveServer]:
     yield from serve(app)
+
+
+def on_the_morning(day: date) -> datetime:
+    """When staff mark an order ready: its own morning (never before, issue 10 item 5)."""
+    return datetime.combine(day, time(6, 30), tzinfo=LOCAL_ZONE)

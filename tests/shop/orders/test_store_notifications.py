@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
 from pathlib import Path
 
 from flask import Flask
@@ -12,18 +11,12 @@ from inventory.db import transaction, utcnow
 from inventory.events import Event, registry
 from inventory.models import OutboxEvent
 from inventory.relay import relay_once
-from inventory.rules import LOCAL_ZONE
 from inventory.settings import Settings
 from shop.orders import services
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import mails_in
 from shop.orders.rules import LineRequest
-from tests.shop.orders.conftest import Shop
-
-
-def on_the_morning(day: date) -> datetime:
-    """When staff mark an order ready: its own morning (never before, issue 10 item 5)."""
-    return datetime.combine(day, time(6, 30), tzinfo=LOCAL_ZONE)
+from tests.shop.orders.conftest import Shop, on_the_morning
 
 
 def deliver_pending(shop: Shop, event_type: str) -> list[Event]:

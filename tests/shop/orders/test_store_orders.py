@@ -19,8 +19,7 @@ from scheduling.cutoff import CutoffPassed
 from shop.orders import services
 from shop.orders.models import Order, OrderStatus, PaymentAttemptStatus
 from shop.orders.rules import DeliveryRefused, LineRequest, OrderStateError
-from tests.shop.orders.conftest import Shop
-from tests.shop.orders.test_store_notifications import on_the_morning
+from tests.shop.orders.conftest import Shop, on_the_morning
 
 CONTACT = services.Contact("王芳", "13800138000", "wang@example.com")
 

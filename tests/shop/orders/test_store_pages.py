@@ -94,7 +94,10 @@ def test_a_sold_out_day_cannot_be_put_in_the_cart(app: Flask, shop: Shop) -> Non
     token = csrf_of(client, "/products/GG-CLASSIC")
     response = add_to_cart(client, token, shop.sold_out_day.isoformat())
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/products/GG-CLASSIC")
+    # Back to the product with the sold-out day chosen, where the next open day is offered.
+    assert response.headers["Location"].endswith(
+        f"/products/GG-CLASSIC?day={shop.sold_out_day.isoformat()}"
+    )
     assert "购物车是空的" in client.get("/cart").get_data(as_text=True)
 
 
