@@ -14,8 +14,10 @@ from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
 from shop.distributors import web as distributors_web
+from shop.orders import desk_web
 from shop.planning import web as planning_web
 from shop.runtime import install_runtime
+from shop.staff import web as staff_web
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from shop import storefront
 
     storefront.init_app(app, runtime)
+    desk_web.init_app(app, runtime)
+    staff_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

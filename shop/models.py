@@ -16,6 +16,8 @@ class Role(enum.StrEnum):
     CUSTOMER = "customer"
     DISTRIBUTOR = "distributor"
     MANAGER = "manager"
+    # The order desk and the pickup board, nothing else: counter staff on a peak morning.
+    STAFF = "staff"
 
 
 class User(Base):
@@ -37,4 +39,5 @@ class User(Base):
 
 # Area models, imported so Base.metadata sees their tables.
 from shop.distributors import models as _distributor_models  # noqa: E402, F401
+from shop.orders import desk_models as _desk_models  # noqa: E402, F401
 from shop.orders import models as _orders_models  # noqa: E402, F401
