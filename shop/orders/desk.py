@@ -44,7 +44,7 @@ from shop.orders.models import (
     PaymentAttemptStatus,
     PickupPoint,
 )
-from shop.payments import PaymentError, get_provider
+from shop.payments import get_provider
 from shop.refusals import Refused
 
 log = logging.getLogger("gaogan.desk")
@@ -496,9 +496,7 @@ def desk_cancel(
             PaymentAttempt.order_id == order.id,
             PaymentAttempt.status == PaymentAttemptStatus.SUCCEEDED,
         )
-        .values(
-            status=PaymentAttemptStatus.REFUNDED, refund_ref=f"{DESK_REFUND_PREFIX}{refund.id}"
-        )
+        .values(status=PaymentAttemptStatus.REFUNDED, refund_ref=f"{DESK_REFUND_PREFIX}{refund.id}")
     )
     return refund.id
 
@@ -595,18 +593,18 @@ def issue_refund(sessions: sessionmaker[Session], settings: Settings, refund_id:
         public_id, method = order.public_id, order.payment_method
         provider_ref, amount = refund.provider_ref, refund.amount_fen
     try:
+        # A provider that is not configured (DomainError) leaves the refund due, like a
+        # provider that is down: the job retries it.
         refund_ref = get_provider(settings, method).refund(
             provider_ref=provider_ref,
             amount_fen=amount,
             order_public_id=public_id,
             key=f"desk-{refund_id}",
         )
-    except PaymentError as exc:
+    except DomainError as exc:
         with transaction(sessions) as session:
             session.execute(
-                update(DeskRefund)
-                .where(DeskRefund.id == refund_id)
-                .values(error=exc.message[:300])
+                update(DeskRefund).where(DeskRefund.id == refund_id).values(error=exc.message[:300])
             )
         log.error("desk refund %s for order %s failed", refund_id, public_id, exc_info=True)
         return False

@@ -12,8 +12,14 @@ from inventory.db import utcnow
 from inventory.rules import local_day
 from shop.auth import current_user, require_role
 from shop.orders import desk
-from shop.orders.desk_rules import CHANNELS, COUNTER_METHODS, MAX_QUERY, MAX_REASON, PAYMENT_STATES
-from shop.orders.desk_pages import STATUSES
+from shop.orders.desk_rules import (
+    CHANNELS,
+    COUNTER_METHODS,
+    MAX_QUERY,
+    MAX_REASON,
+    PAYMENT_STATES,
+    STATUSES,
+)
 from shop.refusals import bilingual_validation_errors
 from shop.runtime import current_runtime, read, run
 from shop.staff.rules import DESK_ROLES

@@ -19,18 +19,12 @@ from inventory.rules import local_day
 from shop.auth import current_user, require_role
 from shop.i18n import translate, yuan
 from shop.orders import desk
-from shop.orders.desk_rules import CHANNELS, COUNTER_METHODS, MAX_QUERY, PAYMENT_STATES
-from shop.orders.models import OrderStatus
+from shop.orders.desk_rules import CHANNELS, COUNTER_METHODS, MAX_QUERY, PAYMENT_STATES, STATUSES
 from shop.refusals import Refused
 from shop.runtime import current_runtime, read, run
 from shop.staff.rules import DESK_ROLES
 
 bp = Blueprint("desk", __name__, url_prefix="/manager/orders")
-
-STATUSES = [s.value for s in OrderStatus if s is not OrderStatus.EXPIRED] + [
-    "checked_in",
-    "no_show",
-]
 
 
 def _user_id() -> int:

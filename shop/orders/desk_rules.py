@@ -5,6 +5,12 @@ from __future__ import annotations
 from shop.orders.models import OrderStatus
 
 CHANNELS = ("pickup", "delivery", "distributor")
+# What the status filter offers: an order's statuses (an expired checkout never reached the
+# desk) and a booking's own.
+STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.EXPIRED) + (
+    "checked_in",
+    "no_show",
+)
 PAYMENT_STATES = ("paid", "unpaid", "on_account", "refunded", "part_refunded")
 COUNTER_METHODS = ("cash", "card", "wechat", "alipay", "transfer")
 # The desk may cancel later than a customer may: after the cut-off the stock is planned, but a
