@@ -7,7 +7,8 @@ from shop.orders.models import OrderStatus
 CHANNELS = ("pickup", "delivery", "distributor")
 # What the status filter offers: an order's statuses (an expired checkout never reached the
 # desk) and a booking's own.
-STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.EXPIRED) + (
+STATUSES = (
+    *(s.value for s in OrderStatus if s is not OrderStatus.EXPIRED),
     "checked_in",
     "no_show",
 )
