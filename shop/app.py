@@ -18,6 +18,7 @@ from shop.orders import desk_web
 from shop.planning import web as planning_web
 from shop.runtime import install_runtime
 from shop.staff import web as staff_web
+from shop.stock import web as stock_web
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     storefront.init_app(app, runtime)
     desk_web.init_app(app, runtime)
     staff_web.init_app(app, runtime)
+    stock_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -41,3 +41,4 @@ class User(Base):
 from shop.distributors import models as _distributor_models  # noqa: E402, F401
 from shop.orders import desk_models as _desk_models  # noqa: E402, F401
 from shop.orders import models as _orders_models  # noqa: E402, F401
+from shop.stock import models as _stock_models  # noqa: E402, F401

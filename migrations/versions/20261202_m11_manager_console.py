@@ -1,4 +1,5 @@
-"""manager console (issue 11, helper m11): staff role, counter payments, desk refunds
+"""manager console (issue 11, helper m11): staff role, counter payments, desk refunds,
+stock receipts, purchase terms and purchase orders
 
 Revision ID: m11_0001
 Revises: 0001
@@ -91,9 +92,95 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_desk_refunds_order_id"), "desk_refunds", ["order_id"], unique=False)
+    op.create_table(
+        "purchase_orders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("supplier", sa.String(length=120), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "sent",
+                "received",
+                "cancelled",
+                name="purchase_status",
+                native_enum=False,
+                create_constraint=True,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("expected_on", sa.Date(), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.Column("created_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", inventory.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", inventory.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_purchase_orders_created_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_orders")),
+    )
+    op.create_table(
+        "purchase_order_lines",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("sku", sa.String(length=40), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("unit_price_fen", sa.Integer(), nullable=False),
+        sa.Column("lot_code", sa.String(length=60), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_purchase_order_lines_quantity_positive")),
+        sa.CheckConstraint(
+            "unit_price_fen >= 0", name=op.f("ck_purchase_order_lines_price_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["purchase_orders.id"],
+            name=op.f("fk_purchase_order_lines_order_id_purchase_orders"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_order_lines")),
+    )
+    op.create_index(
+        op.f("ix_purchase_order_lines_order_id"), "purchase_order_lines", ["order_id"], unique=False
+    )
+    op.create_table(
+        "stock_receipts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lot_id", sa.Integer(), nullable=False),
+        sa.Column("moisture_tenths", sa.Integer(), nullable=True),
+        sa.Column("purchase_line_id", sa.Integer(), nullable=True),
+        sa.Column("received_by", sa.Integer(), nullable=False),
+        sa.Column("created_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["lot_id"], ["lots.id"], name=op.f("fk_stock_receipts_lot_id_lots")),
+        sa.ForeignKeyConstraint(
+            ["purchase_line_id"],
+            ["purchase_order_lines.id"],
+            name=op.f("fk_stock_receipts_purchase_line_id_purchase_order_lines"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["received_by"], ["users.id"], name=op.f("fk_stock_receipts_received_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_receipts")),
+        sa.UniqueConstraint("lot_id", name=op.f("uq_stock_receipts_lot_id")),
+    )
+    op.create_table(
+        "purchase_terms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sku", sa.String(length=40), nullable=False),
+        sa.Column("lead_days", sa.Integer(), nullable=False),
+        sa.Column("supplier", sa.String(length=120), nullable=False),
+        sa.CheckConstraint("lead_days >= 0", name=op.f("ck_purchase_terms_lead_not_negative")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_terms")),
+        sa.UniqueConstraint("sku", name=op.f("uq_purchase_terms_sku")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("purchase_terms")
+    op.drop_table("stock_receipts")
+    op.drop_index(op.f("ix_purchase_order_lines_order_id"), table_name="purchase_order_lines")
+    op.drop_table("purchase_order_lines")
+    op.drop_table("purchase_orders")
     op.drop_index(op.f("ix_desk_refunds_order_id"), table_name="desk_refunds")
     op.drop_table("desk_refunds")
     op.drop_table("counter_payments")
