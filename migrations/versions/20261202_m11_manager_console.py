@@ -1,5 +1,5 @@
 """manager console (issue 11, helper m11): staff role, counter payments, desk refunds,
-stock receipts, purchase terms and purchase orders
+stock receipts, purchase terms and purchase orders, catalogue profiles and price changes
 
 Revision ID: m11_0001
 Revises: 0001
@@ -173,9 +173,49 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_terms")),
         sa.UniqueConstraint("sku", name=op.f("uq_purchase_terms_sku")),
     )
+    op.create_table(
+        "catalogue_products",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("gift_box", sa.Boolean(), nullable=False),
+        sa.Column("contents_zh", sa.String(length=300), nullable=False),
+        sa.Column("contents_en", sa.String(length=300), nullable=False),
+        sa.Column("channels", sa.String(length=60), nullable=False),
+        sa.Column("image_file", sa.String(length=120), nullable=False),
+        sa.Column("updated_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_catalogue_products_item_id_items")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalogue_products")),
+        sa.UniqueConstraint("item_id", name=op.f("uq_catalogue_products_item_id")),
+    )
+    op.create_table(
+        "price_changes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sku", sa.String(length=40), nullable=False),
+        sa.Column("price_list", sa.String(length=20), nullable=False),
+        sa.Column("distributor_id", sa.Integer(), nullable=True),
+        sa.Column("old_fen", sa.Integer(), nullable=True),
+        sa.Column("new_fen", sa.Integer(), nullable=False),
+        sa.Column("changed_by", sa.Integer(), nullable=False),
+        sa.Column("changed_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["changed_by"], ["users.id"], name=op.f("fk_price_changes_changed_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["distributor_id"],
+            ["distributors.id"],
+            name=op.f("fk_price_changes_distributor_id_distributors"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_price_changes")),
+    )
+    op.create_index(op.f("ix_price_changes_sku"), "price_changes", ["sku"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_price_changes_sku"), table_name="price_changes")
+    op.drop_table("price_changes")
+    op.drop_table("catalogue_products")
     op.drop_table("purchase_terms")
     op.drop_table("stock_receipts")
     op.drop_index(op.f("ix_purchase_order_lines_order_id"), table_name="purchase_order_lines")
