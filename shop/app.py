@@ -14,6 +14,7 @@ from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
 from shop.catalogue import web as catalogue_web
+from shop.distributors import onboarding_web
 from shop.distributors import web as distributors_web
 from shop.orders import desk_web
 from shop.planning import web as planning_web
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     staff_web.init_app(app, runtime)
     stock_web.init_app(app, runtime)
     catalogue_web.init_app(app, runtime)
+    onboarding_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

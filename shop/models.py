@@ -40,6 +40,7 @@ class User(Base):
 # Area models, imported so Base.metadata sees their tables.
 from shop.catalogue import models as _catalogue_models  # noqa: E402, F401
 from shop.distributors import models as _distributor_models  # noqa: E402, F401
+from shop.distributors import onboarding_models as _onboarding_models  # noqa: E402, F401
 from shop.orders import desk_models as _desk_models  # noqa: E402, F401
 from shop.orders import models as _orders_models  # noqa: E402, F401
 from shop.stock import models as _stock_models  # noqa: E402, F401

@@ -1,5 +1,5 @@
 """manager console (issue 11, helper m11): staff role, counter payments, desk refunds,
-stock receipts, purchase terms and purchase orders, catalogue profiles and price changes
+stock receipts, purchase terms and purchase orders, catalogue profiles and price changes, distributor terms, payments and invitations
 
 Revision ID: m11_0001
 Revises: 0001
@@ -210,9 +210,83 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_price_changes")),
     )
     op.create_index(op.f("ix_price_changes_sku"), "price_changes", ["sku"], unique=False)
+    op.create_table(
+        "distributor_terms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("distributor_id", sa.Integer(), nullable=False),
+        sa.Column("credit_limit_fen", sa.Integer(), nullable=False),
+        sa.Column("payment_days", sa.Integer(), nullable=False),
+        sa.Column("preference", sa.String(length=20), nullable=False),
+        sa.Column("preferred_slot", sa.String(length=5), nullable=False),
+        sa.Column("note", sa.String(length=300), nullable=False),
+        sa.CheckConstraint(
+            "credit_limit_fen >= 0", name=op.f("ck_distributor_terms_credit_not_negative")
+        ),
+        sa.CheckConstraint(
+            "payment_days >= 0", name=op.f("ck_distributor_terms_payment_days_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["distributor_id"],
+            ["distributors.id"],
+            name=op.f("fk_distributor_terms_distributor_id_distributors"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_distributor_terms")),
+        sa.UniqueConstraint("distributor_id", name=op.f("uq_distributor_terms_distributor_id")),
+    )
+    op.create_table(
+        "distributor_payments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("distributor_id", sa.Integer(), nullable=False),
+        sa.Column("amount_fen", sa.Integer(), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("method", sa.String(length=20), nullable=False),
+        sa.Column("reference", sa.String(length=80), nullable=False),
+        sa.Column("recorded_by", sa.Integer(), nullable=False),
+        sa.Column("created_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("amount_fen > 0", name=op.f("ck_distributor_payments_amount_positive")),
+        sa.ForeignKeyConstraint(
+            ["distributor_id"],
+            ["distributors.id"],
+            name=op.f("fk_distributor_payments_distributor_id_distributors"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"], ["users.id"], name=op.f("fk_distributor_payments_recorded_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_distributor_payments")),
+    )
+    op.create_index(
+        op.f("ix_distributor_payments_distributor_id"),
+        "distributor_payments",
+        ["distributor_id"],
+        unique=False,
+    )
+    op.create_table(
+        "portal_invitations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", inventory.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_portal_invitations_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_invitations")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_portal_invitations_token_hash")),
+    )
+    op.create_index(
+        op.f("ix_portal_invitations_user_id"), "portal_invitations", ["user_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_portal_invitations_user_id"), table_name="portal_invitations")
+    op.drop_table("portal_invitations")
+    op.drop_index(
+        op.f("ix_distributor_payments_distributor_id"), table_name="distributor_payments"
+    )
+    op.drop_table("distributor_payments")
+    op.drop_table("distributor_terms")
     op.drop_index(op.f("ix_price_changes_sku"), table_name="price_changes")
     op.drop_table("price_changes")
     op.drop_table("catalogue_products")

@@ -67,7 +67,7 @@ class DeskRowSchema(Schema):
     lines = fields.List(fields.Nested(DeskLineSchema))
 
 
-class MarkSchema(Schema):
+class DeskMarkSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(list(desk.ORDER_TARGETS)))
 
 
@@ -75,18 +75,18 @@ class BookingMarkSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(list(desk.BOOKING_ACTIONS)))
 
 
-class PaymentSchema(Schema):
+class CounterPaymentSchema(Schema):
     method = fields.String(required=True, validate=validate.OneOf(list(COUNTER_METHODS)))
     amount_fen = fields.Integer(
         load_default=None, validate=validate.Range(min=0, max=1_000_000_000)
     )
 
 
-class CancelSchema(Schema):
+class DeskCancelSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
 
 
-class RefundSchema(Schema):
+class DeskRefundSchema(Schema):
     amount_fen = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000_000))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
     request_key = fields.String(required=True, validate=validate.Length(min=8, max=64))
@@ -160,7 +160,7 @@ def get_order(public_id: str) -> Any:
 
 @blp.route("/orders/<string:public_id>/status", methods=["POST"])
 @require_role(*DESK_ROLES)
-@blp.arguments(MarkSchema)
+@blp.arguments(DeskMarkSchema)
 def mark_order(body: dict[str, Any], public_id: str) -> Any:
     """Mark an order ready, collected (pickup) or delivered (delivery)."""
     run(desk.mark_order, public_id[:40], body["status"], user_id=_uid(), now=utcnow())
@@ -169,7 +169,7 @@ def mark_order(body: dict[str, Any], public_id: str) -> Any:
 
 @blp.route("/orders/<string:public_id>/payment", methods=["POST"])
 @require_role(*DESK_ROLES)
-@blp.arguments(PaymentSchema)
+@blp.arguments(CounterPaymentSchema)
 def take_payment(body: dict[str, Any], public_id: str) -> Any:
     """Record pay at pickup or cash on delivery, with who took it (idempotent per order)."""
     run(
@@ -185,7 +185,7 @@ def take_payment(body: dict[str, Any], public_id: str) -> Any:
 
 @blp.route("/orders/<string:public_id>/cancel", methods=["POST"])
 @require_role(*DESK_ROLES)
-@blp.arguments(CancelSchema)
+@blp.arguments(DeskCancelSchema)
 def cancel_order(body: dict[str, Any], public_id: str) -> Any:
     """Cancel with a reason; money taken goes back as a refund issued after commit."""
     refund_id = run(
@@ -199,7 +199,7 @@ def cancel_order(body: dict[str, Any], public_id: str) -> Any:
 
 @blp.route("/orders/<string:public_id>/refunds", methods=["POST"])
 @require_role(*DESK_ROLES)
-@blp.arguments(RefundSchema)
+@blp.arguments(DeskRefundSchema)
 def refund_order(body: dict[str, Any], public_id: str) -> Any:
     """A full or partial refund. The same request_key again returns the same refund."""
     refund = run(

@@ -23,7 +23,7 @@ blp = Blueprint(
 bilingual_validation_errors(blp)
 
 
-class AccountSchema(Schema):
+class ConsoleAccountSchema(Schema):
     id = fields.Integer()
     email = fields.String()
     name = fields.String()
@@ -33,7 +33,7 @@ class AccountSchema(Schema):
     created_at = fields.DateTime()
 
 
-class NewAccountSchema(Schema):
+class NewConsoleAccountSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=3, max=254))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     mobile = fields.String(load_default="", validate=validate.Length(max=32))
@@ -41,13 +41,13 @@ class NewAccountSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in CONSOLE_ROLES]))
 
 
-class ActiveSchema(Schema):
+class ConsoleActiveSchema(Schema):
     active = fields.Boolean(required=True)
 
 
 @blp.route("", methods=["GET"])
 @require_role(Role.MANAGER)
-@blp.response(200, AccountSchema(many=True))
+@blp.response(200, ConsoleAccountSchema(many=True))
 def list_accounts() -> Any:
     """Every manager and staff account."""
     return read(services.list_accounts)
@@ -55,8 +55,8 @@ def list_accounts() -> Any:
 
 @blp.route("", methods=["POST"])
 @require_role(Role.MANAGER)
-@blp.arguments(NewAccountSchema)
-@blp.response(201, AccountSchema)
+@blp.arguments(NewConsoleAccountSchema)
+@blp.response(201, ConsoleAccountSchema)
 def create_account(body: dict[str, Any]) -> Any:
     """Create a manager or staff account with a first password."""
     return run(services.create_account, **body)
@@ -64,8 +64,8 @@ def create_account(body: dict[str, Any]) -> Any:
 
 @blp.route("/<int:user_id>", methods=["PATCH"])
 @require_role(Role.MANAGER)
-@blp.arguments(ActiveSchema)
-@blp.response(200, AccountSchema)
+@blp.arguments(ConsoleActiveSchema)
+@blp.response(200, ConsoleAccountSchema)
 def update_account(body: dict[str, Any], user_id: int) -> Any:
     """Enable or disable an account (a manager cannot disable themself)."""
     me = current_user()
