@@ -18,6 +18,7 @@ from shop.distributors import onboarding_web
 from shop.distributors import web as distributors_web
 from shop.orders import desk_web
 from shop.planning import web as planning_web
+from shop.reports import web as reports_web
 from shop.runtime import install_runtime
 from shop.staff import web as staff_web
 from shop.stock import web as stock_web
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     stock_web.init_app(app, runtime)
     catalogue_web.init_app(app, runtime)
     onboarding_web.init_app(app, runtime)
+    reports_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

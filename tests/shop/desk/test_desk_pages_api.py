@@ -14,7 +14,7 @@ from inventory.atp import available_to_promise
 from inventory.db import utcnow
 from shop.orders.desk_models import CounterPayment, DeskRefund
 from shop.orders.models import Order, OrderStatus
-from tests.shop.desk.conftest import Desk
+from tests.shop.conftest import Desk
 from tests.web_support import csrf_from
 
 Client = Callable[[str], FlaskClient]

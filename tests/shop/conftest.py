@@ -1,5 +1,5 @@
-"""Order desk fixtures: two products with supply, a pickup order, a delivery order, a
-distributor booking, and people of every role."""
+"""Fixtures of the manager console tests: two products with supply, a pickup order, a card-paid
+delivery order, a distributor booking, and people of every role."""
 
 from __future__ import annotations
 
