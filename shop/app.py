@@ -16,6 +16,7 @@ from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
 from shop.catalogue import web as catalogue_web
 from shop.distributors import onboarding_web
 from shop.distributors import web as distributors_web
+from shop.history import web as history_web
 from shop.orders import desk_web
 from shop.planning import web as planning_web
 from shop.reports import web as reports_web
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     catalogue_web.init_app(app, runtime)
     onboarding_web.init_app(app, runtime)
     reports_web.init_app(app, runtime)
+    history_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -1,5 +1,5 @@
 """manager console (issue 11, helper m11): staff role, counter payments, desk refunds,
-stock receipts, purchase terms and purchase orders, catalogue profiles and price changes, distributor terms, payments and invitations
+stock receipts, purchase terms and purchase orders, catalogue profiles and price changes, distributor terms, payments and invitations, sales history by channel
 
 Revision ID: m11_0001
 Revises: 0001
@@ -277,9 +277,39 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_portal_invitations_user_id"), "portal_invitations", ["user_id"], unique=False
     )
+    op.create_table(
+        "plan_sales_by_channel",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("source", sa.String(length=10), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("updated_at", inventory.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_plan_sales_by_channel_item_id_items")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_sales_by_channel")),
+        sa.UniqueConstraint(
+            "item_id",
+            "day",
+            "channel",
+            "source",
+            name=op.f("uq_plan_sales_by_channel_item_id_day_channel_source"),
+        ),
+    )
+    op.create_index(
+        op.f("ix_plan_sales_by_channel_day"), "plan_sales_by_channel", ["day"], unique=False
+    )
+    op.create_index(
+        op.f("ix_plan_sales_by_channel_item_id"), "plan_sales_by_channel", ["item_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_plan_sales_by_channel_item_id"), table_name="plan_sales_by_channel")
+    op.drop_index(op.f("ix_plan_sales_by_channel_day"), table_name="plan_sales_by_channel")
+    op.drop_table("plan_sales_by_channel")
     op.drop_index(op.f("ix_portal_invitations_user_id"), table_name="portal_invitations")
     op.drop_table("portal_invitations")
     op.drop_index(
