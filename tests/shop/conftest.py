@@ -97,6 +97,11 @@ def paid_online(
 
 @pytest.fixture
 def desk(db: sessionmaker[Session], settings: Settings) -> Desk:
+    return build_desk(db, settings)
+
+
+def build_desk(db: sessionmaker[Session], settings: Settings) -> Desk:
+    """The world of the console tests, for fixtures here and elsewhere (the browser walk)."""
     day = local_day(utcnow()) + timedelta(days=3)
     with transaction(db) as s:
         create_product(
