@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError
 from inventory.events import publish
-from inventory.ledger import post
+from inventory.ledger import adjust_lot, post
 from inventory.materials import receive_material
 from inventory.models import Item, ItemKind, LedgerKind, Lot
 from inventory.rules import current_crop_year, local_day
@@ -126,13 +126,8 @@ def adjust(session: Session, lot_code: str, delta: int, *, reason: str, user_id:
         raise Refused("stock.err.quantity", code="bad_quantity")
     if lot.on_hand + delta < 0:
         raise Refused("stock.err.below_zero", status=409, code="below_zero", on_hand=lot.on_hand)
-    post(session, lot, LedgerKind.ADJUSTMENT, delta, reason=text, reference=f"adjust:{user_id}")
-    publish(
-        session,
-        "lot.adjusted",
-        {"lot": lot.code, "sku": lot.item.sku, "quantity": delta, "reason": text, "by": user_id},
-        key=f"lot:{lot.code}",
-    )
+    # Inventory's own stock-take correction: one `lot.adjusted` shape whoever adjusts.
+    adjust_lot(session, lot.code, delta, reason=text, reference=f"adjust:{user_id}")
     return lot
 
 
