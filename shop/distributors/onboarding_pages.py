@@ -267,5 +267,11 @@ def accept(token: str) -> ResponseReturnValue:
             flash(exc.message, "error")
             return render_template("onboarding/accept.html", email=email), exc.status
         login(user)
-        return redirect("/distributor/")
+        # An invitation is a distributor's; a reset link may be anyone's.
+        home = {
+            Role.DISTRIBUTOR: "/distributor/",
+            Role.MANAGER: "/manager/orders/",
+            Role.STAFF: "/manager/orders/",
+        }
+        return redirect(home.get(user.role, "/account"))
     return render_template("onboarding/accept.html", email=email)

@@ -8,10 +8,11 @@ from inventory.runtime import Runtime
 from shop.api import get_api
 from shop.models import Role
 from shop.nav import add_nav
-from shop.staff import api, pages
+from shop.staff import api, pages, password_pages
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(pages.bp)
+    app.register_blueprint(password_pages.bp)
     get_api(app).register_blueprint(api.blp)
     add_nav(app, "staff.nav", "/manager/staff/", 95, roles=[Role.MANAGER])

@@ -90,7 +90,7 @@ def test_a_distributor_is_onboarded_with_a_price_list_and_a_portal_user_by_invit
 
     visitor = app.test_client()
     form = visitor.get(f"/invite/{token}").get_data(as_text=True)
-    assert "liu@bj02.example" in form and "设置门户密码" in form
+    assert "liu@bj02.example" in form and "设置密码" in form
     short = visitor.post(f"/invite/{token}", data={"csrf_token": csrf_from(form), "password": "x"})
     assert short.status_code == 422
     done = visitor.post(
