@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,14 +19,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from inventory.db import transaction
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.auth import authenticate, create_user, current_user, login, logout
 from shop.i18n import translate
 from shop.models import Role
 from shop.orders import services
-from shop.runtime import get_runtime
+from shop.runtime import read, run
 
 bp = Blueprint("accounts", __name__)
 
@@ -48,9 +46,7 @@ def safe_next(target: str | None) -> str:
 def signin() -> ResponseReturnValue:
     next_url = request.values.get("next", "")
     if request.method == "POST":
-        runtime = get_runtime(current_app)
-        with runtime.sessions() as db:
-            user = authenticate(db, request.form.get("email", ""), request.form.get("password", ""))
+        user = read(authenticate, request.form.get("email", ""), request.form.get("password", ""))
         if user is None:
             flash(translate("accounts.bad_login"), "error")
             return render_template("accounts/signin.html", next=next_url), 401
@@ -65,19 +61,17 @@ def signup() -> ResponseReturnValue:
     next_url = request.values.get("next", "")
     form = {k: request.form.get(k, "") for k in ("email", "name", "mobile")}
     if request.method == "POST":
-        runtime = get_runtime(current_app)
         try:
             if not form["name"].strip():
                 raise DomainError("please give your name", field="name")
-            with transaction(runtime.sessions) as db:
-                user = create_user(
-                    db,
-                    email=form["email"],
-                    name=form["name"],
-                    mobile=form["mobile"],
-                    password=request.form.get("password", ""),
-                    role=Role.CUSTOMER,
-                )
+            user = run(
+                create_user,
+                email=form["email"],
+                name=form["name"],
+                mobile=form["mobile"],
+                password=request.form.get("password", ""),
+                role=Role.CUSTOMER,
+            )
         except DomainError as exc:
             flash(exc.message, "error")
             return render_template("accounts/signup.html", next=next_url, form=form), exc.status
@@ -99,8 +93,7 @@ def account() -> ResponseReturnValue:
     user = current_user()
     if user is None:
         return redirect(url_for("accounts.signin", next=request.full_path.rstrip("?")))
-    with get_runtime(current_app).sessions() as db:
-        orders = services.orders_of_user(db, user.id)
+    orders = read(services.orders_of_user, user.id)
     return render_template("accounts/account.html", user=user, orders=orders)
 
 

@@ -12,13 +12,15 @@ from sqlalchemy import text
 
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop import api, csrf, errors, i18n, logs, nav, scheduler_views
+from shop import api, csrf, errors, i18n, logs, nav
 from shop.catalogue import web as catalogue_web
 from shop.distributors import onboarding_web
 from shop.distributors import web as distributors_web
 from shop.history import web as history_web
 from shop.orders import desk_web
+from shop.orders import web as orders_web
 from shop.planning import web as planning_web
+from shop.production import web as production_web
 from shop.reports import web as reports_web
 from shop.runtime import install_runtime
 from shop.staff import web as staff_web
@@ -52,12 +54,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     api.init_app(app)
     errors.init_app(app)
     distributors_web.init_app(app, runtime)
-    scheduler_views.init_app(app, runtime)
+    production_web.init_app(app, runtime)
     planning_web.init_app(app, runtime)
 
-    from shop import storefront
-
-    storefront.init_app(app, runtime)
+    orders_web.init_app(app, runtime)
     desk_web.init_app(app, runtime)
     staff_web.init_app(app, runtime)
     stock_web.init_app(app, runtime)

@@ -20,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from inventory.errors import DomainError
 from shop.models import Role, User
+from shop.runtime import current_runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 MIN_PASSWORD_LENGTH = 8
@@ -104,11 +105,7 @@ def current_user(db: Session | None = None) -> User | None:
     uid = session.get("uid")
     if uid is not None:
         if db is None:
-            from flask import current_app
-
-            from shop.runtime import get_runtime
-
-            with get_runtime(current_app).sessions() as own:
+            with current_runtime().sessions() as own:
                 user = own.get(User, uid)
         else:
             user = db.get(User, uid)

@@ -21,7 +21,8 @@ from scheduling.planning.capacity import main_profile
 from scheduling.planning.demo_history import seed_recipes, seed_sales_history
 from shop.auth import create_user
 from shop.distributors import accounts as distributor_accounts
-from shop.distributors import services as distributor_services
+from shop.distributors import common, standing
+from shop.distributors import prices as price_lists
 from shop.models import Role
 
 DEMO_PASSWORD = "gaogan-demo"
@@ -177,7 +178,7 @@ def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:
     """Two shops that collect at 06:00 with a price list and a standing order; the coming
     week's pickup slots and standing bookings are made as the scheduler's jobs would."""
     for sku, pieces in CASE_PIECES.items():
-        distributor_services.set_case_pack(session, sku, pieces)
+        price_lists.set_case_pack(session, sku, pieces)
     prices = {p.sku: p.price_fen for p in PRODUCTS}
     for d in DISTRIBUTORS:
         distributor = distributor_accounts.create_distributor(
@@ -190,8 +191,8 @@ def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:
         )
         for sku, pieces in CASE_PIECES.items():
             case_price = round(prices[sku] * pieces * 0.75)
-            distributor_services.set_price(session, distributor.id, sku, case_price)
-        distributor_services.save_standing_order(
+            price_lists.set_price(session, distributor.id, sku, case_price)
+        standing.save_standing_order(
             session,
             distributor_id=distributor.id,
             slot_time=d.slot_time,
@@ -209,8 +210,8 @@ def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:
                 distributor_id=distributor.id,
             )
     for offset in range(1, 8):
-        distributor_services.day_slots(session, today + timedelta(days=offset), rules)
-    distributor_services.generate_standing_bookings(session, today, 7, rules=rules)
+        common.day_slots(session, today + timedelta(days=offset), rules)
+    standing.generate_standing_bookings(session, today, 7, rules=rules)
 
 
 def load_demo(

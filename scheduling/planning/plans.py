@@ -265,7 +265,7 @@ def _store(
                 demand=sum(q for (_s, d, _k), q in data.demand.items() if d == cap.day),
                 unmet=sum(unmet_tiers),
                 unmet_by_tier=unmet_tiers,
-                capacity_units=_capacity_pieces(data, cap.day),
+                capacity_units=capacity_pieces(data, cap.day),
                 utilisation=utilisation(cap, usage, max(ot, cap.extra_hours), steps),
                 overtime_hours=round(ot, 2),
                 rice_g=round(usage.rice_g),
@@ -302,7 +302,7 @@ def _store(
     return plan
 
 
-def _capacity_pieces(data: PlanInput, day: date) -> int:
+def capacity_pieces(data: PlanInput, day: date) -> int:
     """A rough ceiling for the chart: pieces the day could make of the average product if
     the tightest of mills, cabinets and staff were the only limit (extra shift included)."""
     cap = next(c for c in data.days if c.day == day)
@@ -456,141 +456,6 @@ def publish_plan(session: Session, plan_id: int, *, now: datetime | None = None)
     return plan
 
 
-# --- views of plans --------------------------------------------------------------------
-
-
-def plan_table(session: Session, plan: Plan) -> tuple[list[str], list[dict[str, Any]]]:
-    """Rows per day: trays and pieces per product, demand, unmet: the console table and CSV."""
-    skus = {i.id: i.sku for i in session.scalars(select(Item))}
-    products = sorted({skus[line.item_id] for line in plan.lines})
-    by_day: dict[date, dict[str, Any]] = {}
-    for d in plan.days:
-        by_day[d.day] = {
-            "day": d.day,
-            "production": d.production,
-            "demand": d.demand,
-            "unmet": d.unmet,
-            "overtime_hours": d.overtime_hours,
-            "rice_g": d.rice_g,
-            "sugar_g": d.sugar_g,
-            "utilisation": dict(d.utilisation),
-            "made": {},
-            "trays": {},
-        }
-    for line in plan.lines:
-        row = by_day[line.day]
-        row["made"][skus[line.item_id]] = line.quantity
-        row["trays"][skus[line.item_id]] = line.trays
-    return products, [by_day[k] for k in sorted(by_day)]
-
-
-def plan_csv(session: Session, plan: Plan) -> str:
-    import csv
-    import io
-
-    products, rows = plan_table(session, plan)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "day",
-            "production",
-            *[f"{p} pieces" for p in products],
-            *[f"{p} trays" for p in products],
-            "demand",
-            "unmet",
-            "overtime_hours",
-            "rice_g",
-            "sugar_g",
-        ]
-    )
-    for r in rows:
-        writer.writerow(
-            [
-                r["day"].isoformat(),
-                int(r["production"]),
-                *[r["made"].get(p, 0) for p in products],
-                *[r["trays"].get(p, 0) for p in products],
-                r["demand"],
-                r["unmet"],
-                r["overtime_hours"],
-                r["rice_g"],
-                r["sugar_g"],
-            ]
-        )
-    return out.getvalue()
-
-
-def plan_dict(session: Session, plan: Plan) -> dict[str, Any]:
-    products, rows = plan_table(session, plan)
-    return {
-        "id": plan.id,
-        "ref": plan.ref,
-        "profile_id": plan.profile_id,
-        "profile": plan.profile.name,
-        "start": plan.start.isoformat(),
-        "end": plan.end.isoformat(),
-        "status": plan.status.value,
-        "growth_pct": plan.growth_pct,
-        "solver_status": plan.solver_status,
-        "solve_seconds": plan.solve_seconds,
-        "demand_total": plan.demand_total,
-        "served_total": plan.demand_total - plan.unmet_total,
-        "unmet_total": plan.unmet_total,
-        "waste_total": plan.waste_total,
-        "overtime_hours": plan.overtime_hours,
-        "summary": plan.summary,
-        "warnings": plan.warnings,
-        "products": products,
-        "days": [
-            {
-                "day": r["day"].isoformat(),
-                "production": r["production"],
-                "demand": r["demand"],
-                "unmet": r["unmet"],
-                "overtime_hours": r["overtime_hours"],
-                "rice_g": r["rice_g"],
-                "sugar_g": r["sugar_g"],
-                "utilisation": r["utilisation"],
-                "made": r["made"],
-                "trays": r["trays"],
-            }
-            for r in rows
-        ],
-        "close_days": [d.day.isoformat() for d in short_days(plan)],
-    }
-
-
-def compare(plans: Sequence[Plan]) -> list[dict[str, Any]]:
-    """Side by side: served, unmet, waste, overtime and peak utilisation per resource."""
-    out = []
-    for plan in plans:
-        peak: dict[str, float] = {}
-        mean: dict[str, float] = defaultdict(float)
-        production_days = [d for d in plan.days if d.production]
-        for d in production_days:
-            for k, v in d.utilisation.items():
-                peak[k] = max(peak.get(k, 0.0), v)
-                mean[k] += v / max(1, len(production_days))
-        out.append(
-            {
-                "plan_id": plan.id,
-                "ref": plan.ref,
-                "profile": plan.profile.name,
-                "demand": plan.demand_total,
-                "served": plan.demand_total - plan.unmet_total,
-                "unmet": plan.unmet_total,
-                "unmet_by_tier": plan.summary.get("unmet_by_tier", []),
-                "waste": plan.waste_total,
-                "overtime_hours": plan.overtime_hours,
-                "short_days": len(short_days(plan)),
-                "peak_utilisation": {k: round(v, 3) for k, v in sorted(peak.items())},
-                "mean_utilisation": {k: round(v, 3) for k, v in sorted(mean.items())},
-            }
-        )
-    return out
-
-
 def plan_all_profiles(
     session: Session, request: PlanRequest, profiles: Sequence[CapacityProfile], **kwargs: Any
 ) -> list[Plan]:
@@ -598,22 +463,3 @@ def plan_all_profiles(
         create_plan(session, PlanRequest(**{**request.__dict__, "profile_id": p.id}), **kwargs)
         for p in profiles
     ]
-
-
-def season_outlook(
-    session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Demand against capacity per day before any plan is made (the chart's first view)."""
-    prepared = prepare(session, request, harvest_month=harvest_month, now=now)
-    data = prepared.data
-    out = []
-    for cap in data.days:
-        out.append(
-            {
-                "day": cap.day,
-                "production": cap.production,
-                "demand": sum(q for (_s, d, _k), q in data.demand.items() if d == cap.day),
-                "capacity": _capacity_pieces(data, cap.day),
-            }
-        )
-    return out, prepared.warnings

@@ -16,7 +16,7 @@ from inventory.models import Item, ItemKind
 from inventory.rules import MAX_WINDOW_DAYS
 from shop.catalogue.models import PriceChange, ProductProfile
 from shop.catalogue.rules import SKU, clean_channels
-from shop.distributors import services as distributors
+from shop.distributors import prices as distributors
 from shop.distributors.models import CasePack, Distributor, DistributorPrice
 from shop.refusals import Refused
 

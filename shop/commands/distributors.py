@@ -14,7 +14,7 @@ from inventory.rules import LOCAL_ZONE
 from scheduling.pickup import slots as slot_rules
 from scheduling.pickup.slots import SlotRules
 from shop.cli import CliState, pass_state
-from shop.distributors import accounts, services, webhooks
+from shop.distributors import accounts, common, pickup, prices, standing, webhooks
 from shop.distributors.models import Distributor
 
 
@@ -111,7 +111,7 @@ def register(cli: click.Group) -> None:
         """Set how many pieces one case of a product holds."""
         try:
             with transaction(state.runtime.sessions) as session:
-                services.set_case_pack(session, sku, pieces)
+                prices.set_case_pack(session, sku, pieces)
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
         click.echo(f"{sku}: {pieces} pieces per case")
@@ -126,7 +126,7 @@ def register(cli: click.Group) -> None:
         fen = _fen(case_price_yuan)
         try:
             with transaction(state.runtime.sessions) as session:
-                services.set_price(session, _distributor_id(session, code), sku, fen)
+                prices.set_price(session, _distributor_id(session, code), sku, fen)
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
         click.echo(f"{code.upper()} {sku}: ¥{fen / 100:.2f} per case")
@@ -138,7 +138,7 @@ def register(cli: click.Group) -> None:
         """Show (creating if needed) the pickup slots of a production day."""
         rules = SlotRules.from_settings(state.runtime.settings)
         with transaction(state.runtime.sessions) as session:
-            rows = services.day_slots(session, day.date(), rules)
+            rows = common.day_slots(session, day.date(), rules)
             if not rows:
                 click.echo(f"{day.date()}: closed, no pickup slots")
             for s in rows:
@@ -159,7 +159,7 @@ def register(cli: click.Group) -> None:
         rules = SlotRules.from_settings(state.runtime.settings)
         try:
             with transaction(state.runtime.sessions) as session:
-                services.day_slots(session, day.date(), rules)
+                common.day_slots(session, day.date(), rules)
                 slot = slot_rules.slot_at(session, day.date(), at)
                 if slot is None:
                     raise click.ClickException(f"no pickup slot at {start} on {day.date()}")
@@ -179,7 +179,7 @@ def register(cli: click.Group) -> None:
         settings = state.runtime.settings
         start: date = today.date() if today else utcnow().astimezone(LOCAL_ZONE).date()
         with transaction(state.runtime.sessions) as session:
-            refs = services.generate_standing_bookings(
+            refs = standing.generate_standing_bookings(
                 session,
                 start,
                 days_ahead or settings.standing_days_ahead,
@@ -193,7 +193,7 @@ def register(cli: click.Group) -> None:
         """Mark bookings not checked in by slot end + grace as no-shows; release their goods."""
         settings = state.runtime.settings
         with transaction(state.runtime.sessions) as session:
-            refs = services.sweep_no_shows(
+            refs = pickup.sweep_no_shows(
                 session,
                 utcnow(),
                 grace_minutes=settings.no_show_grace_minutes,

@@ -105,7 +105,7 @@ def register(cli: click.Group) -> None:
     @pass_state
     def mails(state: CliState) -> None:
         """The mails written to the local mail folder (when no SMTP server is set)."""
-        from shop.notifications import mails_in
+        from shop.orders.notifications import mails_in
 
         folder = Path(state.runtime.settings.mail_dir)
         found = mails_in(folder) if folder.exists() else []

@@ -15,7 +15,8 @@ from scheduling.planning import calendar as cal
 from scheduling.planning.capacity import main_profile
 from scheduling.planning.demo_history import seed_recipes, seed_sales_history
 from scheduling.planning.models import CapacityProfile
-from scheduling.planning.plans import PlanRequest, create_plan, plan_csv, publish_plan
+from scheduling.planning.plan_reports import plan_csv
+from scheduling.planning.plans import PlanRequest, create_plan, publish_plan
 
 STAGE_LABELS = {
     "greedy": "greedy baseline",

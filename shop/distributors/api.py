@@ -12,20 +12,22 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import abort, current_app, g, request
+from flask import abort, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy.orm import Session
 
-from inventory.db import transaction, utcnow
+from inventory.db import utcnow
 from inventory.rules import LOCAL_ZONE
-from inventory.runtime import Runtime
 from scheduling.cutoff import cutoff_for
+from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
-from shop.distributors import services, tokens
-from shop.distributors.models import Booking, StandingOrder
+from shop.auth import current_user
+from shop.distributors import bookings, common, prices, standing, tokens
+from shop.distributors.bookings import BookingWithSlot, with_slot
+from shop.distributors.models import StandingOrder
 from shop.models import Role, User
+from shop.runtime import current_runtime, read, run
 
 blp = Blueprint(
     "distributor_api",
@@ -36,14 +38,8 @@ blp = Blueprint(
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
-def _runtime() -> Runtime:
-    from shop.runtime import get_runtime
-
-    return get_runtime(current_app)
-
-
 def _rules() -> SlotRules:
-    return SlotRules.from_settings(_runtime().settings)
+    return SlotRules.from_settings(current_runtime().settings)
 
 
 def caller_distributor_id(*, session_only: bool = False) -> int:
@@ -55,12 +51,9 @@ def caller_distributor_id(*, session_only: bool = False) -> int:
     if header.startswith("Bearer "):
         if session_only:
             abort(403, description="manage API tokens from the signed-in portal")
-        with transaction(_runtime().sessions) as session:
-            distributor = tokens.authenticate_token(session, header[7:].strip())
-            g.distributor_id = distributor.id
+        distributor = run(tokens.authenticate_token, header[7:].strip())
+        g.distributor_id = distributor.id
         return int(g.distributor_id)
-    from shop.auth import current_user
-
     user: User | None = current_user()
     if user is None:
         abort(401, description="send an API token (Authorization: Bearer ...) or sign in")
@@ -211,7 +204,7 @@ class TokenOut(Schema):
 # --- dumping ---------------------------------------------------------------------------------
 
 
-def slot_dict(slot: Any) -> dict[str, Any]:
+def slot_dict(slot: PickupSlot) -> dict[str, Any]:
     return {
         "id": slot.id,
         "day": slot.day,
@@ -225,10 +218,8 @@ def slot_dict(slot: Any) -> dict[str, Any]:
     }
 
 
-def booking_dict(session: Session, booking: Booking, rules: SlotRules) -> dict[str, Any]:
-    from scheduling.pickup.models import PickupSlot
-
-    slot = session.get(PickupSlot, booking.slot_id)
+def booking_dict(loaded: BookingWithSlot, rules: SlotRules) -> dict[str, Any]:
+    booking, slot = loaded.booking, loaded.slot
     return {
         "id": booking.id,
         "day": booking.day,
@@ -290,15 +281,13 @@ class Slots(MethodView):
         caller_distributor_id()
         day: date = args["day"]
         rules = _rules()
-        with transaction(_runtime().sessions) as session:
-            open_day = services.is_open_day(session, day)
-            slots = services.day_slots(session, day, rules)
-            return {
-                "day": day,
-                "open": open_day,
-                "cutoff": cutoff_for(day, rules.cutoff),
-                "slots": [slot_dict(s) for s in slots],
-            }
+        open_day, slots = run(common.open_day_slots, day, rules)
+        return {
+            "day": day,
+            "open": open_day,
+            "cutoff": cutoff_for(day, rules.cutoff),
+            "slots": [slot_dict(s) for s in slots],
+        }
 
 
 @blp.route("/bookings")
@@ -313,11 +302,8 @@ class Bookings(MethodView):
         start = args.get("start") or today
         end = args.get("end") or start + timedelta(days=14)
         rules = _rules()
-        with _runtime().sessions() as session:
-            return [
-                booking_dict(session, b, rules)
-                for b in services.list_bookings(session, distributor_id, start, end)
-            ]
+        rows = read(bookings.list_bookings_with_slots, distributor_id, start, end)
+        return [booking_dict(row, rules) for row in rows]
 
     @blp.arguments(BookingIn)
     @blp.response(201, BookingOut)
@@ -327,19 +313,18 @@ class Bookings(MethodView):
         """Book a slot with a bulk order (cases per product): seat and stock, all or nothing."""
         distributor_id = caller_distributor_id()
         rules = _rules()
-        with transaction(_runtime().sessions) as session:
-            booking = services.create_booking(
-                session,
-                rules,
-                distributor_id=distributor_id,
-                day=data["day"],
-                slot_id=data["slot_id"],
-                lines=_lines(data["lines"]),
-                now=utcnow(),
-                source="api" if request.headers.get("Authorization") else "portal",
-                note=data["note"],
-            )
-            return booking_dict(session, booking, rules)
+        booked = run(
+            with_slot(bookings.create_booking),
+            rules,
+            distributor_id=distributor_id,
+            day=data["day"],
+            slot_id=data["slot_id"],
+            lines=_lines(data["lines"]),
+            now=utcnow(),
+            source="api" if request.headers.get("Authorization") else "portal",
+            note=data["note"],
+        )
+        return booking_dict(booked, rules)
 
 
 @blp.route("/bookings/<int:booking_id>")
@@ -348,10 +333,8 @@ class BookingItem(MethodView):
     @blp.doc(security=SECURITY)
     def get(self, booking_id: int) -> dict[str, Any]:
         distributor_id = caller_distributor_id()
-        with _runtime().sessions() as session:
-            return booking_dict(
-                session, services.get_booking(session, distributor_id, booking_id), _rules()
-            )
+        found = read(with_slot(bookings.get_booking), distributor_id, booking_id)
+        return booking_dict(found, _rules())
 
     @blp.arguments(BookingChange)
     @blp.response(200, BookingOut)
@@ -360,17 +343,16 @@ class BookingItem(MethodView):
         """Change slot and/or quantities until the cut-off (20:00 the evening before)."""
         distributor_id = caller_distributor_id()
         rules = _rules()
-        with transaction(_runtime().sessions) as session:
-            booking = services.change_booking(
-                session,
-                rules,
-                distributor_id=distributor_id,
-                booking_id=booking_id,
-                now=utcnow(),
-                slot_id=data.get("slot_id"),
-                lines=_lines(data["lines"]) if data.get("lines") is not None else None,
-            )
-            return booking_dict(session, booking, rules)
+        changed = run(
+            with_slot(bookings.change_booking),
+            rules,
+            distributor_id=distributor_id,
+            booking_id=booking_id,
+            now=utcnow(),
+            slot_id=data.get("slot_id"),
+            lines=_lines(data["lines"]) if data.get("lines") is not None else None,
+        )
+        return booking_dict(changed, rules)
 
     @blp.response(200, BookingOut)
     @blp.doc(security=SECURITY)
@@ -378,11 +360,14 @@ class BookingItem(MethodView):
         """Cancel until the cut-off; the seat and stock are released at once."""
         distributor_id = caller_distributor_id()
         rules = _rules()
-        with transaction(_runtime().sessions) as session:
-            booking = services.cancel_booking(
-                session, rules, distributor_id=distributor_id, booking_id=booking_id, now=utcnow()
-            )
-            return booking_dict(session, booking, rules)
+        cancelled = run(
+            with_slot(bookings.cancel_booking),
+            rules,
+            distributor_id=distributor_id,
+            booking_id=booking_id,
+            now=utcnow(),
+        )
+        return booking_dict(cancelled, rules)
 
 
 @blp.route("/standing-orders")
@@ -391,10 +376,7 @@ class StandingOrders(MethodView):
     @blp.doc(security=SECURITY)
     def get(self) -> list[dict[str, Any]]:
         distributor_id = caller_distributor_id()
-        with _runtime().sessions() as session:
-            return [
-                standing_dict(o) for o in services.list_standing_orders(session, distributor_id)
-            ]
+        return [standing_dict(o) for o in read(standing.list_standing_orders, distributor_id)]
 
     @blp.arguments(StandingIn)
     @blp.response(201, StandingOut)
@@ -407,17 +389,16 @@ class StandingOrders(MethodView):
 def _save_standing(data: dict[str, Any], order_id: int | None = None) -> dict[str, Any]:
     """Create (no id) or replace the caller's standing order from a StandingIn body."""
     distributor_id = caller_distributor_id()
-    with transaction(_runtime().sessions) as session:
-        order = services.save_standing_order(
-            session,
-            distributor_id=distributor_id,
-            slot_time=data["slot_time"],
-            weekday_lines=_weekday_lines(data["lines"]),
-            starts_on=data["starts_on"],
-            ends_on=data["ends_on"],
-            standing_order_id=order_id,
-        )
-        return standing_dict(order)
+    order = run(
+        standing.save_standing_order,
+        distributor_id=distributor_id,
+        slot_time=data["slot_time"],
+        weekday_lines=_weekday_lines(data["lines"]),
+        starts_on=data["starts_on"],
+        ends_on=data["ends_on"],
+        standing_order_id=order_id,
+    )
+    return standing_dict(order)
 
 
 @blp.route("/standing-orders/<int:order_id>")
@@ -434,8 +415,7 @@ class StandingOrderItem(MethodView):
     def delete(self, order_id: int) -> dict[str, Any]:
         """End a standing order: no further bookings are made from it."""
         distributor_id = caller_distributor_id()
-        with transaction(_runtime().sessions) as session:
-            return standing_dict(services.end_standing_order(session, distributor_id, order_id))
+        return standing_dict(run(standing.end_standing_order, distributor_id, order_id))
 
 
 @blp.route("/standing-orders/<int:order_id>/skip")
@@ -446,15 +426,14 @@ class StandingSkip(MethodView):
     def post(self, data: dict[str, Any], order_id: int) -> None:
         """Skip one day of a standing order (until that day's cut-off)."""
         distributor_id = caller_distributor_id()
-        with transaction(_runtime().sessions) as session:
-            services.skip_occurrence(
-                session,
-                _rules(),
-                distributor_id=distributor_id,
-                order_id=order_id,
-                day=data["day"],
-                now=utcnow(),
-            )
+        run(
+            standing.skip_occurrence,
+            _rules(),
+            distributor_id=distributor_id,
+            order_id=order_id,
+            day=data["day"],
+            now=utcnow(),
+        )
 
 
 @blp.route("/waitlist")
@@ -465,23 +444,22 @@ class Waitlist(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Wait for stock or a seat on a sold-out day: served in order when some is released."""
         distributor_id = caller_distributor_id()
-        with transaction(_runtime().sessions) as session:
-            entry = services.join_waitlist(
-                session,
-                distributor_id=distributor_id,
-                day=data["day"],
-                slot_id=data["slot_id"],
-                lines=_lines(data["lines"]),
-                reason="requested",
-            )
-            return {
-                "id": entry.id,
-                "day": entry.day,
-                "slot_id": entry.slot_id,
-                "lines": entry.lines,
-                "status": entry.status.value,
-                "booking_id": entry.booking_id,
-            }
+        entry = run(
+            bookings.join_waitlist,
+            distributor_id=distributor_id,
+            day=data["day"],
+            slot_id=data["slot_id"],
+            lines=_lines(data["lines"]),
+            reason="requested",
+        )
+        return {
+            "id": entry.id,
+            "day": entry.day,
+            "slot_id": entry.slot_id,
+            "lines": entry.lines,
+            "status": entry.status.value,
+            "booking_id": entry.booking_id,
+        }
 
 
 @blp.route("/price-list")
@@ -490,8 +468,7 @@ class PriceList(MethodView):
     @blp.doc(security=SECURITY)
     def get(self) -> list[Any]:
         distributor_id = caller_distributor_id()
-        with _runtime().sessions() as session:
-            return list(services.price_list(session, distributor_id))
+        return read(prices.price_list, distributor_id)
 
 
 @blp.route("/tokens")
@@ -499,17 +476,15 @@ class Tokens(MethodView):
     @blp.response(200, TokenOut(many=True))
     def get(self) -> list[Any]:
         distributor_id = caller_distributor_id(session_only=True)
-        with _runtime().sessions() as session:
-            return list(tokens.list_tokens(session, distributor_id))
+        return read(tokens.list_tokens, distributor_id)
 
     @blp.arguments(TokenIn)
     @blp.response(201, TokenOut)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a token; its secret is in this answer only (store it now)."""
         distributor_id = caller_distributor_id(session_only=True)
-        with transaction(_runtime().sessions) as session:
-            issued = tokens.create_token(session, distributor_id, data["name"])
-            return {**TokenOut().dump(issued.token), "token": issued.plaintext}
+        issued = run(tokens.create_token, distributor_id, data["name"])
+        return {**TokenOut().dump(issued.token), "token": issued.plaintext}
 
 
 @blp.route("/tokens/<int:token_id>")
@@ -518,5 +493,4 @@ class TokenItem(MethodView):
     def delete(self, token_id: int) -> Any:
         """Revoke a token: it is refused from now on."""
         distributor_id = caller_distributor_id(session_only=True)
-        with transaction(_runtime().sessions) as session:
-            return tokens.revoke_token(session, distributor_id, token_id)
+        return run(tokens.revoke_token, distributor_id, token_id)

@@ -8,7 +8,7 @@ from inventory.rules import local_day
 from inventory.settings import Settings
 from scheduling.pickup.slots import SlotRules
 from scheduling.scheduler.jobs import JobContext, JobRegistry, registry
-from shop.distributors import services, webhooks
+from shop.distributors import pickup, standing, webhooks
 
 STANDING_BOOKINGS = "distributors.standing_bookings"
 NO_SHOWS = "distributors.no_shows"
@@ -32,7 +32,7 @@ def no_show_hours(settings: Settings) -> str:
 
 def _standing(ctx: JobContext) -> list[str]:
     rules = SlotRules.from_settings(ctx.settings)
-    return services.generate_standing_bookings(
+    return standing.generate_standing_bookings(
         ctx.session,
         local_day(ctx.scheduled_for),
         ctx.settings.standing_days_ahead,
@@ -42,7 +42,7 @@ def _standing(ctx: JobContext) -> list[str]:
 
 
 def _no_shows(ctx: JobContext) -> list[str]:
-    return services.sweep_no_shows(
+    return pickup.sweep_no_shows(
         ctx.session,
         ctx.now(),
         grace_minutes=ctx.settings.no_show_grace_minutes,

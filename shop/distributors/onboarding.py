@@ -24,7 +24,7 @@ from inventory.errors import DomainError
 from inventory.events import publish
 from shop.auth import MIN_PASSWORD_LENGTH, create_user
 from shop.distributors import accounts
-from shop.distributors import services as bookings
+from shop.distributors import prices as bookings
 from shop.distributors.models import (
     Booking,
     BookingLine,

@@ -6,47 +6,31 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Flask,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
-from inventory.db import transaction, utcnow
+from inventory.db import utcnow
 from inventory.errors import DomainError, SoldOut
 from inventory.rules import LOCAL_ZONE
-from inventory.runtime import Runtime
 from scheduling.cutoff import cutoff_for, is_past_cutoff
 from scheduling.errors import SlotFull
 from scheduling.pickup import slots as slot_rules
-from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
 from shop.auth import current_user, require_role
-from shop.distributors import accounts, services, tokens
-from shop.distributors.models import BookingStatus, Distributor
+from shop.distributors import accounts, bookings, pickup, prices, quotas, tokens
+from shop.distributors import standing as standing_orders
+from shop.distributors.models import BookingStatus
+from shop.distributors.week import week_view
 from shop.i18n import translate
 from shop.models import Role
+from shop.runtime import current_runtime, read, run
 
 portal = Blueprint("distributors", __name__, url_prefix="/distributor")
 board = Blueprint("pickups", __name__, url_prefix="/manager/pickups")
 
 
-def _runtime() -> Runtime:
-    from shop.runtime import get_runtime
-
-    return get_runtime(current_app)
-
-
 def _rules() -> SlotRules:
-    return SlotRules.from_settings(_runtime().settings)
+    return SlotRules.from_settings(current_runtime().settings)
 
 
 def _today() -> date:
@@ -99,56 +83,28 @@ def week() -> ResponseReturnValue:
     days = [monday + timedelta(days=i) for i in range(7)]
     rules = _rules()
     now = utcnow()
-    with transaction(_runtime().sessions) as session:
-        distributor = accounts.get_distributor(session, distributor_id)
-        prices = services.price_list(session, distributor_id)
-        bookings = services.list_bookings(session, distributor_id, days[0], days[-1])
-        closed = services._closed_days(session, days[0], days[-1])
-        slot_rows = {
-            day: services.day_slots(session, day, rules) if day >= _today() else [] for day in days
-        }
-        all_slots = {s.id: s for slots in slot_rows.values() for s in slots}
-        for b in bookings:
-            if b.slot_id not in all_slots:
-                slot = session.get(PickupSlot, b.slot_id)
-                if slot is not None:
-                    all_slots[slot.id] = slot
-        standing = services.list_standing_orders(session, distributor_id)
-        by_day = {day: [b for b in bookings if b.day == day] for day in days}
-        # Standing-order days not (yet) turned into a booking: shown so they can be skipped.
-        made = {(b.standing_order_id, b.day) for b in bookings if b.standing_order_id}
-        skipped = services.skipped_days(session, [o.id for o in standing], days[0], days[-1])
-        upcoming = {
-            day: [
-                (order, lines)
-                for order in standing
-                if (lines := services.pattern_of(order).lines_on(day))
-                and (order.id, day) not in made
-                and day not in closed
-            ]
-            for day in days
-        }
-        open_for_change = {day: not is_past_cutoff(day, now, rules.cutoff) for day in days}
-        cutoffs = {day: cutoff_for(day, rules.cutoff) for day in days}
-        return render_template(
-            "distributors/week.html",
-            distributor=distributor,
-            prices=prices,
-            days=days,
-            by_day=by_day,
-            slot_rows=slot_rows,
-            all_slots=all_slots,
-            closed=closed,
-            open_for_change=open_for_change,
-            cutoffs=cutoffs,
-            standing=standing,
-            upcoming=upcoming,
-            skipped=skipped,
-            prev_week=(monday - timedelta(days=7)).isoformat(),
-            next_week=(monday + timedelta(days=7)).isoformat(),
-            today=_today(),
-            status=BookingStatus,
-        )
+    view = run(week_view, distributor_id, days, rules, today=_today())
+    open_for_change = {day: not is_past_cutoff(day, now, rules.cutoff) for day in days}
+    cutoffs = {day: cutoff_for(day, rules.cutoff) for day in days}
+    return render_template(
+        "distributors/week.html",
+        distributor=view.distributor,
+        prices=view.prices,
+        days=days,
+        by_day=view.by_day,
+        slot_rows=view.slot_rows,
+        all_slots=view.all_slots,
+        closed=view.closed,
+        open_for_change=open_for_change,
+        cutoffs=cutoffs,
+        standing=view.standing,
+        upcoming=view.upcoming,
+        skipped=view.skipped,
+        prev_week=(monday - timedelta(days=7)).isoformat(),
+        next_week=(monday + timedelta(days=7)).isoformat(),
+        today=_today(),
+        status=BookingStatus,
+    )
 
 
 def _back_to_week(day: date) -> ResponseReturnValue:
@@ -161,17 +117,16 @@ def book() -> ResponseReturnValue:
     distributor_id = _distributor_id()
     day = _day_arg()
     try:
-        with transaction(_runtime().sessions) as session:
-            skus = [p.sku for p in services.price_list(session, distributor_id)]
-            services.create_booking(
-                session,
-                _rules(),
-                distributor_id=distributor_id,
-                day=day,
-                slot_id=int(request.form.get("slot_id", "0") or 0),
-                lines=_cases_from_form(skus),
-                now=utcnow(),
-            )
+        lines = _cases_from_form(read(prices.price_skus, distributor_id))
+        run(
+            bookings.create_booking,
+            _rules(),
+            distributor_id=distributor_id,
+            day=day,
+            slot_id=int(request.form.get("slot_id", "0") or 0),
+            lines=lines,
+            now=utcnow(),
+        )
         flash(translate("dist.flash.booked"), "ok")
     except (SlotFull, SoldOut) as exc:
         _flash_error(exc)
@@ -184,17 +139,16 @@ def book() -> ResponseReturnValue:
 
 def _join_waitlist(distributor_id: int, day: date, reason: str) -> None:
     try:
-        with transaction(_runtime().sessions) as session:
-            skus = [p.sku for p in services.price_list(session, distributor_id)]
-            slot_id = request.form.get("slot_id")
-            services.join_waitlist(
-                session,
-                distributor_id=distributor_id,
-                day=day,
-                slot_id=int(slot_id) if slot_id else None,
-                lines=_cases_from_form(skus),
-                reason=reason,
-            )
+        lines = _cases_from_form(read(prices.price_skus, distributor_id))
+        slot_id = request.form.get("slot_id")
+        run(
+            bookings.join_waitlist,
+            distributor_id=distributor_id,
+            day=day,
+            slot_id=int(slot_id) if slot_id else None,
+            lines=lines,
+            reason=reason,
+        )
         flash(translate("dist.flash.waitlisted"), "warning")
     except DomainError as exc:
         _flash_error(exc)
@@ -206,20 +160,18 @@ def change(booking_id: int) -> ResponseReturnValue:
     distributor_id = _distributor_id()
     day = _today()
     try:
-        with transaction(_runtime().sessions) as session:
-            booking = services.get_booking(session, distributor_id, booking_id)
-            day = booking.day
-            skus = [p.sku for p in services.price_list(session, distributor_id)]
-            slot_id = request.form.get("slot_id")
-            services.change_booking(
-                session,
-                _rules(),
-                distributor_id=distributor_id,
-                booking_id=booking_id,
-                now=utcnow(),
-                slot_id=int(slot_id) if slot_id else None,
-                lines=_cases_from_form(skus) or None,
-            )
+        day = read(bookings.get_booking, distributor_id, booking_id).day
+        lines = _cases_from_form(read(prices.price_skus, distributor_id))
+        slot_id = request.form.get("slot_id")
+        run(
+            bookings.change_booking,
+            _rules(),
+            distributor_id=distributor_id,
+            booking_id=booking_id,
+            now=utcnow(),
+            slot_id=int(slot_id) if slot_id else None,
+            lines=lines or None,
+        )
         flash(translate("dist.flash.changed"), "ok")
     except DomainError as exc:
         _flash_error(exc)
@@ -232,15 +184,14 @@ def cancel(booking_id: int) -> ResponseReturnValue:
     distributor_id = _distributor_id()
     day = _today()
     try:
-        with transaction(_runtime().sessions) as session:
-            booking = services.cancel_booking(
-                session,
-                _rules(),
-                distributor_id=distributor_id,
-                booking_id=booking_id,
-                now=utcnow(),
-            )
-            day = booking.day
+        booking = run(
+            bookings.cancel_booking,
+            _rules(),
+            distributor_id=distributor_id,
+            booking_id=booking_id,
+            now=utcnow(),
+        )
+        day = booking.day
         flash(translate("dist.flash.cancelled"), "ok")
     except DomainError as exc:
         _flash_error(exc)
@@ -253,19 +204,15 @@ def sheet(booking_id: int) -> ResponseReturnValue:
     user = current_user()
     assert user is not None
     scope = None if user.role is Role.MANAGER else _distributor_id()
-    with _runtime().sessions() as session:
-        booking = services.get_booking(session, scope, booking_id)
-        distributor = accounts.get_distributor(session, booking.distributor_id)
-        slot = session.get(PickupSlot, booking.slot_id)
-        names = {p.sku: p for p in services.price_list(session, booking.distributor_id)}
-        return render_template(
-            "distributors/sheet.html",
-            booking=booking,
-            distributor=distributor,
-            slot=slot,
-            names=names,
-            total=sum(ln.cases * ln.case_price_fen for ln in booking.lines),
-        )
+    view = read(pickup.booking_sheet, scope, booking_id)
+    return render_template(
+        "distributors/sheet.html",
+        booking=view.booking,
+        distributor=view.distributor,
+        slot=view.slot,
+        names=view.names,
+        total=view.total_fen,
+    )
 
 
 @portal.route("/standing", methods=["GET", "POST"])
@@ -275,57 +222,51 @@ def standing() -> ResponseReturnValue:
     rules = _rules()
     if request.method == "POST":
         try:
-            with transaction(_runtime().sessions) as session:
-                skus = [p.sku for p in services.price_list(session, distributor_id)]
-                weekday_lines: dict[int, dict[str, int]] = {}
-                for weekday in range(7):
-                    for sku in skus:
-                        raw = request.form.get(f"cases_{weekday}_{sku}", "").strip()
-                        if raw:
-                            weekday_lines.setdefault(weekday, {})[sku] = int(raw)
-                order_id = request.form.get("order_id")
-                services.save_standing_order(
-                    session,
-                    distributor_id=distributor_id,
-                    slot_time=datetime.strptime(
-                        request.form.get("slot_time", "06:00"), "%H:%M"
-                    ).time(),
-                    weekday_lines=weekday_lines,
-                    starts_on=_day_arg("starts_on", _today() + timedelta(days=1)),
-                    ends_on=date.fromisoformat(request.form["ends_on"])
-                    if request.form.get("ends_on")
-                    else None,
-                    standing_order_id=int(order_id) if order_id else None,
-                )
+            skus = read(prices.price_skus, distributor_id)
+            weekday_lines: dict[int, dict[str, int]] = {}
+            for weekday in range(7):
+                for sku in skus:
+                    raw = request.form.get(f"cases_{weekday}_{sku}", "").strip()
+                    if raw:
+                        weekday_lines.setdefault(weekday, {})[sku] = int(raw)
+            order_id = request.form.get("order_id")
+            run(
+                standing_orders.save_standing_order,
+                distributor_id=distributor_id,
+                slot_time=datetime.strptime(request.form.get("slot_time", "06:00"), "%H:%M").time(),
+                weekday_lines=weekday_lines,
+                starts_on=_day_arg("starts_on", _today() + timedelta(days=1)),
+                ends_on=date.fromisoformat(request.form["ends_on"])
+                if request.form.get("ends_on")
+                else None,
+                standing_order_id=int(order_id) if order_id else None,
+            )
             flash(translate("dist.flash.standing_saved"), "ok")
         except ValueError:
             flash(translate("dist.error.cases_number"), "error")
         except DomainError as exc:
             _flash_error(exc)
         return redirect(url_for("distributors.standing"))
-    with transaction(_runtime().sessions) as session:
-        prices = services.price_list(session, distributor_id)
-        orders = services.list_standing_orders(session, distributor_id)
-        grids = {o.id: {(ln.weekday, ln.sku): ln.cases for ln in o.lines} for o in orders}
-        slot_choices = [
-            slot_rules.local_slot_label(a, b)[:5] for a, b in slot_rules.slot_times(_today(), rules)
-        ]
-        return render_template(
-            "distributors/standing.html",
-            prices=prices,
-            orders=orders,
-            grids=grids,
-            slot_choices=slot_choices,
-            tomorrow=_today() + timedelta(days=1),
-        )
+    price_rows, orders = read(standing_orders.standing_overview, distributor_id)
+    grids = {o.id: {(ln.weekday, ln.sku): ln.cases for ln in o.lines} for o in orders}
+    slot_choices = [
+        slot_rules.local_slot_label(a, b)[:5] for a, b in slot_rules.slot_times(_today(), rules)
+    ]
+    return render_template(
+        "distributors/standing.html",
+        prices=price_rows,
+        orders=orders,
+        grids=grids,
+        slot_choices=slot_choices,
+        tomorrow=_today() + timedelta(days=1),
+    )
 
 
 @portal.post("/standing/<int:order_id>/end")
 @require_role(Role.DISTRIBUTOR)
 def end_standing(order_id: int) -> ResponseReturnValue:
     try:
-        with transaction(_runtime().sessions) as session:
-            services.end_standing_order(session, _distributor_id(), order_id)
+        run(standing_orders.end_standing_order, _distributor_id(), order_id)
         flash(translate("dist.flash.standing_ended"), "ok")
     except DomainError as exc:
         _flash_error(exc)
@@ -337,15 +278,14 @@ def end_standing(order_id: int) -> ResponseReturnValue:
 def skip_standing(order_id: int) -> ResponseReturnValue:
     day = _day_arg()
     try:
-        with transaction(_runtime().sessions) as session:
-            services.skip_occurrence(
-                session,
-                _rules(),
-                distributor_id=_distributor_id(),
-                order_id=order_id,
-                day=day,
-                now=utcnow(),
-            )
+        run(
+            standing_orders.skip_occurrence,
+            _rules(),
+            distributor_id=_distributor_id(),
+            order_id=order_id,
+            day=day,
+            now=utcnow(),
+        )
         flash(translate("dist.flash.skipped"), "ok")
     except DomainError as exc:
         _flash_error(exc)
@@ -359,26 +299,22 @@ def api_tokens() -> ResponseReturnValue:
     issued = None
     if request.method == "POST":
         try:
-            with transaction(_runtime().sessions) as session:
-                issued = tokens.create_token(session, distributor_id, request.form.get("name", ""))
+            issued = run(tokens.create_token, distributor_id, request.form.get("name", ""))
         except DomainError as exc:
             _flash_error(exc)
-    with _runtime().sessions() as session:
-        distributor = accounts.get_distributor(session, distributor_id)
-        return render_template(
-            "distributors/tokens.html",
-            tokens=tokens.list_tokens(session, distributor_id),
-            issued=issued,
-            distributor=distributor,
-        )
+    return render_template(
+        "distributors/tokens.html",
+        tokens=read(tokens.list_tokens, distributor_id),
+        issued=issued,
+        distributor=read(accounts.get_distributor, distributor_id),
+    )
 
 
 @portal.post("/tokens/<int:token_id>/revoke")
 @require_role(Role.DISTRIBUTOR)
 def revoke(token_id: int) -> ResponseReturnValue:
     try:
-        with transaction(_runtime().sessions) as session:
-            tokens.revoke_token(session, _distributor_id(), token_id)
+        run(tokens.revoke_token, _distributor_id(), token_id)
         flash(translate("dist.flash.revoked"), "ok")
     except DomainError as exc:
         _flash_error(exc)
@@ -395,37 +331,30 @@ def statement() -> ResponseReturnValue:
         date(year, month, 1)
     except ValueError:
         abort(400, description="month must be YYYY-MM")
-    with _runtime().sessions() as session:
-        lines = services.monthly_statement(session, distributor_id, year, month)
-        return render_template(
-            "distributors/statement.html",
-            distributor=accounts.get_distributor(session, distributor_id),
-            lines=lines,
-            month=f"{year:04d}-{month:02d}",
-            total=sum(ln.amount_fen for ln in lines),
-        )
+    view = read(prices.statement_for, distributor_id, year, month)
+    return render_template(
+        "distributors/statement.html",
+        distributor=view.distributor,
+        lines=view.lines,
+        month=f"{year:04d}-{month:02d}",
+        total=view.total_fen,
+    )
 
 
 # --- manager: the pickup board ---------------------------------------------------------------
 
 
 def _board_context(day: date) -> dict[str, Any]:
-    settings = _runtime().settings
-    with _runtime().sessions() as session:
-        rows = services.pickup_board(
-            session, day, now=utcnow(), grace_minutes=settings.no_show_grace_minutes
-        )
-        counts = {s.value: 0 for s in BookingStatus}
-        for row in rows:
-            counts[row.booking.status.value] += 1
-        return {
-            "day": day,
-            "rows": rows,
-            "counts": counts,
-            "waiting": services.waitlist(session, day),
-            "companies": {d.id: d.company for d in session.scalars(select(Distributor))},
-            "status": BookingStatus,
-        }
+    grace = current_runtime().settings.no_show_grace_minutes
+    view = read(pickup.board_view, day, now=utcnow(), grace_minutes=grace)
+    return {
+        "day": day,
+        "rows": view.rows,
+        "counts": view.counts,
+        "waiting": view.waiting,
+        "companies": view.companies,
+        "status": BookingStatus,
+    }
 
 
 @board.get("/")
@@ -450,12 +379,8 @@ def board_rows() -> ResponseReturnValue:
 def _board_action(booking_id: int, action: str) -> ResponseReturnValue:
     day = _day_arg()
     try:
-        with transaction(_runtime().sessions) as session:
-            if action == "check_in":
-                booking = services.check_in(session, booking_id, now=utcnow())
-            else:
-                booking = services.hand_out(session, booking_id, now=utcnow())
-            day = booking.day
+        step = pickup.check_in if action == "check_in" else pickup.hand_out
+        day = run(step, booking_id, now=utcnow()).day
         flash(translate(f"dist.flash.{action}"), "ok")
     except DomainError as exc:
         _flash_error(exc)
@@ -477,11 +402,8 @@ def board_hand_out(booking_id: int) -> ResponseReturnValue:
 @board.post("/sweep")
 @require_role(Role.MANAGER, Role.STAFF)
 def board_sweep() -> ResponseReturnValue:
-    settings = _runtime().settings
-    with transaction(_runtime().sessions) as session:
-        refs = services.sweep_no_shows(
-            session, utcnow(), grace_minutes=settings.no_show_grace_minutes, rules=_rules()
-        )
+    grace = current_runtime().settings.no_show_grace_minutes
+    refs = run(pickup.sweep_no_shows, utcnow(), grace_minutes=grace, rules=_rules())
     flash(translate("dist.flash.swept", count=len(refs)), "ok")
     return redirect(url_for("pickups.pickup_board", day=_day_arg().isoformat()))
 
@@ -492,34 +414,33 @@ def peak() -> ResponseReturnValue:
     day = _day_arg()
     if request.method == "POST":
         try:
-            with transaction(_runtime().sessions) as session:
-                if request.form.get("distributor_id"):
-                    services.set_quota(
-                        session,
-                        day,
-                        int(request.form["distributor_id"]),
-                        request.form.get("sku", ""),
-                        int(request.form.get("cases", "0") or 0),
-                    )
-                    count = 1
-                else:
-                    count = len(services.apply_quotas(session, day))
+            if request.form.get("distributor_id"):
+                run(
+                    quotas.set_quota,
+                    day,
+                    int(request.form["distributor_id"]),
+                    request.form.get("sku", ""),
+                    int(request.form.get("cases", "0") or 0),
+                )
+                count = 1
+            else:
+                count = len(run(quotas.apply_quotas, day))
             flash(translate("dist.flash.quotas", count=count), "ok")
         except ValueError:
             flash(translate("dist.error.cases_number"), "error")
         except DomainError as exc:
             _flash_error(exc)
         return redirect(url_for("pickups.peak", day=day.isoformat()))
-    with _runtime().sessions() as session:
-        return render_template(
-            "distributors/peak.html",
-            day=day,
-            demand=services.demand_for_day(session, day),
-            quotas=services.quotas_for_day(session, day),
-            distributors=list(session.scalars(select(Distributor).order_by(Distributor.code))),
-            waiting=services.waitlist(session, day),
-            companies={d.id: d.company for d in session.scalars(select(Distributor))},
-        )
+    view = read(quotas.peak_view, day)
+    return render_template(
+        "distributors/peak.html",
+        day=day,
+        demand=view.demand,
+        quotas=view.quotas,
+        distributors=view.distributors,
+        waiting=view.waiting,
+        companies=view.companies,
+    )
 
 
 @board.route("/distributors", methods=["GET", "POST"])
@@ -528,23 +449,19 @@ def distributor_accounts() -> ResponseReturnValue:
     """Accounts at a glance: contacts, price list, no-shows, webhook URL (editable here)."""
     if request.method == "POST":
         try:
-            with transaction(_runtime().sessions) as session:
-                accounts.set_webhook(
-                    session,
-                    int(request.form.get("distributor_id", "0") or 0),
-                    request.form.get("webhook_url", ""),
-                )
+            run(
+                accounts.set_webhook,
+                int(request.form.get("distributor_id", "0") or 0),
+                request.form.get("webhook_url", ""),
+            )
             flash(translate("dist.flash.webhook_saved"), "ok")
         except DomainError as exc:
             _flash_error(exc)
         return redirect(url_for("pickups.distributor_accounts"))
-    with _runtime().sessions() as session:
-        rows = list(session.scalars(select(Distributor).order_by(Distributor.code)))
-        return render_template(
-            "distributors/accounts.html",
-            distributors=rows,
-            prices={d.id: services.price_list(session, d.id) for d in rows},
-        )
+    view = read(prices.price_lists)
+    return render_template(
+        "distributors/accounts.html", distributors=view.distributors, prices=view.by_distributor
+    )
 
 
 def init_pages(app: Flask) -> None:

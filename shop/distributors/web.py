@@ -9,7 +9,7 @@ from inventory import events
 from inventory.db import utcnow
 from inventory.runtime import Runtime
 from shop.api import get_api
-from shop.distributors import api, pages, services, webhooks
+from shop.distributors import api, common, pages, pickup, webhooks
 from shop.distributors.jobs import register_distributor_jobs
 from shop.distributors.owners import register_booking_owners
 from shop.models import Role
@@ -23,18 +23,18 @@ UNSERVED_CONSUMER = "distributors.booking-unserved"
 def on_order_ready(session: Session, event: events.Event) -> None:
     """The morning batch covered a booking (`order.ready`, one shape for orders and bookings,
     docs/events/scheduling.md): the booking is ready. Order refs belong to the storefront."""
-    booking = services.booking_for_ref(session, str(event.payload.get("ref") or ""))
+    booking = common.booking_for_ref(session, str(event.payload.get("ref") or ""))
     if booking is not None:
-        services.mark_ready(session, booking, now=utcnow())
+        pickup.mark_ready(session, booking, now=utcnow())
 
 
 def on_order_unserved(session: Session, event: events.Event) -> None:
     """The day's last batch could not make a booking: cancel it and tell the distributor."""
-    booking = services.booking_for_ref(session, str(event.payload.get("ref") or ""))
+    booking = common.booking_for_ref(session, str(event.payload.get("ref") or ""))
     if booking is None:
         return
     short = event.payload.get("short")
-    services.cancel_unserved(
+    pickup.cancel_unserved(
         session,
         booking,
         now=utcnow(),

@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from inventory import events
 from inventory.db import transaction, utcnow
 from inventory.settings import Settings
+from shop.distributors.common import booking_for_ref, booking_payload
 from shop.distributors.models import DeliveryStatus, Distributor, WebhookDelivery
-from shop.distributors.services import booking_for_ref, booking_payload
 
 log = logging.getLogger("gaogan.distributors.webhooks")
 

@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from inventory.db import utcnow
 from inventory.events import Event, Registry, registry
-from shop import notifications
-from shop.orders import services
+from shop.orders import notifications, services
 from shop.orders.models import OrderStatus
 
 # Consumer names are inbox keys: never rename.

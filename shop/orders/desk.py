@@ -24,7 +24,7 @@ from inventory.models import OutboxEvent
 from inventory.reservations import release
 from inventory.settings import Settings
 from scheduling.pickup.models import PickupSlot
-from shop.distributors import services as bookings
+from shop.distributors import pickup as bookings
 from shop.distributors.models import Booking, BookingStatus, Distributor
 from shop.orders import services
 from shop.orders.desk_models import CounterPayment, DeskRefund, RefundStatus

@@ -129,6 +129,12 @@ def delivery_zones(session: Session) -> list[DeliveryZone]:
     )
 
 
+def checkout_locations(session: Session) -> tuple[list[PickupPoint], list[DeliveryZone]]:
+    """The pickup points and delivery zones a checkout offers (defaults made on first use)."""
+    ensure_locations(session)
+    return pickup_points(session), delivery_zones(session)
+
+
 def _check_contact(contact: Contact) -> Contact:
     name = contact.name.strip()
     mobile = contact.mobile.strip()

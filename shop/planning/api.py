@@ -3,7 +3,7 @@ document: capacity, calendar, plans, publishing and scenarios."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import Flask
@@ -12,30 +12,12 @@ from marshmallow import Schema, fields, validate
 
 from inventory.errors import DomainError
 from scheduling.planning import calendar as cal
-from scheduling.planning.capacity import (
-    add_staff,
-    copy_profile,
-    extra_shift_on,
-    get_profile,
-    list_profiles,
-    main_profile,
-    profile_dict,
-    set_capacity_day,
-    update_profile,
-)
-from scheduling.planning.models import StaffKind
-from scheduling.planning.plans import (
-    PlanRequest,
-    compare,
-    create_plan,
-    get_plan,
-    plan_dict,
-    publish_plan,
-)
+from scheduling.planning.plans import PlanRequest
 from shop.api import get_api
 from shop.auth import require_role
 from shop.models import Role
-from shop.planning.web import _runtime, _tx
+from shop.planning import services
+from shop.runtime import current_runtime, run
 
 blp = Blueprint(
     "planning",
@@ -115,33 +97,11 @@ class CalendarQuerySchema(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=1901, max=2099))
 
 
-def _apply_capacity(s: Any, profile_id: int | None, body: dict[str, Any]) -> dict[str, Any]:
-    profile = get_profile(s, profile_id) if profile_id else main_profile(s)
-    simple = {k: v for k, v in body.items() if k not in {"days", "add_staff"}}
-    update_profile(s, profile, simple)
-    for d in body.get("days", []):
-        day = d.pop("day")
-        set_capacity_day(s, profile, day, **d)
-    for m in body.get("add_staff", []):
-        add_staff(
-            s,
-            profile,
-            name=m["name"],
-            kind=StaffKind(m["kind"]),
-            skills=m["skills"],
-            productivity_pct=m["productivity_pct"],
-            weekdays=m["weekdays"],
-        )
-    s.refresh(profile)
-    return profile_dict(profile)
-
-
 @blp.route("/capacity", methods=["GET"])
 @require_role(Role.MANAGER)
 def capacity_get() -> Any:
     """The live capacity profile: mills, cabinets, shifts, roster and per-day overrides."""
-    with _tx() as s:
-        return profile_dict(main_profile(s))
+    return run(services.profile_document, None)
 
 
 @blp.route("/capacity", methods=["PUT"])
@@ -149,23 +109,20 @@ def capacity_get() -> Any:
 @blp.arguments(CapacityUpdateSchema)
 def capacity_put(body: dict[str, Any]) -> Any:
     """Change the live profile's defaults, per-day overrides and roster."""
-    with _tx() as s:
-        return _apply_capacity(s, None, body)
+    return run(services.apply_capacity, None, body)
 
 
 @blp.route("/capacity/<int:profile_id>", methods=["GET"])
 @require_role(Role.MANAGER)
 def profile_get(profile_id: int) -> Any:
-    with _tx() as s:
-        return profile_dict(get_profile(s, profile_id))
+    return run(services.profile_document, profile_id)
 
 
 @blp.route("/capacity/<int:profile_id>", methods=["PUT"])
 @require_role(Role.MANAGER)
 @blp.arguments(CapacityUpdateSchema)
 def profile_put(body: dict[str, Any], profile_id: int) -> Any:
-    with _tx() as s:
-        return _apply_capacity(s, profile_id, body)
+    return run(services.apply_capacity, profile_id, body)
 
 
 @blp.route("/calendar", methods=["GET"])
@@ -175,10 +132,8 @@ def calendar_get(query: dict[str, Any]) -> Any:
     """A season's lunar markers, its non-production and special days, and warnings."""
     year = query["year"]
     markers = cal.lunar_markers(year)
-    start, end = markers["laba"] - timedelta(days=7), markers["yuanxiao"]
-    with _tx() as s:
-        days = cal.calendar_days(s, start, end)
-        warnings = cal.missing_arrangement_warnings(s, start, end)
+    start, end = services.default_window(year)
+    days, warnings = run(services.season_calendar, start, end)
     return {
         "year": year,
         "markers": {k: v.isoformat() for k, v in markers.items()},
@@ -214,33 +169,31 @@ def _request(body: dict[str, Any], profile_id: int | None) -> PlanRequest:
 @blp.arguments(PlanCreateSchema)
 def plans_create(body: dict[str, Any]) -> Any:
     """Plan a horizon: daily output per product, unmet demand per day, utilisation, materials."""
-    with _tx() as s:
-        plan = create_plan(
-            s, _request(body, body["profile_id"]), harvest_month=_runtime().settings.harvest_month
-        )
-        return plan_dict(s, plan), 201
+    document = run(
+        services.create_plan_document,
+        _request(body, body["profile_id"]),
+        harvest_month=current_runtime().settings.harvest_month,
+    )
+    return document, 201
 
 
 @blp.route("/plans/<int:plan_id>", methods=["GET"])
 @require_role(Role.MANAGER)
 def plans_get(plan_id: int) -> Any:
-    with _tx() as s:
-        return plan_dict(s, get_plan(s, plan_id))
+    return run(services.plan_document, plan_id)
 
 
 @blp.route("/plans/<int:plan_id>/publish", methods=["POST"])
 @require_role(Role.MANAGER)
 def plans_publish(plan_id: int) -> Any:
     """Publish as planned supply: what the storefront and distributor portal promise from."""
-    with _tx() as s:
-        return plan_dict(s, publish_plan(s, plan_id))
+    return run(services.publish_plan_document, plan_id)
 
 
 @blp.route("/scenarios", methods=["GET"])
 @require_role(Role.MANAGER)
 def scenarios_list() -> Any:
-    with _tx() as s:
-        return [profile_dict(p) for p in list_profiles(s)]
+    return run(services.profile_documents)
 
 
 @blp.route("/scenarios", methods=["POST"])
@@ -248,25 +201,26 @@ def scenarios_list() -> Any:
 @blp.arguments(ScenarioSchema)
 def scenarios_create(body: dict[str, Any]) -> Any:
     """Copy a profile (default: the live one) into a what-if scenario with quick changes."""
-    with _tx() as s:
-        source = get_profile(s, body["source_id"]) if body["source_id"] else main_profile(s)
-        scenario = copy_profile(s, source, body["name"], note=body["note"])
-        if body["add_mills"]:
-            update_profile(s, scenario, {"mills": scenario.mills + body["add_mills"]})
-        if body["extra_shift_days"]:
-            year = body["festival_year"] or (
-                date.today().year
-                if date.today() <= cal.spring_festival(date.today().year)
-                else date.today().year + 1
-            )
-            eve = cal.lunar_markers(year)["chuxi"]
-            extra_shift_on(
-                s, scenario, [eve - timedelta(days=k) for k in range(body["extra_shift_days"])]
-            )
-        for k in range(body["add_apprentices"]):
-            add_staff(s, scenario, name=f"apprentice+{k + 1}", kind=StaffKind.APPRENTICE)
-        s.refresh(scenario)
-        return profile_dict(scenario), 201
+    today = date.today()
+    # The API's default season: this year's festival until its day (the console keeps planning
+    # for it 15 days longer; see services.coming_festival_year).
+    year = body["festival_year"] or (
+        today.year if today <= cal.spring_festival(today.year) else today.year + 1
+    )
+    document = run(
+        services.create_scenario_document,
+        services.ScenarioRequest(
+            source_id=body["source_id"],
+            name=body["name"],
+            note=body["note"],
+            add_mills=body["add_mills"],
+            extra_shift_days=body["extra_shift_days"],
+            add_apprentices=body["add_apprentices"],
+            festival_year=year,
+            apprentice_label="apprentice",
+        ),
+    )
+    return document, 201
 
 
 @blp.route("/scenarios/compare", methods=["POST"])
@@ -276,17 +230,13 @@ def scenarios_compare(body: dict[str, Any]) -> Any:
     """Plan the same horizon on several profiles and compare served, unmet and utilisation."""
     if len(set(body["profile_ids"])) != len(body["profile_ids"]):
         raise DomainError("each profile once", field="profile_ids")
-    with _tx() as s:
-        plans = [
-            create_plan(
-                s,
-                _request(body, pid),
-                harvest_month=_runtime().settings.harvest_month,
-                with_baselines=False,
-            )
-            for pid in body["profile_ids"]
-        ]
-        return {"plans": [p.id for p in plans], "comparison": compare(plans)}, 201
+    comparison = run(
+        services.compare_profiles,
+        _request(body, None),
+        body["profile_ids"],
+        harvest_month=current_runtime().settings.harvest_month,
+    )
+    return comparison, 201
 
 
 def init_app(app: Flask) -> None:

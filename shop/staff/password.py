@@ -23,7 +23,7 @@ from shop.distributors.onboarding import _hash
 from shop.distributors.onboarding_models import PortalInvitation
 from shop.i18n import translate
 from shop.models import User
-from shop.notifications import deliver
+from shop.orders.notifications import deliver
 
 RESET_HOURS = 1
 

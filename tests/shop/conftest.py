@@ -20,12 +20,12 @@ from inventory.supply import set_planned_supply
 from scheduling.pickup.slots import SlotRules
 from scheduling.planning.calendar import set_calendar_entry
 from shop.auth import create_user, session_fingerprint
-from shop.distributors import accounts
-from shop.distributors import services as dist
+from shop.distributors import accounts, bookings, prices
+from shop.distributors.common import day_slots
 from shop.models import Role, User
 from shop.orders import services
 from shop.orders.rules import LineRequest
-from tests.web_support import csrf_from
+from tests.support.web import csrf_from
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def build_desk(db: sessionmaker[Session], settings: Settings) -> Desk:
             s, "GG-CLASSIC", "杨村糕干（经典）", "Yangcun gaogan (classic)", 1250, 250, 2, 7
         )
         create_product(s, "GG-GIFT", "糕干礼盒", "Gaogan gift box", 8800, 1000, 2, 7)
-        dist.set_case_pack(s, "GG-CLASSIC", 10)
+        prices.set_case_pack(s, "GG-CLASSIC", 10)
         set_planned_supply(
             s,
             "test-plan",
@@ -124,7 +124,7 @@ def build_desk(db: sessionmaker[Session], settings: Settings) -> Desk:
         company = accounts.create_distributor(
             s, code="TJ01", company="TJ01 副食商行", region="天津"
         )
-        dist.set_price(s, company.id, "GG-CLASSIC", 9600)
+        prices.set_price(s, company.id, "GG-CLASSIC", 9600)
         users = {
             role.value: create_user(
                 s,
@@ -136,8 +136,8 @@ def build_desk(db: sessionmaker[Session], settings: Settings) -> Desk:
             ).id
             for role in Role
         }
-        slot = dist.day_slots(s, day, SlotRules())[0].id
-        booking = dist.create_booking(
+        slot = day_slots(s, day, SlotRules())[0].id
+        booking = bookings.create_booking(
             s,
             SlotRules(),
             distributor_id=company.id,

@@ -23,7 +23,7 @@ from shop.models import Role
 from shop.orders import services as orders
 from shop.orders.models import Order
 from shop.orders.rules import LineRequest
-from tests.web_support import csrf_from, sign_in_with_password
+from tests.support.web import csrf_from, sign_in_with_password
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

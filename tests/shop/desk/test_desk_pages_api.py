@@ -15,7 +15,7 @@ from inventory.db import utcnow
 from shop.orders.desk_models import CounterPayment, DeskRefund
 from shop.orders.models import Order, OrderStatus
 from tests.shop.conftest import Desk
-from tests.web_support import csrf_from
+from tests.support.web import csrf_from
 
 Client = Callable[[str], FlaskClient]
 

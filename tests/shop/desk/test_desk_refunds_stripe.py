@@ -27,7 +27,7 @@ from shop.orders import desk as desk_flows
 from shop.orders import services
 from shop.orders.models import OrderStatus
 from tests.shop.conftest import Desk, place
-from tests.web_support import csrf_from, sign_in_with_password
+from tests.support.web import csrf_from, sign_in_with_password
 
 LOCALSTRIPE = shutil.which("localstripe") or str(Path(sys.executable).with_name("localstripe"))
 

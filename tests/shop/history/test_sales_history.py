@@ -22,7 +22,7 @@ from scheduling.planning.models import SalesHistory
 from scheduling.planning.sales_feed import Sale, record
 from shop.history.rules import parse
 from tests.shop.conftest import Desk, place
-from tests.web_support import csrf_from
+from tests.support.web import csrf_from
 
 Client = Callable[[str], FlaskClient]
 

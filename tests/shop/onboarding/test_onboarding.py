@@ -18,9 +18,11 @@ from inventory.supply import set_planned_supply
 from scheduling.pickup.slots import SlotRules
 from scheduling.planning.calendar import set_calendar_entry
 from shop.auth import create_user
-from shop.distributors import services as bookings
+from shop.distributors import bookings, prices
+from shop.distributors.common import day_slots
+from shop.distributors.models import BookingStatus
 from shop.models import Role
-from tests.web_support import csrf_from, sign_in_with_password
+from tests.support.web import csrf_from, sign_in_with_password
 
 TODAY = local_day(utcnow())
 
@@ -29,7 +31,7 @@ TODAY = local_day(utcnow())
 def manager(app: Flask, db: sessionmaker[Session]) -> FlaskClient:
     with transaction(db) as s:
         create_product(s, "GG-CLASSIC", "杨村糕干", "Yangcun gaogan", 1250, 250, 2, 7)
-        bookings.set_case_pack(s, "GG-CLASSIC", 10)
+        prices.set_case_pack(s, "GG-CLASSIC", 10)
         for role in (Role.MANAGER, Role.STAFF):
             create_user(
                 s,
@@ -116,7 +118,7 @@ def test_a_suspended_account_cannot_book_and_payments_reduce_the_statement_balan
             s, "t", {("GG-CLASSIC", day): 100, ("GG-CLASSIC", TODAY + timedelta(days=3)): 100}
         )
         set_calendar_entry(s, day, production=True)
-        slot = bookings.day_slots(s, day, SlotRules())[0].id
+        slot = day_slots(s, day, SlotRules())[0].id
         booking = bookings.create_booking(
             s,
             SlotRules(),
@@ -128,7 +130,7 @@ def test_a_suspended_account_cannot_book_and_payments_reduce_the_statement_balan
             enforce_cutoff=False,
         )
         # Collected: the statement's charge (3 cases at ¥96).
-        booking.status = bookings.BookingStatus.COLLECTED
+        booking.status = BookingStatus.COLLECTED
     paid = manager.post(
         f"/api/v1/manager/distributors/{did}/payments",
         json={
@@ -168,7 +170,7 @@ def test_a_suspended_account_cannot_book_and_payments_reduce_the_statement_balan
             SlotRules(),
             distributor_id=did,
             day=later,
-            slot_id=bookings.day_slots(s, later, SlotRules())[0].id,
+            slot_id=day_slots(s, later, SlotRules())[0].id,
             lines={"GG-CLASSIC": 1},
             now=utcnow(),
         )

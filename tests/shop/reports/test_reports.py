@@ -15,7 +15,7 @@ from scheduling.planning.calendar import spring_festival
 from scheduling.planning.models import SalesHistory
 from shop.reports.rules import SaleLine, group_sales
 from tests.shop.conftest import Desk
-from tests.web_support import csrf_from
+from tests.support.web import csrf_from
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from inventory.db import transaction
 from inventory.settings import Settings
 from shop.auth import create_user
 from shop.models import Role
-from shop.notifications import mails_in
-from tests.web_support import csrf_from, sign_in_with_password
+from shop.orders.notifications import mails_in
+from tests.support.web import csrf_from, sign_in_with_password
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.db import transaction
 from shop.auth import create_user
 from shop.models import Role, User
-from tests.web_support import csrf_from, sign_in_with_password
+from tests.support.web import csrf_from, sign_in_with_password
 
 
 def _person(db: sessionmaker[Session], role: Role) -> str:

@@ -24,7 +24,7 @@ from shop.auth import create_user
 from shop.models import Role
 from shop.stock.models import StockReceipt
 from shop.stock.rules import requirement
-from tests.web_support import csrf_from, sign_in_with_password
+from tests.support.web import csrf_from, sign_in_with_password
 
 TODAY = local_day(utcnow())
 CROP = current_crop_year(TODAY)

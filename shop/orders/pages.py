@@ -1,0 +1,334 @@
+"""The customer storefront: catalogue, product pages with an availability calendar, cart,
+checkout, the order status page and cancellation.
+
+Everything is server-rendered and works without JavaScript; the only script is the Stripe
+Payment Element (when keys are set) and a countdown of the stock hold.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from inventory.db import utcnow
+from inventory.errors import DomainError
+from shop.auth import current_user
+from shop.i18n import catalogue as messages
+from shop.i18n import current_language, translate
+from shop.models import Role
+from shop.orders import flows, queries, services
+from shop.orders.models import Fulfilment, Order, OrderStatus
+from shop.orders.rules import (
+    LineRequest,
+    OrderNotFound,
+    check_lines,
+    hold_remaining_seconds,
+)
+from shop.payments import available_methods
+from shop.runtime import current_runtime, read, run
+
+bp = Blueprint("store", __name__)
+CART = "cart"
+
+
+def explain(exc: DomainError) -> str:
+    """The refusal in the page's language when we have words for it, else its own message."""
+    key = f"store.error.{exc.code}"
+    if key in messages():
+        try:
+            return translate(key, **{k: v for k, v in exc.details.items() if k != "lines"})
+        except (KeyError, IndexError):
+            return exc.message
+    return exc.message
+
+
+def _cart() -> dict[str, Any]:
+    cart = session.get(CART) or {}
+    if not isinstance(cart, dict) or "day" not in cart:
+        return {"day": None, "lines": {}}
+    return cart
+
+
+def _parse_day(raw: str | None) -> date:
+    try:
+        return date.fromisoformat(raw or "")
+    except ValueError:
+        raise DomainError("choose a day on the calendar", field="day") from None
+
+
+def _parse_quantity(raw: str | None) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        raise DomainError("quantity must be a whole number", field="quantity") from None
+
+
+@bp.get("/")
+def catalogue() -> ResponseReturnValue:
+    products, days = read(
+        queries.catalogue_calendars, settings=current_runtime().settings, now=utcnow(), days=14
+    )
+    return render_template("store/catalogue.html", products=products, calendars=days)
+
+
+@bp.get("/products/<sku>")
+def product(sku: str) -> ResponseReturnValue:
+    runtime = current_runtime()
+    page = read(queries.product_days, sku, settings=runtime.settings, now=utcnow())
+    return render_template(
+        "store/product.html",
+        product=page.product,
+        days=page.days,
+        cutoff=runtime.settings.order_cutoff.strftime("%H:%M"),
+        chosen=request.args.get("day") or _cart()["day"],
+    )
+
+
+@bp.post("/cart/add")
+def cart_add() -> ResponseReturnValue:
+    sku = request.form.get("sku", "")
+    quantity = _parse_quantity(request.form.get("quantity"))
+    day = _parse_day(request.form.get("day"))
+    check_lines([LineRequest(sku, quantity)])
+    page = read(queries.product_days, sku, settings=current_runtime().settings, now=utcnow())
+    states = {s.day: s for s in page.days}
+    state = states.get(day)
+    if state is None or state.state != "open":
+        reason = translate(f"store.day.{state.state}") if state else day.isoformat()
+        flash(translate("store.cart.day_gone", reason=reason), "error")
+        return redirect(url_for("store.product", sku=sku))
+    cart = _cart()
+    if cart["day"] and cart["day"] != day.isoformat() and cart["lines"]:
+        flash(translate("store.cart.other_day", day=cart["day"]), "warning")
+        return redirect(url_for("store.cart_view"))
+    lines = dict(cart["lines"])
+    lines[sku] = lines.get(sku, 0) + quantity
+    check_lines([LineRequest(s, q) for s, q in lines.items()])
+    session[CART] = {"day": day.isoformat(), "lines": lines}
+    flash(translate("store.cart.added"), "ok")
+    return redirect(url_for("store.cart_view"))
+
+
+def _cart_rows() -> tuple[list[dict[str, Any]], int]:
+    cart = _cart()
+    rows: list[dict[str, Any]] = []
+    total = 0
+    products = read(services.products_by_sku)
+    for sku, quantity in cart["lines"].items():
+        item = products.get(sku)
+        if item is None:
+            continue
+        line_total = (item.price_fen or 0) * int(quantity)
+        total += line_total
+        rows.append({"product": item, "quantity": quantity, "total": line_total})
+    return rows, total
+
+
+@bp.get("/cart")
+def cart_view() -> ResponseReturnValue:
+    rows, total = _cart_rows()
+    day = _cart()["day"]
+    return render_template(
+        "store/cart.html", rows=rows, total=total, day=date.fromisoformat(day) if day else None
+    )
+
+
+@bp.post("/cart/update")
+def cart_update() -> ResponseReturnValue:
+    cart = _cart()
+    lines: dict[str, int] = {}
+    for sku in cart["lines"]:
+        quantity = _parse_quantity(request.form.get(f"qty_{sku}", str(cart["lines"][sku])))
+        if quantity > 0:
+            lines[sku] = quantity
+    if lines:
+        check_lines([LineRequest(s, q) for s, q in lines.items()])
+    session[CART] = {"day": cart["day"] if lines else None, "lines": lines}
+    return redirect(url_for("store.cart_view"))
+
+
+@bp.post("/cart/clear")
+def cart_clear() -> ResponseReturnValue:
+    session.pop(CART, None)
+    return redirect(url_for("store.cart_view"))
+
+
+def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
+    runtime = current_runtime()
+    points, zones = run(services.checkout_locations)
+    user = current_user()
+    defaults = {
+        "name": user.name if user else "",
+        "mobile": user.mobile if user else "",
+        "email": user.email if user else "",
+        "fulfilment": "pickup",
+        "pickup_point": points[0].code if points else "",
+        "delivery_zone": "",
+        "delivery_address": "",
+        "payment_method": available_methods(runtime.settings)[-1],
+    }
+    defaults.update(form or {})
+    rows, total = _cart_rows()
+    day = _cart()["day"]
+    return {
+        "rows": rows,
+        "total": total,
+        "day": date.fromisoformat(day) if day else None,
+        "points": points,
+        "zones": zones,
+        "methods": available_methods(runtime.settings),
+        "form": defaults,
+        "hold_minutes": runtime.settings.hold_minutes,
+    }
+
+
+@bp.get("/checkout")
+def checkout_form() -> ResponseReturnValue:
+    if not _cart()["lines"]:
+        return redirect(url_for("store.cart_view"))
+    return render_template("store/checkout.html", **_checkout_context())
+
+
+@bp.post("/checkout")
+def checkout_submit() -> ResponseReturnValue:
+    cart = _cart()
+    if not cart["lines"]:
+        return redirect(url_for("store.cart_view"))
+    form = {k: request.form.get(k, "") for k in _checkout_context()["form"]}
+    user = current_user()
+    place = services.PlaceOrder(
+        day=date.fromisoformat(cart["day"]),
+        lines=[LineRequest(sku, int(q)) for sku, q in cart["lines"].items()],
+        contact=services.Contact(form["name"], form["mobile"], form["email"]),
+        fulfilment=form["fulfilment"],
+        payment_method=form["payment_method"],
+        pickup_point=form["pickup_point"],
+        delivery_zone=form["delivery_zone"],
+        delivery_address=form["delivery_address"],
+        language=current_language(),
+    )
+    try:
+        placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
+    except DomainError as exc:
+        flash(translate("store.checkout.failed", reason=explain(exc)), "error")
+        return render_template("store/checkout.html", **_checkout_context(form)), exc.status
+    session.pop(CART, None)
+    if placed.status == OrderStatus.CONFIRMED.value:
+        flash(translate("store.status.thanks"), "ok")
+    return redirect(url_for("store.track", public_id=placed.public_id, token=placed.access_token))
+
+
+def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
+    runtime = current_runtime()
+    now = utcnow()
+    attempt = read(services.latest_attempt, order)
+    arrival = None
+    if order.fulfilment is Fulfilment.DELIVERY and order.delivery_zone is not None:
+        arrival = order.day + timedelta(days=order.delivery_zone.transit_days)
+    cancellable = (
+        order.status in {OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.CONFIRMED}
+        and now < order.cutoff_at
+    )
+    if token:
+        cancel_url = url_for("store.track_cancel", public_id=order.public_id, token=token)
+        pay_url = url_for("store.track_pay", public_id=order.public_id, token=token)
+    else:
+        cancel_url = url_for("store.order_cancel", public_id=order.public_id)
+        pay_url = ""
+    return render_template(
+        "store/status.html",
+        order=order,
+        attempt=attempt,
+        arrival=arrival,
+        cancellable=cancellable,
+        cancel_url=cancel_url,
+        pay_url=pay_url,
+        hold_seconds=hold_remaining_seconds(order.hold_expires_at, now)
+        if order.status is OrderStatus.PENDING_PAYMENT
+        else 0,
+        publishable_key=runtime.settings.stripe_publishable_key,
+        stripe_js=(runtime.settings.stripe_api_base.rstrip("/") + "/js.stripe.com/v3/")
+        if runtime.settings.stripe_api_base
+        else "https://js.stripe.com/v3/",
+        return_url=request.url,
+    )
+
+
+def _order_by_link(public_id: str, token: str) -> Order:
+    return read(services.get_order_by_link, public_id, token)
+
+
+def _order_for_user(public_id: str) -> Order:
+    """The order if the signed-in user owns it (or is a manager); 404 otherwise, so that
+    another customer cannot even learn that the id exists."""
+    user = current_user()
+    if user is None:
+        abort(401)
+    try:
+        order = read(services.get_order, public_id)
+    except OrderNotFound:
+        abort(404)
+    if order.user_id != user.id and user.role is not Role.MANAGER:
+        abort(404)
+    return order
+
+
+@bp.after_request
+def _keep_status_links_private(response: Response) -> Response:
+    # The status link is a bearer secret: never leak it in a Referer header or a shared cache.
+    if request.endpoint and request.endpoint.startswith(("store.track", "store.order")):
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.get("/track/<public_id>/<token>")
+def track(public_id: str, token: str) -> ResponseReturnValue:
+    return _render_status(_order_by_link(public_id, token), token=token)
+
+
+@bp.post("/track/<public_id>/<token>/cancel")
+def track_cancel(public_id: str, token: str) -> ResponseReturnValue:
+    order = _order_by_link(public_id, token)
+    flows.cancel(current_runtime(), order.public_id, reason="cancelled by the customer")
+    flash(translate("store.status.cancelled"), "ok")
+    return redirect(url_for("store.track", public_id=public_id, token=token))
+
+
+@bp.post("/track/<public_id>/<token>/pay")
+def track_pay(public_id: str, token: str) -> ResponseReturnValue:
+    order = _order_by_link(public_id, token)
+    try:
+        flows.start_payment(current_runtime(), order.public_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("store.track", public_id=public_id, token=token))
+
+
+@bp.get("/orders/<public_id>")
+def order_page(public_id: str) -> ResponseReturnValue:
+    if current_user() is None:
+        return redirect(url_for("accounts.signin", next=request.full_path))
+    return _render_status(_order_for_user(public_id), token=None)
+
+
+@bp.post("/orders/<public_id>/cancel")
+def order_cancel(public_id: str) -> ResponseReturnValue:
+    order = _order_for_user(public_id)
+    flows.cancel(current_runtime(), order.public_id, reason="cancelled by the customer")
+    flash(translate("store.status.cancelled"), "ok")
+    return redirect(url_for("store.order_page", public_id=public_id))

@@ -1,0 +1,40 @@
+"""The orders area's wiring: the storefront pages, accounts, the order API, the Stripe webhook,
+order mails, the production consumers and the orders' scheduled jobs."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from inventory.runtime import Runtime
+from scheduling.scheduler.jobs import register_job
+from shop import accounts, nav
+from shop.orders import api, consumers, flows, notifications, pages, services, stripe_webhook
+
+EXPIRE_UNPAID_JOB = "orders.expire_unpaid"
+ISSUE_REFUNDS_JOB = "orders.issue_refunds"
+
+
+def init_app(app: Flask, runtime: Runtime) -> None:
+    app.register_blueprint(pages.bp)
+    accounts.init_app(app, runtime)
+    api.init_app(app, runtime)
+    stripe_webhook.init_app(app, runtime)
+    notifications.init_app(app, runtime)
+    consumers.register_subscribers()
+    register_job(
+        EXPIRE_UNPAID_JOB,
+        lambda ctx: services.expire_unpaid_orders(ctx.session, ctx.now()),
+        {"trigger": "cron", "minute": "*"},
+        description="expire unpaid orders whose stock hold has lapsed and free the stock",
+    )
+    register_job(
+        ISSUE_REFUNDS_JOB,
+        # Works through its own short transactions around each provider call and leaves the
+        # run's transaction (ctx.session) untouched, so no lock is held over the network.
+        lambda ctx: flows.issue_due_refunds(ctx.sessions, ctx.settings),
+        {"trigger": "cron", "minute": "*"},
+        description="refund cancelled orders whose payment went through (shortfall, retries)",
+    )
+    nav.add_nav(app, "nav.shop", "/", 10)
+    nav.add_nav(app, "nav.cart", "/cart", 20)
+    nav.add_nav(app, "nav.account", "/account", 90)
