@@ -119,7 +119,7 @@ def _not_found(what: str) -> Refused:
 def _order(session: Session, public_id: str, *, lock: bool = False) -> Order:
     stmt = select(Order).where(Order.public_id == public_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=Order)  # its pickup point is outer-joined
     order = session.scalar(stmt)
     if order is None:
         raise _not_found(public_id)

@@ -54,7 +54,7 @@ def materials(session: Session) -> list[tuple[str, str, str, str, str]]:
 
 
 def _lot(session: Session, code: str) -> Lot:
-    lot = session.scalar(select(Lot).where(Lot.code == code).with_for_update())
+    lot = session.scalar(select(Lot).where(Lot.code == code).with_for_update(of=Lot))
     if lot is None or lot.item.kind not in RAW_KINDS:
         raise Refused("stock.err.unknown_lot", status=404, code="unknown_lot", lot=code)
     return lot
@@ -367,7 +367,7 @@ def create_purchase(
 def get_purchase(session: Session, purchase_id: int, *, lock: bool = False) -> PurchaseOrder:
     stmt = select(PurchaseOrder).where(PurchaseOrder.id == purchase_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=PurchaseOrder)
     order = session.scalar(stmt)
     if order is None:
         raise Refused("stock.err.unknown_purchase", status=404, code="not_found", id=purchase_id)
