@@ -125,12 +125,24 @@ def _fill(driver: object, form: str, values: dict[str, str]) -> None:
         field.send_keys(value)
 
 
+def _click(driver: object, element: object) -> None:
+    """Click and wait until the next page replaced this one: a wait for an element alone
+    could find it still on the old page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    driver.execute_script("arguments[0].scrollIntoView();", element)  # type: ignore[attr-defined]
+    element.click()  # type: ignore[attr-defined]
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))  # type: ignore[arg-type]
+
+
 def _submit(driver: object, form: str) -> None:
     from selenium.webdriver.common.by import By
 
     button = driver.find_element(By.CSS_SELECTOR, f'{form} button[type="submit"]')  # type: ignore[attr-defined]
-    driver.execute_script("arguments[0].scrollIntoView();", button)  # type: ignore[attr-defined]
-    button.click()
+    _click(driver, button)
 
 
 def _sign_in(driver: object, base: str, email: str) -> None:
@@ -244,7 +256,7 @@ def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
     driver.get(f"{server}/manager/orders/?day={desk.day.isoformat()}")  # type: ignore[attr-defined]
     for target in ("ready", "collected"):
         row = f'article[data-number="{desk.pickup}"]'
-        driver.find_element(By.CSS_SELECTOR, f'{row} button[value="{target}"]').click()  # type: ignore[attr-defined]
+        _click(driver, driver.find_element(By.CSS_SELECTOR, f'{row} button[value="{target}"]'))  # type: ignore[attr-defined]
         _wait(driver, ".flash")
     assert (
         driver.find_element(By.CSS_SELECTOR, f'article[data-number="{desk.pickup}"]').get_attribute(
@@ -254,7 +266,7 @@ def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
     )  # type: ignore[attr-defined]
     _shot(driver, "desk")
     driver.get(f"{server}/manager/orders/{other}")  # type: ignore[attr-defined]
-    driver.find_element(By.CSS_SELECTOR, 'form[action$="/paid"] button').click()  # type: ignore[attr-defined]
+    _click(driver, driver.find_element(By.CSS_SELECTOR, 'form[action$="/paid"] button'))  # type: ignore[attr-defined]
     _wait(driver, "#refund-form")
     _fill(driver, "#refund-form", {"amount": "5.00", "reason": "压坏一块"})
     _submit(driver, "#refund-form")
