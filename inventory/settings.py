@@ -127,6 +127,21 @@ class Settings:
     relay_max_attempts: int = 8
     relay_interval_seconds: int = 2
     log_json: bool = True
+    # Database pool, per process. Every gunicorn worker (and the scheduler) has its own pool:
+    # workers x (db_pool_size + db_max_overflow) + scheduler must stay below PostgreSQL's
+    # max_connections (100 by default), or PostgreSQL refuses connections ("too many clients";
+    # answered 503). db_pool_timeout bounds how long a request waits for a free connection.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout_seconds: int = 10
+    db_connect_timeout_seconds: int = 5
+    # Security (issue 15): sign-in throttling, token creation, sessions.
+    signin_max_failures: int = 5  # per account, then a lock
+    signin_address_max_failures: int = 50  # per client address, then a lock
+    signin_lock_seconds: int = 300  # the first lock; each further lock doubles, up to a day
+    token_creations_per_hour: int = 10  # per distributor
+    session_lifetime_minutes: int = 7 * 24 * 60  # absolute, from sign-in
+    session_idle_minutes: int = 120  # without a request
 
     @property
     def production(self) -> bool:
@@ -217,4 +232,18 @@ class Settings:
             relay_max_attempts=_int(env, "GAOGAN_RELAY_MAX_ATTEMPTS", 8, minimum=1),
             relay_interval_seconds=_int(env, "GAOGAN_RELAY_INTERVAL", 2, minimum=1),
             log_json=_bool(env, "GAOGAN_LOG_JSON", production),
+            db_pool_size=_int(env, "GAOGAN_DB_POOL_SIZE", 10, minimum=1),
+            db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 20),
+            db_pool_timeout_seconds=_int(env, "GAOGAN_DB_POOL_TIMEOUT", 10, minimum=1),
+            db_connect_timeout_seconds=_int(env, "GAOGAN_DB_CONNECT_TIMEOUT", 5, minimum=1),
+            signin_max_failures=_int(env, "GAOGAN_SIGNIN_MAX_FAILURES", 5, minimum=1),
+            signin_address_max_failures=_int(
+                env, "GAOGAN_SIGNIN_ADDRESS_MAX_FAILURES", 50, minimum=1
+            ),
+            signin_lock_seconds=_int(env, "GAOGAN_SIGNIN_LOCK_SECONDS", 300, minimum=1),
+            token_creations_per_hour=_int(env, "GAOGAN_TOKEN_CREATE_PER_HOUR", 10, minimum=1),
+            session_lifetime_minutes=_int(
+                env, "GAOGAN_SESSION_LIFETIME_MINUTES", 7 * 24 * 60, minimum=1
+            ),
+            session_idle_minutes=_int(env, "GAOGAN_SESSION_IDLE_MINUTES", 120, minimum=1),
         )

@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Flask,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -21,11 +22,13 @@ from flask.typing import ResponseReturnValue
 
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
-from shop.auth import authenticate, create_user, current_user, login, logout
+from shop.auth import create_user, current_user, login, logout
 from shop.i18n import translate
 from shop.models import Role
 from shop.orders import services
 from shop.runtime import read, run
+from shop.security.signin import sign_in as guarded_sign_in
+from shop.security.throttle import Throttled
 
 bp = Blueprint("accounts", __name__)
 
@@ -46,7 +49,13 @@ def safe_next(target: str | None) -> str:
 def signin() -> ResponseReturnValue:
     next_url = request.values.get("next", "")
     if request.method == "POST":
-        user = read(authenticate, request.form.get("email", ""), request.form.get("password", ""))
+        try:
+            user = guarded_sign_in(request.form.get("email", ""), request.form.get("password", ""))
+        except Throttled as exc:
+            flash(exc.message, "error")
+            response = make_response(render_template("accounts/signin.html", next=next_url), 429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         if user is None:
             flash(translate("accounts.bad_login"), "error")
             return render_template("accounts/signin.html", next=next_url), 401

@@ -23,6 +23,7 @@ from shop.planning import web as planning_web
 from shop.production import web as production_web
 from shop.reports import web as reports_web
 from shop.runtime import install_runtime
+from shop.security import web as security_web
 from shop.staff import web as staff_web
 from shop.stock import web as stock_web
 
@@ -47,12 +48,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     logs.init_app(app)
     i18n.init_app(app)
+    # Before any blueprint (its bounded `int` converter must be in place when routes are
+    # added) and before the CSRF check, so hostile input is refused before anything reads it.
+    security_web.init_input_boundary(app)
     csrf.init_app(app)
     nav.init_app(app)
     # After the Api: flask-smorest registers its own HTTPException handler and ours must win,
     # so every 4xx has the same {error, message, details} body.
     api.init_app(app)
     errors.init_app(app)
+    security_web.init_app(app, runtime)
     distributors_web.init_app(app, runtime)
     production_web.init_app(app, runtime)
     planning_web.init_app(app, runtime)

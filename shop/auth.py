@@ -1,7 +1,9 @@
 """Who is signed in, and who may see what.
 
 Passwords are hashed with werkzeug's scrypt; the session cookie holds only the user id and a
-fingerprint of the password hash, so changing a password signs out every other session.
+fingerprint of the password hash and the user's session version, so changing a password,
+signing out or a manager's "sign out everywhere" ends every copy of every session cookie
+(`shop.security.sessions`, which also enforces lifetime and idle timeout).
 Customers see only their own orders, distributors only their own bookings, managers all:
 views ask `require_role(...)` and then scope their queries by `current_user().id`.
 """
@@ -18,9 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from inventory.db import transaction
 from inventory.errors import DomainError
 from shop.models import Role, User
 from shop.runtime import current_runtime
+from shop.security import sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
 MIN_PASSWORD_LENGTH = 8
@@ -36,8 +40,10 @@ class WeakPassword(DomainError):
 
 
 def session_fingerprint(user: User) -> str:
-    """What the session keeps of the password hash: a new password signs other sessions out."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    """What the session keeps of the password hash and session version: a new password or a
+    new version signs every existing session out."""
+    material = f"{user.password_hash}\x00{user.session_version or 0}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
 def normalise_email(email: str) -> str:
@@ -73,6 +79,9 @@ def create_user(
     )
     db.add(user)
     db.flush()
+    from shop.security import audit
+
+    audit.record(db, "user.created", email, role=role.value)
     return user
 
 
@@ -90,10 +99,17 @@ def login(user: User) -> None:
     session["uid"] = user.id
     session["ufp"] = session_fingerprint(user)
     session.permanent = True
+    sessions.start()
 
 
 def logout() -> None:
+    """Sign out here and everywhere: a copy of this cookie must not outlive the sign-out."""
+    uid = session.get("uid")
     session.clear()
+    g.pop("user", None)
+    if isinstance(uid, int):
+        with transaction(current_runtime().sessions) as db:
+            sessions.end_everywhere(db, uid)
 
 
 def current_user(db: Session | None = None) -> User | None:
@@ -109,8 +125,14 @@ def current_user(db: Session | None = None) -> User | None:
                 user = own.get(User, uid)
         else:
             user = db.get(User, uid)
-        if user is None or not user.active or session.get("ufp") != session_fingerprint(user):
+        if (
+            user is None
+            or not user.active
+            or session.get("ufp") != session_fingerprint(user)
+            or not sessions.still_valid()
+        ):
             user = None
+            session.clear()
     g.user = user
     return user
 

@@ -34,6 +34,9 @@ class User(Base):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role", length=16))
     distributor_id: Mapped[int | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the session fingerprint: bumping it (sign-out, "sign out everywhere") makes every
+    # copy of every session cookie of this user worthless.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -43,4 +46,5 @@ from shop.distributors import models as _distributor_models  # noqa: E402, F401
 from shop.distributors import onboarding_models as _onboarding_models  # noqa: E402, F401
 from shop.orders import desk_models as _desk_models  # noqa: E402, F401
 from shop.orders import models as _orders_models  # noqa: E402, F401
+from shop.security import models as _security_models  # noqa: E402, F401
 from shop.stock import models as _stock_models  # noqa: E402, F401

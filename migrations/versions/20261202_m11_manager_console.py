@@ -2,7 +2,7 @@
 stock receipts, purchase terms and purchase orders, catalogue profiles and price changes, distributor terms, payments and invitations, sales history by channel
 
 Revision ID: m11_0001
-Revises: 0001
+Revises: 20261202_sec
 Create Date: 2026-12-02 16:50:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import inventory.db
 
 revision: str = "m11_0001"
-down_revision: str | None = "0001"
+down_revision: str | None = "20261202_sec"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

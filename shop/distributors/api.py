@@ -483,8 +483,24 @@ class Tokens(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a token; its secret is in this answer only (store it now)."""
         distributor_id = caller_distributor_id(session_only=True)
-        issued = run(tokens.create_token, distributor_id, data["name"])
-        return {**TokenOut().dump(issued.token), "token": issued.plaintext}
+        issued = run(
+            tokens.create_token,
+            distributor_id,
+            data["name"],
+            max_per_hour=current_runtime().settings.token_creations_per_hour,
+        )
+        # Raw values: the response decorator dumps once (dumping here too broke on the
+        # already-formatted dates and lost the secret, issue 10.1).
+        row = issued.token
+        return {
+            "id": row.id,
+            "name": row.name,
+            "prefix": row.prefix,
+            "created_at": row.created_at,
+            "last_used_at": row.last_used_at,
+            "revoked_at": row.revoked_at,
+            "token": issued.plaintext,
+        }
 
 
 @blp.route("/tokens/<int:token_id>")

@@ -299,7 +299,12 @@ def api_tokens() -> ResponseReturnValue:
     issued = None
     if request.method == "POST":
         try:
-            issued = run(tokens.create_token, distributor_id, request.form.get("name", ""))
+            issued = run(
+                tokens.create_token,
+                distributor_id,
+                request.form.get("name", ""),
+                max_per_hour=current_runtime().settings.token_creations_per_hour,
+            )
         except DomainError as exc:
             _flash_error(exc)
     return render_template(

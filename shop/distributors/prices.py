@@ -48,6 +48,7 @@ def set_price(
             DistributorPrice.distributor_id == distributor_id, DistributorPrice.sku == sku
         )
     )
+    before = price.case_price_fen if price is not None else None
     if price is None:
         price = DistributorPrice(
             distributor_id=distributor_id, sku=sku, case_price_fen=case_price_fen
@@ -56,6 +57,17 @@ def set_price(
     else:
         price.case_price_fen = case_price_fen
     session.flush()
+    if before != case_price_fen:
+        from shop.security import audit
+
+        audit.record(
+            session,
+            "price.changed",
+            f"distributor:{distributor_id}",
+            sku=sku,
+            before_fen=before,
+            after_fen=case_price_fen,
+        )
     return price
 
 

@@ -21,6 +21,7 @@ from inventory.db import utcnow
 from inventory.errors import DomainError
 from shop.distributors.errors import InvalidToken
 from shop.distributors.models import ApiToken, Distributor
+from shop.security import audit, throttle
 
 TOKEN_PREFIX = "ggd"
 
@@ -43,12 +44,22 @@ def split_token(plaintext: str) -> str | None:
     return parts[1]
 
 
-def create_token(session: Session, distributor_id: int, name: str) -> IssuedToken:
+def create_token(
+    session: Session, distributor_id: int, name: str, *, max_per_hour: int | None = None
+) -> IssuedToken:
+    """A new token; with `max_per_hour`, refused (429) once the distributor made that many in
+    the last hour, so a stolen portal session cannot mint tokens without bound."""
     name = name.strip()
     if not name or len(name) > 80:
         raise DomainError("a token needs a name of 1-80 characters", field="name")
     if session.get(Distributor, distributor_id) is None:
         raise DomainError("no such distributor", distributor_id=distributor_id)
+    if max_per_hour is not None:
+        try:
+            throttle.check_token_creation(session, distributor_id, max_per_hour)
+        except throttle.Throttled:
+            audit.record(session, "token.throttled", f"distributor:{distributor_id}")
+            raise
     prefix = secrets.token_hex(6)
     plaintext = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(
@@ -56,6 +67,9 @@ def create_token(session: Session, distributor_id: int, name: str) -> IssuedToke
     )
     session.add(token)
     session.flush()
+    audit.record(
+        session, "token.created", f"distributor:{distributor_id}", token_id=token.id, name=name
+    )
     return IssuedToken(token, plaintext)
 
 
@@ -75,6 +89,7 @@ def revoke_token(
         raise DomainError("no such token", token_id=token_id)
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
+        audit.record(session, "token.revoked", f"distributor:{distributor_id}", token_id=token.id)
     return token
 
 

@@ -525,6 +525,17 @@ def record_refund(
         session, order, [OrderStatus.CANCELLED, OrderStatus.EXPIRED], OrderStatus.REFUNDED
     ):
         _publish(session, order, "order.refunded", refund_ref=refund_ref, amount_fen=amount_fen)
+    # Every refund is money going out, whether or not it changed the order's status.
+    from shop.security import audit
+
+    audit.record(
+        session,
+        "order.refunded",
+        f"order:{order.public_id}",
+        refund_ref=refund_ref,
+        amount_fen=amount_fen,
+        provider_ref=provider_ref,
+    )
 
 
 def expire_unpaid_orders(session: Session, now: datetime) -> list[str]:

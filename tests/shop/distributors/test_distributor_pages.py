@@ -147,7 +147,9 @@ def test_the_printable_pickup_sheet_lists_the_goods_and_the_total(
             now=utcnow(),
         )
     page = portal.get(f"/distributor/bookings/{booking.id}/sheet").get_data(as_text=True)
-    assert "提货单" in page and "06:00" in page and "¥192.00" in page and "window.print()" in page
+    assert (
+        "提货单" in page and "06:00" in page and "¥192.00" in page and "data-print" in page
+    )  # app.js wires the print button
 
 
 def test_standing_orders_and_tokens_are_managed_from_the_portal(
@@ -205,7 +207,9 @@ def test_the_manager_s_board_checks_in_hands_out_and_refreshes_itself(
     manager = app.test_client()
     sign_in(manager, db, make_user(db, "boss@gaogan.local", Role.MANAGER))
     page = manager.get(f"/manager/pickups/?day={day}").get_data(as_text=True)
-    assert "早间提货看板" in page and "TJ01 副食商行" in page and "setInterval" in page
+    assert (
+        "早间提货看板" in page and "TJ01 副食商行" in page and "board.js" in page
+    )  # the refresh script
     assert "待提货: 1" in page
     token = csrf_from(page)
     manager.post(f"/manager/pickups/{booking.id}/check-in?day={day}", data={"csrf_token": token})
