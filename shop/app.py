@@ -13,12 +13,19 @@ from sqlalchemy import text
 from inventory.runtime import Runtime
 from inventory.settings import Settings
 from shop import api, csrf, errors, i18n, logs, messages, metrics, nav
+from shop.catalogue import web as catalogue_web
+from shop.distributors import onboarding_web
 from shop.distributors import web as distributors_web
+from shop.history import web as history_web
+from shop.orders import desk_web
 from shop.orders import web as orders_web
 from shop.planning import web as planning_web
 from shop.production import web as production_web
+from shop.reports import web as reports_web
 from shop.runtime import install_runtime
 from shop.security import web as security_web
+from shop.staff import web as staff_web
+from shop.stock import web as stock_web
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -58,6 +65,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     planning_web.init_app(app, runtime)
 
     orders_web.init_app(app, runtime)
+    desk_web.init_app(app, runtime)
+    staff_web.init_app(app, runtime)
+    stock_web.init_app(app, runtime)
+    catalogue_web.init_app(app, runtime)
+    onboarding_web.init_app(app, runtime)
+    reports_web.init_app(app, runtime)
+    history_web.init_app(app, runtime)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -16,6 +16,8 @@ class Role(enum.StrEnum):
     CUSTOMER = "customer"
     DISTRIBUTOR = "distributor"
     MANAGER = "manager"
+    # The order desk and the pickup board, nothing else: counter staff on a peak morning.
+    STAFF = "staff"
 
 
 class User(Base):
@@ -39,6 +41,10 @@ class User(Base):
 
 
 # Area models, imported so Base.metadata sees their tables.
+from shop.catalogue import models as _catalogue_models  # noqa: E402, F401
 from shop.distributors import models as _distributor_models  # noqa: E402, F401
+from shop.distributors import onboarding_models as _onboarding_models  # noqa: E402, F401
+from shop.orders import desk_models as _desk_models  # noqa: E402, F401
 from shop.orders import models as _orders_models  # noqa: E402, F401
 from shop.security import models as _security_models  # noqa: E402, F401
+from shop.stock import models as _stock_models  # noqa: E402, F401

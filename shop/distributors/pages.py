@@ -374,7 +374,7 @@ def _board_context(day: date) -> dict[str, Any]:
 
 
 @board.get("/")
-@require_role(Role.MANAGER)
+@require_role(Role.MANAGER, Role.STAFF)
 def pickup_board() -> ResponseReturnValue:
     day = _day_arg()
     return render_template(
@@ -386,7 +386,7 @@ def pickup_board() -> ResponseReturnValue:
 
 
 @board.get("/rows")
-@require_role(Role.MANAGER)
+@require_role(Role.MANAGER, Role.STAFF)
 def board_rows() -> ResponseReturnValue:
     """The board's table alone: the page fetches it every 15 seconds."""
     return render_template("distributors/board_rows.html", **_board_context(_day_arg()))
@@ -417,19 +417,19 @@ def _board_action(booking_id: int, action: str) -> ResponseReturnValue:
 
 
 @board.post("/<int:booking_id>/check-in")
-@require_role(Role.MANAGER)
+@require_role(Role.MANAGER, Role.STAFF)
 def board_check_in(booking_id: int) -> ResponseReturnValue:
     return _board_action(booking_id, "check_in")
 
 
 @board.post("/<int:booking_id>/hand-out")
-@require_role(Role.MANAGER)
+@require_role(Role.MANAGER, Role.STAFF)
 def board_hand_out(booking_id: int) -> ResponseReturnValue:
     return _board_action(booking_id, "hand_out")
 
 
 @board.post("/sweep")
-@require_role(Role.MANAGER)
+@require_role(Role.MANAGER, Role.STAFF)
 def board_sweep() -> ResponseReturnValue:
     grace = current_runtime().settings.no_show_grace_minutes
     refs = run(pickup.sweep_no_shows, utcnow(), grace_minutes=grace, rules=_rules())

@@ -55,7 +55,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     pages.init_pages(app)
     get_api(app).register_blueprint(api.blp)
     add_nav(app, "dist.nav.portal", "/distributor/", 40, roles=[Role.DISTRIBUTOR])
-    add_nav(app, "dist.nav.board", "/manager/pickups/", 60, roles=[Role.MANAGER])
+    add_nav(app, "dist.nav.board", "/manager/pickups/", 60, roles=[Role.MANAGER, Role.STAFF])
     register_subscribers()
     register_distributor_jobs(runtime.settings)
     register_booking_owners()

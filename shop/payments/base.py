@@ -33,7 +33,12 @@ class PaymentProvider(Protocol):
         self, *, amount_fen: int, order_public_id: str, attempt: int, email: str
     ) -> PaymentStart: ...
 
-    def refund(self, *, provider_ref: str, amount_fen: int, order_public_id: str) -> str: ...
+    def refund(
+        self, *, provider_ref: str, amount_fen: int, order_public_id: str, key: str = ""
+    ) -> str:
+        """Send money back; `key` names one refund of several (partial refunds from the
+        desk), empty for the one full refund of a payment."""
+        ...
 
     def lookup(self, *, provider_ref: str) -> tuple[str, int]:
         """(status, amount received in fen) as the provider knows it now."""
@@ -51,7 +56,9 @@ class PayAtPickup:
     ) -> PaymentStart:
         return PaymentStart(provider_ref=f"pickup-{order_public_id}", client_secret="")
 
-    def refund(self, *, provider_ref: str, amount_fen: int, order_public_id: str) -> str:
+    def refund(
+        self, *, provider_ref: str, amount_fen: int, order_public_id: str, key: str = ""
+    ) -> str:
         # Nothing was taken, so nothing goes back.
         return ""
 

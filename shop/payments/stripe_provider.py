@@ -89,13 +89,19 @@ class StripeProvider:
         received = getattr(intent, "amount_received", None) or getattr(intent, "amount", 0)
         return str(intent.status), int(received or 0)
 
-    def refund(self, *, provider_ref: str, amount_fen: int, order_public_id: str) -> str:
+    def refund(
+        self, *, provider_ref: str, amount_fen: int, order_public_id: str, key: str = ""
+    ) -> str:
         try:
             refund = self.client.v1.refunds.create(
                 params={"payment_intent": provider_ref, "amount": amount_fen},
                 # One key per payment, not per order: a customer who paid twice is owed two
                 # refunds, and a key reused with another payment_intent would be refused.
-                options={"idempotency_key": f"refund-{order_public_id}-{provider_ref}"},
+                # A desk refund adds its own key: two partial refunds are two refunds.
+                options={
+                    "idempotency_key": f"refund-{order_public_id}-{provider_ref}"
+                    + (f"-{key}" if key else "")
+                },
             )
         except stripe.StripeError as exc:
             raise PaymentError(

@@ -1,0 +1,1 @@
+"""The catalogue: products and gift boxes, retail and distributor prices, price history."""

@@ -1,0 +1,1 @@
+"""Reports for the manager: sales, waste and write-offs, distributors, season against season."""

@@ -1,0 +1,1 @@
+"""Manager and staff accounts, created by a manager from the browser."""
