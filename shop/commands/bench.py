@@ -15,20 +15,16 @@ commands used are in docs/BENCHMARKS.md. Not a test: numbers inform, tests asser
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import multiprocessing
 import os
 import secrets
 import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,14 +33,20 @@ from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import Base, make_engine, make_session_factory, transaction, utcnow
-from inventory.events import Registry, publish
+from inventory.events import Registry
 from inventory.models import Item, Supply
 from inventory.relay import relay_once
 from inventory.reservations import Line, reserve
 from inventory.settings import Settings
+from shop.commands.bench_load import (
+    HOT,
+    http_load,
+    seed_claims,
+    seed_events,
+    start_gunicorn,
+)
 from shop.schema import import_all_models
 
-HOT = "BENCH-HOT"
 BASE = "BENCH-BASE"
 SKUS = [HOT, BASE, "BENCH-2", "BENCH-3", "BENCH-4"]
 BARE_UPDATE = text(
@@ -304,7 +306,7 @@ def register(cli: click.Group) -> None:
     @with_common
     def checkout(url: str, clients: str, processes: int, seconds: float, rounds: int) -> None:
         """Hot-day checkouts (place_order, pay at pickup, one line) vs a bare UPDATE."""
-        from shop.orders import services
+        from shop.orders import placing, services
         from shop.orders.rules import LineRequest
 
         url = _check_url(url)
@@ -315,11 +317,11 @@ def register(cli: click.Group) -> None:
         base_id = _supply_id(factory, BASE, day)
         settings = Settings(database_url=url, secret_key="bench")
 
-        def request(n: int, skus: Sequence[str]) -> services.PlaceOrder:
-            return services.PlaceOrder(
+        def request(n: int, skus: Sequence[str]) -> placing.PlaceOrder:
+            return placing.PlaceOrder(
                 day=day,
                 lines=[LineRequest(sku, 1) for sku in skus],
-                contact=services.Contact(f"顾客{n}", "13800138000", f"c{n}@example.com"),
+                contact=placing.Contact(f"顾客{n}", "13800138000", f"c{n}@example.com"),
                 fulfilment="pickup",
                 payment_method="pay_at_pickup",
                 pickup_point="factory",
@@ -428,7 +430,7 @@ def register(cli: click.Group) -> None:
             factory = make_session_factory(engine)
             start = _order_day()
             click.echo(f"seeding {n_claims} claims ...")
-            _seed_claims(engine, factory, start, n_claims)
+            seed_claims(engine, factory, start, n_claims)
             engine.dispose()
             path = f"/api/v1/availability?product={HOT}&from={start}&to={start + timedelta(13)}"
             env = {
@@ -443,14 +445,14 @@ def register(cli: click.Group) -> None:
                 env["GAOGAN_WEB_WORKERS"] = str(workers)
             if threads:
                 env["GAOGAN_WEB_THREADS"] = str(threads)
-            server = _start_gunicorn(env, port)
+            server = start_gunicorn(env, port)
             try:
                 procs, per = _layout(connections, processes)
-                _http_load(port, path, procs, per, 1.0)  # warm up
+                http_load(port, path, procs, per, 1.0)  # warm up
                 found: dict[str, list[tuple[float, float, float]]] = {"avail": [], "health": []}
                 for round_no in range(1, rounds + 1):
-                    found["avail"].append(_http_load(port, path, procs, per, seconds))
-                    found["health"].append(_http_load(port, "/healthz", procs, per, seconds))
+                    found["avail"].append(http_load(port, path, procs, per, seconds))
+                    found["health"].append(http_load(port, "/healthz", procs, per, seconds))
                     a, h = found["avail"][-1], found["health"][-1]
                     click.echo(
                         f"  {n_claims} claims round {round_no}/{rounds}: availability "
@@ -496,7 +498,7 @@ def register(cli: click.Group) -> None:
         results: dict[str, list[float]] = {"inbox": [], "none": []}
         for round_no in range(1, rounds + 1):
             for name, registry in (("inbox", recording), ("none", bare)):
-                _seed_events(factory, events)
+                seed_events(factory, events)
                 started = time.perf_counter()
                 moved = 0
                 while True:
@@ -573,140 +575,3 @@ def register(cli: click.Group) -> None:
 
 
 # ---------------------------------------------------------------- availability helpers
-
-
-def _seed_claims(engine: Engine, factory: sessionmaker[Session], start: date, n: int) -> None:
-    """The hot product planned for 60 days and `n` claims on it: a third live holds, a third
-    holds past their expiry (not yet swept), a third allocations; `promised` kept equal to the
-    sum of the claims that count (what reserve() keeps)."""
-    from inventory.catalog import create_product
-    from inventory.supply import set_planned_supply
-
-    days = [start - timedelta(days=1) + timedelta(days=i) for i in range(60)]
-    with transaction(factory) as s:
-        create_product(s, HOT, "基准糕干", "Benchmark gaogan", 1000, 250, 2, 7)
-        set_planned_supply(s, "bench", {(HOT, d): 1_000_000 for d in days})
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO reservations (ref, status, expires_at, created_at, updated_at) "
-                "SELECT 'bench:' || g, 'held', now() + interval '1 hour', now(), now() "
-                "FROM generate_series(1, :r) AS g"
-            ),
-            {"r": max(1, n // 10)},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO claims (reservation_id, supply_id, item_id, demand_day, line_no, "
-                "quantity, kind, status, expires_at, created_at) "
-                "SELECT 1 + g % :r, s.id, s.item_id, s.production_day, 0, 1 + g % 3, "
-                "CASE WHEN g % 3 = 2 THEN 'allocation' ELSE 'hold' END, 'active', "
-                "CASE WHEN g % 3 = 0 THEN now() + interval '1 hour' "
-                "     WHEN g % 3 = 1 THEN now() - interval '1 hour' END, now() "
-                "FROM generate_series(0, :n - 1) AS g "
-                "CROSS JOIN (SELECT array_agg(id ORDER BY id) AS a FROM supply) AS ids "
-                "JOIN supply AS s ON s.id = ids.a[1 + g % 60]"
-            ),
-            {"n": n, "r": max(1, n // 10)},
-        )
-        conn.execute(
-            text(
-                "UPDATE supply SET promised = c.total FROM (SELECT supply_id, sum(quantity) "
-                "AS total FROM claims WHERE status = 'active' GROUP BY supply_id) AS c "
-                "WHERE c.supply_id = supply.id"
-            )
-        )
-        conn.execute(text("ANALYZE"))
-
-
-def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    root = Path(__file__).resolve().parents[2]
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen(
-        [str(gunicorn), "--bind", f"127.0.0.1:{port}", "shop.app:create_app()"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise click.ClickException("gunicorn did not answer /healthz within 60 s")
-
-
-def _http_process(port: int, path: str, threads: int, seconds: float, results: Any) -> None:
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    errors: list[str] = []
-    stop = threading.Event()
-
-    def loop(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            try:
-                conn.request("GET", path)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    errors.append(f"HTTP {response.status}")
-                    return
-            except (OSError, http.client.HTTPException) as exc:
-                errors.append(repr(exc))
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                continue
-            latencies[i].append(time.perf_counter() - t0)
-
-    pool = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    started = time.perf_counter()
-    for thread in pool:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in pool:
-        thread.join()
-    flat = [x for per in latencies for x in per]
-    results.put((flat, time.perf_counter() - started, errors[:1]))
-
-
-def _http_load(
-    port: int, path: str, processes: int, threads: int, seconds: float
-) -> tuple[float, float, float]:
-    """Requests per second, p50 and p95 latency in ms over `processes` x `threads`
-    keep-alive connections."""
-    ctx = multiprocessing.get_context("fork")
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=_http_process, args=(port, path, threads, seconds, results))
-        for _ in range(processes)
-    ]
-    for proc in procs:
-        proc.start()
-    got = [results.get() for _ in procs]
-    for proc in procs:
-        proc.join()
-    errors = [e for _, _, es in got for e in es]
-    if errors:
-        raise click.ClickException(f"HTTP load failed: {errors[0]}")
-    flat = sorted(x for lat, _, _ in got for x in lat)
-    if not flat:
-        return 0.0, 0.0, 0.0
-    elapsed = max(s for _, s, _ in got)
-    return (
-        len(flat) / elapsed,
-        flat[len(flat) // 2] * 1000,
-        flat[min(len(flat) - 1, int(0.95 * len(flat)))] * 1000,
-    )
-
-
-def _seed_events(factory: sessionmaker[Session], n: int) -> None:
-    with transaction(factory) as s:
-        for i in range(n):
-            publish(s, "bench.thing", {"seq": i}, key=f"order:{i % 500}")

@@ -10,7 +10,7 @@ from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
 from scheduling.scheduler.clock import clock_for
 from shop.cli import CliState, pass_state
-from shop.orders import flows, services
+from shop.orders import flows, payment_records, services
 from shop.orders.models import OrderStatus
 
 
@@ -36,7 +36,7 @@ def register(cli: click.Group) -> None:
         runtime = state.runtime
         refunded = flows.issue_due_refunds(runtime.sessions, runtime.settings)
         with runtime.sessions() as db:
-            left = services.refunds_due(db)
+            left = payment_records.refunds_due(db)
         click.echo(f"refunded {len(refunded)} order(s)" + (": " if refunded else ""))
         for public_id in refunded:
             click.echo(f"  {public_id}")

@@ -18,7 +18,7 @@ from inventory.events import Event, Registry
 from shop.distributors.models import Distributor
 from shop.i18n import translate
 from shop.models import User
-from shop.orders.notifications import _current, deliver
+from shop.orders.notifications import deliver, mail_settings
 
 log = logging.getLogger("gaogan.mail")
 
@@ -51,7 +51,7 @@ def shortfall_message(distributor: Distributor, to: list[str], event: Event) -> 
     }
     msg = EmailMessage()
     msg["Subject"] = translate("dist.mail.shortfall.subject", lang, **params)
-    msg["From"] = _current["settings"].mail_from
+    msg["From"] = mail_settings().mail_from
     msg["To"] = ", ".join(to)
     msg["Date"] = formatdate(event.occurred_at.timestamp(), localtime=False)
     msg["Message-ID"] = make_msgid(idstring=event.event_id.replace("-", ""), domain="gaogan.local")
@@ -77,7 +77,7 @@ def on_booking_cancelled(session: Session, event: Event) -> None:
     if not to:
         log.warning("shortfall of booking %s: distributor %s has no address", event.key, raw_id)
         return
-    if deliver(_current["settings"], shortfall_message(distributor, to, event), event.event_id):
+    if deliver(mail_settings(), shortfall_message(distributor, to, event), event.event_id):
         log.info("shortfall mail for booking %s to %s", event.payload.get("booking_id"), to)
 
 

@@ -279,7 +279,7 @@ def price_list(session: Session, distributor_id: int) -> list[bookings.PriceList
     return bookings.price_list(session, distributor_id)
 
 
-def _hash(token: str) -> str:
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -308,7 +308,7 @@ def invite_user(
     session.add(
         PortalInvitation(
             user_id=user.id,
-            token_hash=_hash(token),
+            token_hash=hash_token(token),
             expires_at=now + timedelta(days=INVITATION_DAYS),
             created_at=now,
         )
@@ -320,7 +320,7 @@ def invite_user(
 def invitation_user(session: Session, token: str, *, now: datetime) -> str:
     """The invited person's email if the link is still good; Refused otherwise."""
     invitation = session.scalar(
-        select(PortalInvitation).where(PortalInvitation.token_hash == _hash(token))
+        select(PortalInvitation).where(PortalInvitation.token_hash == hash_token(token))
     )
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
         raise Refused("onb.err.invitation", status=404, code="invitation_invalid")
@@ -331,7 +331,7 @@ def accept_invitation(session: Session, token: str, password: str, *, now: datet
     """Set the password once; the link then stops working."""
     invitation = session.scalar(
         select(PortalInvitation)
-        .where(PortalInvitation.token_hash == _hash(token))
+        .where(PortalInvitation.token_hash == hash_token(token))
         .with_for_update()
     )
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:

@@ -26,7 +26,7 @@ from shop.api import get_api
 from shop.auth import current_user
 from shop.csrf import csrf_exempt_without_session
 from shop.models import Role
-from shop.orders import flows, queries, services
+from shop.orders import flows, placing, queries, services
 from shop.orders.availability import AvailabilityCache
 from shop.orders.models import Order
 from shop.orders.rules import MAX_LINE_QUANTITY, MAX_LINES, LineRequest, OrderNotFound
@@ -232,10 +232,10 @@ class Orders(MethodView):
         """Place an order: all lines or nothing. Pay at pickup confirms at once; an online
         payment holds the stock for the configured minutes while the customer pays."""
         user = current_user()
-        place = services.PlaceOrder(
+        place = placing.PlaceOrder(
             day=data["day"],
             lines=[LineRequest(ln["sku"], ln["quantity"]) for ln in data["lines"]],
-            contact=services.Contact(**data["contact"]),
+            contact=placing.Contact(**data["contact"]),
             fulfilment=data["fulfilment"],
             payment_method=data["payment_method"],
             pickup_point=data["pickup_point"],

@@ -14,25 +14,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from inventory.db import transaction, utcnow
-from inventory.errors import DomainError, ReservationStateError
+from inventory.errors import DomainError
 from inventory.events import publish
 from inventory.models import OutboxEvent
-from inventory.reservations import release
-from inventory.settings import Settings
 from scheduling.errors import BeforeTheDay
 from scheduling.pickup.models import PickupSlot
 from shop.distributors import pickup as bookings
 from shop.distributors.models import Booking, BookingStatus, Distributor
 from shop.orders import services
-from shop.orders.desk_models import CounterPayment, DeskRefund, RefundStatus
+from shop.orders.desk_models import CounterPayment, DeskRefund
 from shop.orders.desk_rules import (
     COUNTER_METHODS,
-    DESK_CANCELLABLE,
-    clean_reason,
     matches,
     payment_state,
     refundable_fen,
@@ -45,7 +40,6 @@ from shop.orders.models import (
     PaymentAttemptStatus,
     PickupPoint,
 )
-from shop.payments import get_provider
 from shop.refusals import Refused
 
 log = logging.getLogger("gaogan.desk")
@@ -113,17 +107,17 @@ class Money:
         return refundable_fen(self.paid_fen, self.refunded_fen)
 
 
-def _not_found(what: str) -> Refused:
+def not_found(what: str) -> Refused:
     return Refused("desk.err.not_found", status=404, code="not_found", what=what)
 
 
-def _order(session: Session, public_id: str, *, lock: bool = False) -> Order:
+def desk_order(session: Session, public_id: str, *, lock: bool = False) -> Order:
     stmt = select(Order).where(Order.public_id == public_id)
     if lock:
         stmt = stmt.with_for_update(of=Order)  # its pickup point is outer-joined
     order = session.scalar(stmt)
     if order is None:
-        raise _not_found(public_id)
+        raise not_found(public_id)
     return order
 
 
@@ -322,7 +316,7 @@ def timeline(session: Session, order_id: int) -> list[TimelineEntry]:
 
 
 def order_view(session: Session, public_id: str) -> OrderView:
-    order = _order(session, public_id)
+    order = desk_order(session, public_id)
     counter = session.scalar(select(CounterPayment).where(CounterPayment.order_id == order.id))
     taker = ""
     if counter is not None:
@@ -363,7 +357,7 @@ def order_view(session: Session, public_id: str) -> OrderView:
     )
 
 
-def _audit(session: Session, order: Order, event_type: str, **payload: Any) -> None:
+def audit_order_event(session: Session, order: Order, event_type: str, **payload: Any) -> None:
     publish(
         session,
         event_type,
@@ -386,7 +380,7 @@ def mark_order(
     status = ORDER_TARGETS.get(target)
     if status is None:
         raise Refused("desk.err.bad_target", target=target)
-    order = _order(session, public_id, lock=True)
+    order = desk_order(session, public_id, lock=True)
     if order.status is status:
         return order.status.value  # pressed twice: already done
     try:
@@ -401,7 +395,7 @@ def mark_order(
             current=order.status.value,
             target=status.value,
         ) from exc
-    _audit(session, order, "order.desk_marked", target=status.value, by=user_id)
+    audit_order_event(session, order, "order.desk_marked", target=status.value, by=user_id)
     return order.status.value
 
 
@@ -417,7 +411,7 @@ def take_payment(
     """Money taken at pickup or on delivery, with who took it. Idempotent per order."""
     if method not in COUNTER_METHODS:
         raise Refused("desk.err.bad_method", method=method)
-    order = _order(session, public_id, lock=True)
+    order = desk_order(session, public_id, lock=True)
     existing = session.scalar(select(CounterPayment).where(CounterPayment.order_id == order.id))
     if existing is not None:
         return existing
@@ -441,7 +435,7 @@ def take_payment(
     session.add(payment)
     order.paid_at = now
     session.flush()
-    _audit(
+    audit_order_event(
         session,
         order,
         "order.paid_at_counter",
@@ -453,204 +447,6 @@ def take_payment(
     return payment
 
 
-def desk_cancel(
-    session: Session, public_id: str, *, reason: str, user_id: int, now: datetime
-) -> int | None:
-    """Cancel with a reason, whatever the cut-off; free the stock. Money already taken goes
-    back as one desk refund of what has not been refunded yet, issued after commit; returns
-    its id (None when nothing was paid)."""
-    text = clean_reason(reason)
-    if not text:
-        raise Refused("desk.err.reason_required", code="reason_required")
-    order = _order(session, public_id, lock=True)
-    if order.status not in DESK_CANCELLABLE:
-        raise Refused(
-            "desk.err.cannot_cancel", status=409, code="order_state", current=order.status.value
-        )
-    was = order.status
-    money = money_of(session, order)
-    order.status = OrderStatus.CANCELLED
-    order.cancelled_at = now
-    order.cancel_reason = text
-    try:
-        release(session, order.reservation_ref, reason=f"cancelled at the desk: {text}"[:200])
-    except ReservationStateError:
-        # Already on lots (handed to the order by the batch): nothing left to free.
-        log.info("order %s cancelled after its goods were allocated to lots", public_id)
-    _audit(
-        session,
-        order,
-        "order.cancelled",
-        reason=text,
-        was=was.value,
-        by=user_id,
-        status=OrderStatus.CANCELLED.value,
-        day=order.day.isoformat(),
-        email=order.contact_email,
-        name=order.contact_name,
-        language=order.language,
-        total_fen=order.total_fen,
-        user_id=order.user_id,
-        fulfilment=order.fulfilment.value,
-        lines=[{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
-    )
-    if money.refundable_fen <= 0:
-        return None
-    refund = _new_refund(
-        session, order, money, money.refundable_fen, text, f"cancel-{order.id}", user_id, now
-    )
-    # The desk refund replaces the storefront's full-refund sweep for this payment.
-    session.execute(
-        update(PaymentAttempt)
-        .where(
-            PaymentAttempt.order_id == order.id,
-            PaymentAttempt.status == PaymentAttemptStatus.SUCCEEDED,
-        )
-        .values(status=PaymentAttemptStatus.REFUNDED, refund_ref=f"{DESK_REFUND_PREFIX}{refund.id}")
-    )
-    return refund.id
-
-
-def _new_refund(
-    session: Session,
-    order: Order,
-    money: Money,
-    amount_fen: int,
-    reason: str,
-    request_key: str,
-    user_id: int,
-    now: datetime,
-) -> DeskRefund:
-    online = money.online_paid_fen > 0 and bool(money.provider_ref)
-    refund = DeskRefund(
-        order_id=order.id,
-        request_key=request_key,
-        amount_fen=amount_fen,
-        reason=reason,
-        channel="provider" if online else "counter",
-        provider_ref=money.provider_ref if online else "",
-        # Cash goes back across the counter now; the provider's refund waits for the commit.
-        status=RefundStatus.DUE if online else RefundStatus.ISSUED,
-        issued_at=None if online else now,
-        requested_by=user_id,
-        created_at=now,
-    )
-    session.add(refund)
-    session.flush()
-    _audit(
-        session,
-        order,
-        "order.refund_requested",
-        refund_id=refund.id,
-        amount_fen=amount_fen,
-        reason=reason,
-        channel=refund.channel,
-        by=user_id,
-    )
-    return refund
-
-
-def request_refund(
-    session: Session,
-    public_id: str,
-    *,
-    amount_fen: int,
-    reason: str,
-    request_key: str,
-    user_id: int,
-    now: datetime,
-) -> DeskRefund:
-    """Record a full or partial refund. The same request_key again returns the same refund
-    (a double click, a retried API call), never a second one."""
-    text = clean_reason(reason)
-    if not text:
-        raise Refused("desk.err.reason_required", code="reason_required")
-    key = (request_key or "").strip()
-    if not (8 <= len(key) <= 64):
-        raise Refused("desk.err.bad_request_key", code="bad_request_key")
-    order = _order(session, public_id, lock=True)
-    existing = session.scalar(
-        select(DeskRefund).where(DeskRefund.order_id == order.id, DeskRefund.request_key == key)
-    )
-    if existing is not None:
-        if existing.amount_fen != amount_fen:
-            raise Refused("desk.err.key_reused", status=409, code="key_reused")
-        return existing
-    money = money_of(session, order)
-    if amount_fen < 1 or amount_fen > money.refundable_fen:
-        raise Refused(
-            "desk.err.refund_amount",
-            code="refund_amount",
-            most=money.refundable_fen,
-            given=amount_fen,
-        )
-    return _new_refund(session, order, money, amount_fen, text, key, user_id, now)
-
-
-def refund_state(session: Session, refund_id: int) -> str:
-    refund = session.get(DeskRefund, refund_id)
-    return refund.status.value if refund else ""
-
-
-def issue_refund(sessions: sessionmaker[Session], settings: Settings, refund_id: int) -> bool:
-    """Send one due refund through the provider, outside any transaction, then record it.
-    The provider key is the refund's id, so a retry after a crash never pays twice."""
-    with sessions() as session:
-        refund = session.get(DeskRefund, refund_id)
-        if refund is None or refund.status is not RefundStatus.DUE:
-            return False
-        order = session.get_one(Order, refund.order_id)
-        public_id, method = order.public_id, order.payment_method
-        provider_ref, amount = refund.provider_ref, refund.amount_fen
-    try:
-        # A provider that is not configured (DomainError) leaves the refund due, like a
-        # provider that is down: the job retries it.
-        refund_ref = get_provider(settings, method).refund(
-            provider_ref=provider_ref,
-            amount_fen=amount,
-            order_public_id=public_id,
-            key=f"desk-{refund_id}",
-        )
-    except DomainError as exc:
-        with transaction(sessions) as session:
-            session.execute(
-                update(DeskRefund).where(DeskRefund.id == refund_id).values(error=exc.message[:300])
-            )
-        log.error("desk refund %s for order %s failed", refund_id, public_id, exc_info=True)
-        return False
-    with transaction(sessions) as session:
-        done = session.execute(
-            update(DeskRefund)
-            .where(DeskRefund.id == refund_id, DeskRefund.status == RefundStatus.DUE)
-            .values(status=RefundStatus.ISSUED, refund_ref=refund_ref, issued_at=utcnow(), error="")
-            .returning(DeskRefund.id)
-        ).first()
-        if done is None:
-            return False
-        order = session.get_one(Order, refund.order_id)
-        _audit(session, order, "order.refund_issued", refund_id=refund_id, amount_fen=amount)
-        money = money_of(session, order)
-        if order.status is OrderStatus.CANCELLED and money.refundable_fen == 0:
-            order.status = OrderStatus.REFUNDED
-            _audit(session, order, "order.refunded", refund_ref=refund_ref, amount_fen=amount)
-    return True
-
-
-def issue_due_refunds(sessions: sessionmaker[Session], settings: Settings) -> list[int]:
-    """The job behind `orders.issue_desk_refunds`: every desk refund still due (the provider
-    was down when it was asked for). One that fails again stays due."""
-    with sessions() as session:
-        due = list(
-            session.scalars(
-                select(DeskRefund.id)
-                .where(DeskRefund.status == RefundStatus.DUE)
-                .order_by(DeskRefund.id)
-                .limit(100)
-            )
-        )
-    return [rid for rid in due if issue_refund(sessions, settings, rid)]
-
-
 # --- bookings -------------------------------------------------------------------------
 
 
@@ -660,7 +456,7 @@ def mark_booking(session: Session, booking_id: int, action: str, *, now: datetim
         raise Refused("desk.err.bad_target", target=action)
     booking = session.get(Booking, booking_id)
     if booking is None:
-        raise _not_found(f"B{booking_id}")
+        raise not_found(f"B{booking_id}")
     try:
         if booking.status is BookingStatus.CONFIRMED:
             bookings.check_in(session, booking_id, now=now)

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from inventory.db import utcnow
 from inventory.rules import local_day
 from shop.auth import current_user, require_role
-from shop.orders import desk
+from shop.orders import desk, desk_refunds
 from shop.orders.desk_rules import (
     CHANNELS,
     COUNTER_METHODS,
@@ -201,11 +201,15 @@ def take_payment(body: dict[str, Any], public_id: str) -> Any:
 def cancel_order(body: dict[str, Any], public_id: str) -> Any:
     """Cancel with a reason; money taken goes back as a refund issued after commit."""
     refund_id = run(
-        desk.desk_cancel, public_id[:40], reason=body["reason"], user_id=_uid(), now=utcnow()
+        desk_refunds.desk_cancel,
+        public_id[:40],
+        reason=body["reason"],
+        user_id=_uid(),
+        now=utcnow(),
     )
     if refund_id is not None:
         runtime = current_runtime()
-        desk.issue_refund(runtime.sessions, runtime.settings, refund_id)
+        desk_refunds.issue_refund(runtime.sessions, runtime.settings, refund_id)
     return _order_json(public_id[:40])
 
 
@@ -215,7 +219,7 @@ def cancel_order(body: dict[str, Any], public_id: str) -> Any:
 def refund_order(body: dict[str, Any], public_id: str) -> Any:
     """A full or partial refund. The same request_key again returns the same refund."""
     refund = run(
-        desk.request_refund,
+        desk_refunds.request_refund,
         public_id[:40],
         amount_fen=body["amount_fen"],
         reason=body["reason"],
@@ -224,7 +228,7 @@ def refund_order(body: dict[str, Any], public_id: str) -> Any:
         now=utcnow(),
     )
     runtime = current_runtime()
-    desk.issue_refund(runtime.sessions, runtime.settings, refund.id)
+    desk_refunds.issue_refund(runtime.sessions, runtime.settings, refund.id)
     return _order_json(public_id[:40]), 201
 
 

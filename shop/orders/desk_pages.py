@@ -1,7 +1,7 @@
 """The order desk pages under /manager/orders: managers and counter staff.
 
 Every write runs one use case of `shop.orders.desk` in its own transaction; a refund through
-the payment provider is then issued after that commit (`desk.issue_refund`), never inside it.
+the payment provider is then issued after that commit (`desk_refunds.issue_refund`), never inside it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from inventory.errors import DomainError
 from inventory.rules import local_day
 from shop.auth import current_user, require_role
 from shop.i18n import translate, yuan
-from shop.orders import desk
+from shop.orders import desk, desk_refunds
 from shop.orders.desk_rules import CHANNELS, COUNTER_METHODS, MAX_QUERY, PAYMENT_STATES, STATUSES
 from shop.refusals import Refused
 from shop.runtime import current_runtime, read, run
@@ -150,7 +150,7 @@ def _issue(refund_id: int | None) -> None:
     if refund_id is None:
         return
     runtime = current_runtime()
-    desk.issue_refund(runtime.sessions, runtime.settings, refund_id)
+    desk_refunds.issue_refund(runtime.sessions, runtime.settings, refund_id)
 
 
 @bp.post("/<public_id>/cancel")
@@ -158,7 +158,7 @@ def _issue(refund_id: int | None) -> None:
 def cancel(public_id: str) -> ResponseReturnValue:
     try:
         refund_id = run(
-            desk.desk_cancel,
+            desk_refunds.desk_cancel,
             public_id[:40],
             reason=request.form.get("reason", ""),
             user_id=_user_id(),
@@ -177,7 +177,7 @@ def refund(public_id: str) -> ResponseReturnValue:
     try:
         amount = _fen(request.form.get("amount", ""))
         refund = run(
-            desk.request_refund,
+            desk_refunds.request_refund,
             public_id[:40],
             amount_fen=amount,
             reason=request.form.get("reason", ""),
@@ -186,7 +186,7 @@ def refund(public_id: str) -> ResponseReturnValue:
             now=utcnow(),
         )
         _issue(refund.id)
-        state = read(desk.refund_state, refund.id)
+        state = read(desk_refunds.refund_state, refund.id)
         flash(
             translate(
                 "desk.done.refund", amount=yuan(amount), status=translate(f"desk.refund.{state}")

@@ -20,7 +20,7 @@ from inventory.errors import DomainError, SoldOut
 from inventory.metrics import CHECKOUTS, SOLD_OUT_REFUSALS
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop.orders import services
+from shop.orders import payment_records, placing, services
 from shop.orders.models import Order, OrderStatus, ProcessedWebhookEvent
 from shop.payments import PaymentError, get_provider
 
@@ -40,7 +40,7 @@ def start_payment(runtime: Runtime, public_id: str, *, now: datetime | None = No
     now = now or utcnow()
     with transaction(runtime.sessions) as session:
         order = services.get_order(session, public_id)
-        number = services.start_payment_attempt(session, order, order.payment_method, now)
+        number = payment_records.start_payment_attempt(session, order, order.payment_method, now)
         amount, email = order.total_fen, order.contact_email
         method = order.payment_method
     provider = get_provider(runtime.settings, method)
@@ -51,11 +51,11 @@ def start_payment(runtime: Runtime, public_id: str, *, now: datetime | None = No
     except PaymentError as exc:
         with transaction(runtime.sessions) as session:
             order = services.get_order(session, public_id)
-            services.record_payment_start_failed(session, order, number, exc.message)
+            payment_records.record_payment_start_failed(session, order, number, exc.message)
         raise
     with transaction(runtime.sessions) as session:
         order = services.get_order(session, public_id)
-        services.record_payment_started(
+        payment_records.record_payment_started(
             session, order, number, started.provider_ref, started.client_secret
         )
     return started.client_secret
@@ -63,7 +63,7 @@ def start_payment(runtime: Runtime, public_id: str, *, now: datetime | None = No
 
 def checkout(
     runtime: Runtime,
-    request: services.PlaceOrder,
+    request: placing.PlaceOrder,
     *,
     user_id: int | None,
     now: datetime | None = None,
@@ -113,7 +113,7 @@ def refund_order(
     )
     with transaction(sessions) as session:
         order = services.get_order(session, public_id)
-        services.record_refund(session, order, provider_ref, refund_ref, amount_fen)
+        payment_records.record_refund(session, order, provider_ref, refund_ref, amount_fen)
 
 
 def issue_due_refunds(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
@@ -121,7 +121,7 @@ def issue_due_refunds(sessions: sessionmaker[Session], settings: Settings) -> li
     by a production shortfall, refunds that failed before). Returns the public ids refunded;
     one that fails stays due for the next run."""
     with sessions() as session:
-        due = services.refunds_due(session)
+        due = payment_records.refunds_due(session)
     done: list[str] = []
     for refund in due:
         try:
@@ -161,7 +161,7 @@ def handle_stripe_event(runtime: Runtime, event: dict[str, Any]) -> str:
     event_type = str(event.get("type", ""))
     obj = (event.get("data") or {}).get("object") or {}
     now = utcnow()
-    refund: services.PaymentOutcome | None = None
+    refund: payment_records.PaymentOutcome | None = None
     try:
         with transaction(runtime.sessions) as session:
             # Inserted first so a concurrent redelivery waits on this row, then conflicts.
@@ -171,7 +171,7 @@ def handle_stripe_event(runtime: Runtime, event: dict[str, Any]) -> str:
             session.add(record)
             session.flush()
             if event_type == "payment_intent.succeeded":
-                outcome = services.apply_payment_succeeded(
+                outcome = payment_records.apply_payment_succeeded(
                     session,
                     str(obj.get("id", "")),
                     int(obj.get("amount_received") or obj.get("amount") or 0),
@@ -181,9 +181,11 @@ def handle_stripe_event(runtime: Runtime, event: dict[str, Any]) -> str:
                     refund = outcome
             elif event_type == "payment_intent.payment_failed":
                 error = (obj.get("last_payment_error") or {}).get("message") or "payment failed"
-                outcome = services.apply_payment_failed(session, str(obj.get("id", "")), str(error))
+                outcome = payment_records.apply_payment_failed(
+                    session, str(obj.get("id", "")), str(error)
+                )
             else:
-                outcome = services.PaymentOutcome("ignored")
+                outcome = payment_records.PaymentOutcome("ignored")
             record.outcome = outcome.outcome
     except IntegrityError:
         return "duplicate"

@@ -17,7 +17,7 @@ from inventory.runtime import Runtime
 from shop.api import get_api
 from shop.csrf import csrf_exempt_without_session
 from shop.i18n import current_language
-from shop.orders import gifts, pickup_code, services
+from shop.orders import gifts, pickup_code, placing
 from shop.orders.models import GiftOrder
 from shop.runtime import current_runtime, read, run
 
@@ -45,7 +45,7 @@ def _form_request() -> gifts.GiftRequest:
         except UnicodeDecodeError:
             raise gifts.GiftRefused("save the recipient file as CSV in UTF-8") from None
     return gifts.GiftRequest(
-        buyer=services.Contact(
+        buyer=placing.Contact(
             request.form.get("name", ""),
             request.form.get("mobile", ""),
             request.form.get("email", ""),
@@ -163,7 +163,7 @@ class Gifts(MethodView):
         public_id, token = run(
             _place,
             gifts.GiftRequest(
-                buyer=services.Contact(**data["buyer"]),
+                buyer=placing.Contact(**data["buyer"]),
                 invoice_title=data["invoice_title"],
                 tax_number=data["tax_number"],
                 recipients_csv=data["recipients_csv"],

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError
 from inventory.settings import Settings
-from shop.orders import services
+from shop.orders import placing, services
 from shop.orders.models import DeliveryZone, GiftOrder, Order, PickupPoint
 from shop.orders.rules import (
     MAX_LINE_QUANTITY,
@@ -73,7 +73,7 @@ class Recipient:
 
 @dataclass(frozen=True)
 class GiftRequest:
-    buyer: services.Contact
+    buyer: placing.Contact
     invoice_title: str
     tax_number: str
     recipients_csv: str
@@ -121,7 +121,7 @@ def parse_recipients(
             continue  # a blank line
         if not cell["name"] or len(cell["name"]) > 120:
             found.add(number, "name is missing")
-        if not services.MOBILE.match(cell["mobile"]):
+        if not placing.MOBILE.match(cell["mobile"]):
             found.add(number, f"mobile {cell['mobile']!r} is not a phone number")
         freshness = products.get(cell["product"])
         if freshness is None:
@@ -192,7 +192,7 @@ def place_gift(
 ) -> GiftOrder:
     """Check every row, then place one order per recipient and the gift over them, all in the
     caller's transaction: every recipient's stock or none."""
-    buyer = services.check_contact(request.buyer)
+    buyer = placing.check_contact(request.buyer)
     title = request.invoice_title.strip()
     if not title or len(title) > 200:
         raise GiftRefused("the invoice (发票) needs a title", field="invoice_title")
@@ -239,10 +239,10 @@ def place_gift(
         try:
             order = services.place_order(
                 session,
-                services.PlaceOrder(
+                placing.PlaceOrder(
                     day=person.day,
                     lines=[LineRequest(person.sku, person.quantity)],
-                    contact=services.Contact(person.name, person.mobile, buyer.email),
+                    contact=placing.Contact(person.name, person.mobile, buyer.email),
                     fulfilment=person.fulfilment,
                     payment_method="gift",
                     pickup_point=person.pickup_point,

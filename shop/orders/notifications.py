@@ -118,6 +118,11 @@ def deliver(settings: Settings, message: EmailMessage, event_id: str) -> bool:
 _current: dict[str, Settings] = {}
 
 
+def mail_settings() -> Settings:
+    """The settings the mail consumers were wired with (by init_app), for other areas' mails."""
+    return _current["settings"]
+
+
 def order_of_event(session: Session, event: Event) -> Order | None:
     """The order an event is about: storefront events carry `order_id`, the production
     events (`order.ready`, `order.unserved`) the reservation ref `order:<id>`."""

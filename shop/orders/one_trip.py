@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,11 +40,10 @@ from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
 from scheduling.planning.calendar import production_given
 from scheduling.planning.models import CalendarEntry
+from shop.orders import placing
 from shop.orders.models import DeliveryZone, Fulfilment, Order, OrderLine, OrderStatus, PickupPoint
+from shop.orders.placing import PlaceOrder
 from shop.orders.rules import check_lines, check_orderable_day, delivery_window_days
-
-if TYPE_CHECKING:
-    from shop.orders.services import PlaceOrder
 
 
 def place_order_in_one_trip(
@@ -57,7 +56,6 @@ def place_order_in_one_trip(
 ) -> Order | None:
     """`services.place_order` in two statements, or None to take the ordinary path."""
     # Imported here: services calls this module first thing in place_order.
-    from shop.orders import services
 
     lines = check_lines(request.lines)
     check_orderable_day(request.day, now, settings.order_cutoff)
@@ -98,7 +96,7 @@ def place_order_in_one_trip(
             f"we do not bake on {request.day.isoformat()}; please choose another day",
             day=request.day.isoformat(),
         )
-    contact = services._check_contact(request.contact)
+    contact = placing.check_contact(request.contact)
     if request.payment_method not in {"pay_at_pickup", "stripe"}:
         raise DomainError("unknown payment method", field="payment_method")
     if request.payment_method == "stripe" and not settings.stripe_secret_key:
@@ -183,7 +181,7 @@ def place_order_in_one_trip(
     ]
     summary = [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]
     key = f"order:{order.id}"
-    payload = services._event_payload(order, with_lines=False)
+    payload = placing.event_payload(order, with_lines=False)
     events = [event_object("order.placed", {**payload, "lines": summary}, key=key)]
     if not online:
         events.append(event_object("order.confirmed", {**payload, "lines": summary}, key=key))

@@ -31,7 +31,16 @@ from shop.i18n import catalogue as messages
 from shop.i18n import current_language, translate
 from shop.messages import localise
 from shop.models import Role
-from shop.orders import aftercare, flows, pickup_code, queries, season, services
+from shop.orders import (
+    aftercare,
+    flows,
+    payment_records,
+    pickup_code,
+    placing,
+    queries,
+    season,
+    services,
+)
 from shop.orders.models import Fulfilment, Order, OrderStatus
 from shop.orders.rules import (
     CALENDAR_DAYS,
@@ -245,10 +254,10 @@ def checkout_submit() -> ResponseReturnValue:
         return redirect(url_for("store.cart_view"))
     form = {k: request.form.get(k, "") for k in _checkout_context()["form"]}
     user = current_user()
-    place = services.PlaceOrder(
+    place = placing.PlaceOrder(
         day=date.fromisoformat(cart["day"]),
         lines=[LineRequest(sku, int(q)) for sku, q in cart["lines"].items()],
-        contact=services.Contact(form["name"], form["mobile"], form["email"]),
+        contact=placing.Contact(form["name"], form["mobile"], form["email"]),
         fulfilment=form["fulfilment"],
         payment_method=form["payment_method"],
         pickup_point=form["pickup_point"],
@@ -271,7 +280,7 @@ def checkout_submit() -> ResponseReturnValue:
 def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
     runtime = current_runtime()
     now = utcnow()
-    attempt = read(services.latest_attempt, order)
+    attempt = read(payment_records.latest_attempt, order)
     advice = read(aftercare.order_advice, order, runtime.settings, now)
     arrival = None
     if order.fulfilment is Fulfilment.DELIVERY and order.delivery_zone is not None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from inventory.db import transaction, utcnow
 from inventory.runtime import Runtime
 from shop.i18n import translate
-from shop.orders import flows, services
+from shop.orders import flows, payment_records, services
 from shop.orders.models import PaymentAttempt, PaymentAttemptStatus
 from shop.payments import PaymentError, get_provider
 from shop.runtime import current_runtime, read
@@ -48,7 +48,7 @@ def sync_payment(runtime: Runtime, public_id: str, provider_ref: str) -> str:
     if status != "succeeded":
         return "pending"
     with transaction(runtime.sessions) as session:
-        outcome = services.apply_payment_succeeded(session, provider_ref, amount, utcnow())
+        outcome = payment_records.apply_payment_succeeded(session, provider_ref, amount, utcnow())
     if outcome.outcome == "refund_due" and outcome.order_public_id and outcome.provider_ref:
         flows.refund_order(
             runtime.sessions,

@@ -16,7 +16,7 @@ from inventory.catalog import get_product
 from inventory.db import utcnow
 from inventory.models import Item
 from inventory.settings import Settings
-from shop.orders import services
+from shop.orders import order_calendar, services
 from shop.orders.availability import AvailabilityCache, Rendered
 from shop.orders.rules import CALENDAR_DAYS, DayState, day_states
 
@@ -32,7 +32,9 @@ def catalogue_calendars(
 ) -> tuple[list[Item], dict[str, list[DayState]]]:
     """Every active product and its next `days` days of availability."""
     products = services.products_by_sku(session)
-    calendars = services.calendars(session, list(products), settings=settings, now=now, days=days)
+    calendars = order_calendar.calendars(
+        session, list(products), settings=settings, now=now, days=days
+    )
     return list(products.values()), calendars
 
 
@@ -49,7 +51,7 @@ def product_days(
     item = get_product(session, sku)
     return ProductDays(
         item,
-        services.calendar(session, sku, settings=settings, now=now, start=start, days=days),
+        order_calendar.calendar(session, sku, settings=settings, now=now, start=start, days=days),
     )
 
 
@@ -66,7 +68,7 @@ def availability(
     """What can still be promised of a product per day, and the days production is closed."""
     sku = get_product(session, product).sku
     atp = available_to_promise(session, [sku], start, end, now=now).get(sku, {})
-    return Availability(sku, atp, services.closed_days(session, [sku], start, end))
+    return Availability(sku, atp, order_calendar.closed_days(session, [sku], start, end))
 
 
 def cached_availability(

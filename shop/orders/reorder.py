@@ -16,7 +16,7 @@ from inventory.runtime import Runtime
 from shop.auth import current_user
 from shop.i18n import translate
 from shop.models import Role
-from shop.orders import services
+from shop.orders import order_calendar, services
 from shop.orders.rules import DayState, OrderNotFound
 from shop.runtime import current_runtime, read
 
@@ -54,7 +54,7 @@ def _plan(
         wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
     active = services.products_by_sku(db)
     wanted = {sku: q for sku, q in wanted.items() if sku in active}
-    calendars = services.calendars(
+    calendars = order_calendar.calendars(
         db, list(wanted), settings=current_runtime().settings, now=utcnow()
     )
     return wanted, first_day_for(wanted, calendars)

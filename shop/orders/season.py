@@ -21,7 +21,7 @@ from inventory.rules import local_day
 from inventory.settings import Settings
 from scheduling.planning import calendar as production_calendar
 from scheduling.planning.calendar import MARKER_NAMES, CalendarError, lunar_markers
-from shop.orders import services
+from shop.orders import order_calendar, services
 from shop.orders.rules import DayState
 
 # What the customer calendar marks: the gift-buying season from 腊八 to the festival itself.
@@ -152,7 +152,7 @@ def season_view(
     freshness = product.freshness_days or 1
     first = markers[0].day
     last = markers[-1].day + timedelta(days=DAYS_AFTER_FESTIVAL)
-    days = services.calendars(
+    days = order_calendar.calendars(
         session,
         [product.sku],
         settings=settings,

@@ -5,28 +5,25 @@ transaction, calls out, and applies the answer in a second one."""
 from __future__ import annotations
 
 import hmac
-import re
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from inventory.atp import available_to_promise
 from inventory.catalog import list_products
 from inventory.db import is_postgres
-from inventory.errors import DayClosed, DomainError, ReservationStateError, UnknownItem
+from inventory.errors import DayClosed, DomainError, UnknownItem
 from inventory.events import publish
-from inventory.models import Item, Supply
-from inventory.reservations import Line, confirm, release, reserve
+from inventory.models import Item
+from inventory.reservations import Line, release, reserve
 from inventory.rules import local_day
 from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
 from scheduling.early import check_not_before_day
 from scheduling.planning import calendar as production_calendar
+from shop.orders.lifecycle import guarded_move, publish_order_event
 from shop.orders.models import (
     CustomerDayCap,
     DeliveryZone,
@@ -39,22 +36,17 @@ from shop.orders.models import (
     PaymentAttemptStatus,
     PickupPoint,
 )
+from shop.orders.one_trip import place_order_in_one_trip
+from shop.orders.placing import PlaceOrder, check_contact
 from shop.orders.rules import (
-    CALENDAR_DAYS,
-    DayState,
-    LineRequest,
     OrderNotFound,
     OrderStateError,
     check_can_cancel,
     check_lines,
     check_move,
     check_orderable_day,
-    day_states,
     delivery_window_days,
 )
-
-MOBILE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
 
 DEFAULT_PICKUP_POINTS = (
     (
@@ -81,27 +73,6 @@ DEFAULT_DELIVERY_ZONES = (
     ("guangzhou", "广州", "Guangzhou", 3500, 3),
     ("urumqi", "乌鲁木齐", "Ürümqi", 4500, 5),
 )
-
-
-@dataclass(frozen=True)
-class Contact:
-    name: str
-    mobile: str
-    email: str
-
-
-@dataclass(frozen=True)
-class PlaceOrder:
-    day: date
-    lines: Sequence[LineRequest]
-    contact: Contact
-    fulfilment: str  # "pickup" | "delivery"
-    payment_method: str  # "pay_at_pickup" | "stripe"
-    pickup_point: str = ""
-    delivery_zone: str = ""
-    delivery_address: str = ""
-    language: str = "zh"
-    notify_channel: str = "mail"  # "mail" | "sms"
 
 
 class DayCapExceeded(DomainError):
@@ -177,25 +148,6 @@ def checkout_locations(session: Session) -> tuple[list[PickupPoint], list[Delive
     return pickup_points(session), delivery_zones(session)
 
 
-def _check_contact(contact: Contact) -> Contact:
-    name = contact.name.strip()
-    mobile = contact.mobile.strip()
-    email = contact.email.strip().lower()
-    if not name or len(name) > 120:
-        raise DomainError(
-            "please give a name (at most 120 characters)", key="msg.checkout.name", field="name"
-        )
-    if not MOBILE.match(mobile):
-        raise DomainError(
-            "please give a mobile number we can call", key="msg.checkout.mobile", field="mobile"
-        )
-    if not EMAIL.match(email):
-        raise DomainError(
-            "please give a valid email address", key="msg.checkout.email", field="email"
-        )
-    return Contact(name, mobile, email)
-
-
 def _pickup_point(session: Session, code: str) -> PickupPoint | None:
     query = select(PickupPoint).where(PickupPoint.code == code, PickupPoint.active)
     found = session.scalar(query)
@@ -216,35 +168,8 @@ def _delivery_zone(session: Session, code: str) -> DeliveryZone | None:
     return found
 
 
-# Public for the other entry points that take a customer's contact (the waitlist).
-check_contact = _check_contact
-
-
 def products_by_sku(session: Session) -> dict[str, Item]:
     return {p.sku: p for p in list_products(session)}
-
-
-def _event_payload(order: Order, *, with_lines: bool = True) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "order_id": order.id,
-        "public_id": order.public_id,
-        "status": order.status.value,
-        "day": order.day.isoformat(),
-        "fulfilment": order.fulfilment.value,
-        "total_fen": order.total_fen,
-        "email": order.contact_email,
-        "name": order.contact_name,
-        "language": order.language,
-        "user_id": order.user_id,
-    }
-    if with_lines:
-        payload["lines"] = [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines]
-    return payload
-
-
-def _publish(session: Session, order: Order, event_type: str, **extra: Any) -> None:
-    payload = _event_payload(order, with_lines="lines" not in extra)
-    publish(session, event_type, {**payload, **extra}, key=f"order:{order.id}")
 
 
 def place_order(
@@ -267,9 +192,6 @@ def place_order(
     decide alone (or SQLite) comes here.
     """
     if is_postgres(session):
-        # Imported here: one_trip reuses this module's checks and event payload.
-        from shop.orders.one_trip import place_order_in_one_trip
-
         placed = place_order_in_one_trip(
             session, request, settings=settings, now=now, user_id=user_id
         )
@@ -287,7 +209,7 @@ def place_order(
             key="msg.checkout.no_baking",
             day=request.day.isoformat(),
         )
-    contact = _check_contact(request.contact)
+    contact = check_contact(request.contact)
     check_day_cap(session, request.day, contact.mobile, sum(ln.quantity for ln in lines))
     if request.payment_method not in {"pay_at_pickup", "stripe", "alipay", "wechat_pay", "gift"}:
         raise DomainError(
@@ -406,9 +328,9 @@ def place_order(
         now=now,
     )
     summary = [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]
-    _publish(session, order, "order.placed", lines=summary)
+    publish_order_event(session, order, "order.placed", lines=summary)
     if not online:
-        _publish(session, order, "order.confirmed", lines=summary)
+        publish_order_event(session, order, "order.confirmed", lines=summary)
     return order
 
 
@@ -444,172 +366,20 @@ def orders_of_user(session: Session, user_id: int) -> list[Order]:
     )
 
 
-def _guarded_move(
-    session: Session,
-    order: Order,
-    sources: Sequence[OrderStatus],
-    target: OrderStatus,
-    **values: Any,
-) -> bool:
-    """Move the order only if it is still in one of `sources`: a single conditional UPDATE, so
-    a concurrent payment, cancellation or expiry cannot be overwritten."""
-    result = session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status.in_(list(sources)))
-        .values(status=target, **values)
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    session.refresh(order)
-    return result is not None
-
-
-def start_payment_attempt(session: Session, order: Order, provider: str, now: datetime) -> int:
-    """Record a new attempt and return its number (1, 2, ...) for the idempotency key."""
-    if order.status is not OrderStatus.PENDING_PAYMENT:
-        raise OrderStateError(
-            f"an order that is {order.status.value} cannot be paid",
-            key="msg.order.cannot_pay",
-            order_status=order.status.value,
-        )
-    if order.hold_expires_at is not None and order.hold_expires_at <= now:
-        raise OrderStateError(
-            "the hold on this order has expired; please order again", key="msg.order.hold_expired"
-        )
-    number = (
-        session.scalar(
-            select(func.coalesce(func.max(PaymentAttempt.number), 0)).where(
-                PaymentAttempt.order_id == order.id
-            )
-        )
-        or 0
-    ) + 1
-    session.add(
-        PaymentAttempt(
-            order_id=order.id,
-            number=number,
-            provider=provider,
-            amount_fen=order.total_fen,
-            status=PaymentAttemptStatus.STARTED,
-        )
-    )
-    session.flush()
-    return number
-
-
-def record_payment_started(
-    session: Session, order: Order, number: int, provider_ref: str, client_secret: str
-) -> None:
-    session.execute(
-        update(PaymentAttempt)
-        .where(PaymentAttempt.order_id == order.id, PaymentAttempt.number == number)
-        .values(provider_ref=provider_ref, client_secret=client_secret)
-    )
-
-
-def record_payment_start_failed(session: Session, order: Order, number: int, error: str) -> None:
-    session.execute(
-        update(PaymentAttempt)
-        .where(
-            PaymentAttempt.order_id == order.id,
-            PaymentAttempt.number == number,
-            PaymentAttempt.status == PaymentAttemptStatus.STARTED,
-        )
-        .values(status=PaymentAttemptStatus.FAILED, error=error[:500])
-    )
-
-
-def latest_attempt(session: Session, order: Order) -> PaymentAttempt | None:
-    return session.scalar(
-        select(PaymentAttempt)
-        .where(PaymentAttempt.order_id == order.id)
-        .order_by(PaymentAttempt.number.desc())
-        .limit(1)
-    )
-
-
-@dataclass(frozen=True)
-class PaymentOutcome:
-    outcome: str  # "paid", "duplicate", "refund_due", "ignored", "failed_recorded"
-    order_public_id: str | None = None
-    provider_ref: str | None = None
-    amount_fen: int = 0
-
-
-def apply_payment_succeeded(
-    session: Session, provider_ref: str, amount_fen: int, now: datetime
-) -> PaymentOutcome:
-    """The provider says the money arrived: confirm the hold into an allocation, once.
-
-    If the order is no longer waiting (expired or cancelled while the customer paid) the
-    money must go back: the caller refunds after commit.
-    """
-    attempt = session.scalar(
-        select(PaymentAttempt).where(PaymentAttempt.provider_ref == provider_ref)
-    )
-    if attempt is None:
-        return PaymentOutcome("ignored")
-    order = session.get_one(Order, attempt.order_id)
-    if (
-        attempt.status is PaymentAttemptStatus.STARTED
-        or attempt.status is PaymentAttemptStatus.FAILED
-    ):
-        attempt.status = PaymentAttemptStatus.SUCCEEDED
-        attempt.error = None
-    else:
-        return PaymentOutcome("duplicate", order.public_id)
-    if amount_fen != order.total_fen:
-        # Never settle an order on a different amount than it costs.
-        return PaymentOutcome("refund_due", order.public_id, provider_ref, amount_fen)
-    if _guarded_move(session, order, [OrderStatus.PENDING_PAYMENT], OrderStatus.PAID, paid_at=now):
-        try:
-            confirm(session, order.reservation_ref, now=now)
-        except ReservationStateError:
-            # The hold lapsed between the card and the webhook: the stock may be gone.
-            order.status = OrderStatus.EXPIRED
-            release(session, order.reservation_ref, reason="hold lapsed before payment")
-            _publish(session, order, "order.expired")
-            return PaymentOutcome("refund_due", order.public_id, provider_ref, amount_fen)
-        _publish(session, order, "order.paid", provider_ref=provider_ref)
-        return PaymentOutcome("paid", order.public_id)
-    # Expired or cancelled meanwhile, or already paid through another attempt (the customer
-    # retried while the first payment was still going through): this money goes back.
-    return PaymentOutcome("refund_due", order.public_id, provider_ref, amount_fen)
-
-
-def apply_payment_failed(session: Session, provider_ref: str, error: str) -> PaymentOutcome:
-    """A failed try: the order keeps waiting until its hold lapses. Never undoes a success."""
-    result = session.execute(
-        update(PaymentAttempt)
-        .where(
-            PaymentAttempt.provider_ref == provider_ref,
-            PaymentAttempt.status == PaymentAttemptStatus.STARTED,
-        )
-        .values(status=PaymentAttemptStatus.FAILED, error=error[:500])
-        .returning(PaymentAttempt.order_id)
-    ).first()
-    if result is None:
-        return PaymentOutcome("ignored")
-    order = session.get_one(Order, result[0])
-    if order.status is OrderStatus.PENDING_PAYMENT:
-        _publish(session, order, "order.payment_failed", error=error[:200])
-    return PaymentOutcome("failed_recorded", order.public_id)
-
-
 def cancel_order(
     session: Session, order: Order, *, settings: Settings, now: datetime, reason: str
 ) -> PaymentAttempt | None:
     """Cancel before the cut-off and free the stock. Returns the paid attempt to refund."""
     check_can_cancel(order.status, order.day, now, settings.order_cutoff)
     was = order.status
-    if not _guarded_move(
+    if not guarded_move(
         session, order, [was], OrderStatus.CANCELLED, cancelled_at=now, cancel_reason=reason[:200]
     ):
         raise OrderStateError(
             "the order changed meanwhile; reload and try again", key="msg.order.changed"
         )
     release(session, order.reservation_ref, reason=f"order cancelled: {reason}"[:200])
-    _publish(session, order, "order.cancelled", reason=reason[:200], was=was.value)
+    publish_order_event(session, order, "order.cancelled", reason=reason[:200], was=was.value)
     if was is OrderStatus.PAID:
         return session.scalar(
             select(PaymentAttempt).where(
@@ -618,31 +388,6 @@ def cancel_order(
             )
         )
     return None
-
-
-def record_refund(
-    session: Session, order: Order, provider_ref: str, refund_ref: str, amount_fen: int
-) -> None:
-    session.execute(
-        update(PaymentAttempt)
-        .where(PaymentAttempt.provider_ref == provider_ref)
-        .values(status=PaymentAttemptStatus.REFUNDED, refund_ref=refund_ref)
-    )
-    if _guarded_move(
-        session, order, [OrderStatus.CANCELLED, OrderStatus.EXPIRED], OrderStatus.REFUNDED
-    ):
-        _publish(session, order, "order.refunded", refund_ref=refund_ref, amount_fen=amount_fen)
-    # Every refund is money going out, whether or not it changed the order's status.
-    from shop.security import audit
-
-    audit.record(
-        session,
-        "order.refunded",
-        f"order:{order.public_id}",
-        refund_ref=refund_ref,
-        amount_fen=amount_fen,
-        provider_ref=provider_ref,
-    )
 
 
 def expire_unpaid_orders(session: Session, now: datetime) -> list[str]:
@@ -684,7 +429,7 @@ def expire_unpaid_orders(session: Session, now: datetime) -> list[str]:
         order = session.get_one(Order, order_id)
         session.refresh(order)
         release(session, order.reservation_ref, reason="payment hold expired")
-        _publish(session, order, "order.expired")
+        publish_order_event(session, order, "order.expired")
         expired.append(order.public_id)
     return expired
 
@@ -715,14 +460,14 @@ def advance_order(
         raise OrderStateError(
             "a delivery order is delivered, not collected", key="msg.order.delivery_delivered"
         )
-    if not _guarded_move(session, order, [order.status], target, updated_at=now):
+    if not guarded_move(session, order, [order.status], target, updated_at=now):
         raise OrderStateError(
             "the order changed meanwhile; reload and try again", key="msg.order.changed"
         )
     if target is OrderStatus.READY:
         publish_ready_by_hand(session, order, **override)
     else:
-        _publish(session, order, f"order.{target.value}", **override)
+        publish_order_event(session, order, f"order.{target.value}", **override)
 
 
 # Statuses an order is served from: the stock is allocated and nothing has been handed out.
@@ -750,7 +495,7 @@ def publish_ready_by_hand(session: Session, order: Order, **extra: Any) -> None:
 def make_ready(session: Session, order: Order, now: datetime) -> bool:
     """The morning batch covered the order: paid or confirmed -> ready. Guarded and
     idempotent: an order already ready, collected, cancelled (...) is left alone."""
-    return _guarded_move(session, order, list(SERVABLE), OrderStatus.READY, updated_at=now)
+    return guarded_move(session, order, list(SERVABLE), OrderStatus.READY, updated_at=now)
 
 
 def first_mail(session: Session, order: Order, kind: str, event_id: str, now: datetime) -> bool:
@@ -776,103 +521,11 @@ def cancel_unserved(session: Session, order: Order, *, now: datetime, batch_ref:
     was = order.status
     if was not in (*SERVABLE, OrderStatus.READY):
         return False
-    if not _guarded_move(
+    if not guarded_move(
         session, order, [was], OrderStatus.CANCELLED, cancelled_at=now, cancel_reason=SHORTFALL
     ):
         return False
-    _publish(
+    publish_order_event(
         session, order, "order.cancelled", reason=SHORTFALL, was=was.value, batch_ref=batch_ref
     )
     return True
-
-
-@dataclass(frozen=True)
-class RefundDue:
-    public_id: str
-    provider_ref: str
-    amount_fen: int
-
-
-def refunds_due(session: Session, limit: int = 100) -> list[RefundDue]:
-    """Money to send back: a cancelled or expired order whose payment attempt succeeded."""
-    rows = session.execute(
-        select(Order.public_id, PaymentAttempt.provider_ref, PaymentAttempt.amount_fen)
-        .join(PaymentAttempt, PaymentAttempt.order_id == Order.id)
-        .where(
-            Order.status.in_([OrderStatus.CANCELLED, OrderStatus.EXPIRED]),
-            PaymentAttempt.status == PaymentAttemptStatus.SUCCEEDED,
-            PaymentAttempt.provider_ref.is_not(None),
-        )
-        .order_by(Order.id, PaymentAttempt.number)
-        .limit(limit)
-    ).all()
-    return [RefundDue(p, str(ref), amount) for p, ref, amount in rows]
-
-
-def closed_days_by_sku(
-    session: Session, skus: Sequence[str], start: date, end: date
-) -> dict[str, set[date]]:
-    """Days closed to orders per product: its supply row is closed, or the production
-    calendar says the plant does not bake that day."""
-    out: dict[str, set[date]] = {sku: set() for sku in skus}
-    if not skus:
-        return out
-    rows = session.execute(
-        select(Item.sku, Supply.production_day)
-        .join(Item, Item.id == Supply.item_id)
-        .where(
-            Item.sku.in_(list(skus)),
-            Supply.closed.is_(True),
-            Supply.production_day >= start,
-            Supply.production_day <= end,
-        )
-    ).all()
-    for sku, day in rows:
-        out[sku].add(day)
-    # Days the plant does not bake (official holidays not marked as working, manager-closed
-    # days): the morning batch is what customers collect, so nothing can be ordered for them.
-    no_production = production_calendar.closed_days(session, start, end)
-    for days in out.values():
-        days |= no_production
-    return out
-
-
-def closed_days(session: Session, skus: Sequence[str], start: date, end: date) -> set[date]:
-    """Days closed to orders for every one of these products."""
-    by_sku = closed_days_by_sku(session, skus, start, end)
-    sets = list(by_sku.values())
-    return set.intersection(*sets) if sets else set()
-
-
-def calendars(
-    session: Session,
-    skus: Sequence[str],
-    *,
-    settings: Settings,
-    now: datetime,
-    days: int = CALENDAR_DAYS,
-    start: date | None = None,
-) -> dict[str, list[DayState]]:
-    """The order calendar of several products from one availability query, from `start`
-    (default: tomorrow) for `days` days."""
-    start = start or local_day(now) + timedelta(days=1)
-    end = start + timedelta(days=days - 1)
-    atp = available_to_promise(session, list(skus), start, end, now=now) if skus else {}
-    shut = closed_days_by_sku(session, skus, start, end)
-    span = [start + timedelta(days=i) for i in range(days)]
-    return {
-        sku: day_states(span, atp.get(sku, {}), shut[sku], now, settings.order_cutoff)
-        for sku in skus
-    }
-
-
-def calendar(
-    session: Session,
-    sku: str,
-    *,
-    settings: Settings,
-    now: datetime,
-    days: int = CALENDAR_DAYS,
-    start: date | None = None,
-) -> list[DayState]:
-    return calendars(session, [sku], settings=settings, now=now, days=days, start=start)[sku]

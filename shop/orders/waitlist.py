@@ -45,7 +45,7 @@ from inventory.rules import local_day
 from inventory.settings import Settings
 from scheduling.cutoff import CutoffPassed
 from shop.i18n import local_datetime, translate
-from shop.orders import notifications, services
+from shop.orders import notifications, order_calendar, placing, services
 from shop.orders.models import Order, WaitlistEntry, WaitlistStatus
 from shop.orders.rules import LineRequest, OrderNotFound, OrderStateError, check_lines
 
@@ -69,7 +69,7 @@ class JoinWaitlist:
     sku: str
     day: date
     quantity: int
-    contact: services.Contact
+    contact: placing.Contact
     language: str = "zh"
 
 
@@ -85,8 +85,8 @@ def join(
     ordered, a closed or past day will not come back)."""
     (line,) = check_lines([LineRequest(request.sku, request.quantity)])
     product = get_product(session, request.sku)
-    contact = services.check_contact(request.contact)
-    (state,) = services.calendar(
+    contact = placing.check_contact(request.contact)
+    (state,) = order_calendar.calendar(
         session, product.sku, settings=settings, now=now, start=request.day, days=1
     )
     if state.state != "sold_out":
@@ -269,10 +269,10 @@ def claim_offer(
     release(session, entry.hold_ref, reason=CLAIMED_REASON)
     order = services.place_order(
         session,
-        services.PlaceOrder(
+        placing.PlaceOrder(
             day=entry.day,
             lines=[LineRequest(entry.sku, entry.quantity)],
-            contact=services.Contact(entry.contact_name, entry.contact_mobile, entry.contact_email),
+            contact=placing.Contact(entry.contact_name, entry.contact_mobile, entry.contact_email),
             fulfilment="pickup",
             payment_method="pay_at_pickup",
             pickup_point=pickup_point,

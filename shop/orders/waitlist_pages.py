@@ -23,7 +23,7 @@ from shop.auth import current_user, require_role
 from shop.csrf import csrf_exempt_without_session
 from shop.i18n import current_language, translate
 from shop.models import Role
-from shop.orders import services, waitlist
+from shop.orders import placing, services, waitlist
 from shop.orders.models import CustomerDayCap, WaitlistEntry, WaitlistStatus
 from shop.orders.rules import MAX_LINE_QUANTITY
 from shop.runtime import current_runtime, read, run
@@ -69,7 +69,7 @@ def join_form() -> ResponseReturnValue:
             sku=sku,
             day=day,
             quantity=_form_int(request.form.get("quantity"), "quantity"),
-            contact=services.Contact(
+            contact=placing.Contact(
                 request.form.get("name", ""),
                 request.form.get("mobile", ""),
                 request.form.get("email", ""),
@@ -207,7 +207,7 @@ class WaitlistJoin(MethodView):
                 sku=data["product"],
                 day=data["day"],
                 quantity=data["quantity"],
-                contact=services.Contact(data["name"], data["mobile"], data["email"]),
+                contact=placing.Contact(data["name"], data["mobile"], data["email"]),
                 language=data["language"],
             ),
             user.id if user else None,

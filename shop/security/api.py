@@ -9,12 +9,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from inventory.db import transaction
 from inventory.errors import UnknownItem
 from shop.auth import require_role
-from shop.models import Role, User
-from shop.runtime import current_runtime
-from shop.security import audit, sessions, throttle
+from shop.models import Role
+from shop.runtime import read, run
+from shop.security import audit, services, throttle
 
 blp = Blueprint(
     "security_api",
@@ -62,12 +61,14 @@ class AuditLog(MethodView):
     @blp.response(200, AuditOut(many=True))
     def get(self, args: dict[str, Any]) -> list[Any]:
         """Security-relevant actions, newest first."""
-        with current_runtime().sessions() as db:
-            return list(
-                audit.recent(
-                    db, limit=args["limit"], action=args["action"], before_id=args["before_id"]
-                )
+        return list(
+            read(
+                audit.recent,
+                limit=args["limit"],
+                action=args["action"],
+                before_id=args["before_id"],
             )
+        )
 
 
 @blp.route("/locks")
@@ -76,18 +77,15 @@ class Locks(MethodView):
     @require_role(Role.MANAGER)
     def get(self) -> list[Any]:
         """Accounts and addresses locked now after failed sign-ins."""
-        with current_runtime().sessions() as db:
-            return list(throttle.active_locks(db))
+        return list(read(throttle.active_locks))
 
     @require_role(Role.MANAGER)
     @blp.arguments(UnlockIn)
     @blp.response(204)
     def delete(self, data: dict[str, Any]) -> None:
         """Unlock an account ("account:<email>") or address ("address:<ip>") now."""
-        with transaction(current_runtime().sessions) as db:
-            if not throttle.unlock(db, data["key"]):
-                raise UnknownItem("no such lock", key=data["key"])
-            audit.record(db, "throttle.unlocked", data["key"])
+        if not run(services.unlock, data["key"]):
+            raise UnknownItem("no such lock", key=data["key"])
 
 
 @blp.route("/users/<int:user_id>/sessions")
@@ -96,10 +94,5 @@ class UserSessions(MethodView):
     @require_role(Role.MANAGER)
     def delete(self, user_id: int) -> dict[str, Any]:
         """Sign a user out everywhere: every copy of every session cookie stops working."""
-        with transaction(current_runtime().sessions) as db:
-            user = db.get(User, user_id)
-            if user is None:
-                raise UnknownItem("no such user", user_id=user_id)
-            sessions.end_everywhere(db, user.id)
-            audit.record(db, "session.ended_everywhere", user.email)
-            return {"user_id": user.id, "email": user.email}
+        user = run(services.end_sessions_of_user, user_id)
+        return {"user_id": user.id, "email": user.email}

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
-from inventory.db import transaction
 from shop.auth import normalise_email, require_role
 from shop.i18n import translate
-from shop.models import Role, User
-from shop.runtime import current_runtime
-from shop.security import audit, sessions, throttle
+from shop.models import Role
+from shop.runtime import read, run
+from shop.security import audit, services
 
 bp = Blueprint("security", __name__, url_prefix="/manager/security")
 
@@ -23,11 +21,13 @@ def audit_log() -> ResponseReturnValue:
     action = request.args.get("action") or None
     if action not in audit.ACTIONS:
         action = None
-    with current_runtime().sessions() as db:
-        entries = audit.recent(db, action=action)
-        locks = throttle.active_locks(db)
+    page = read(services.audit_page, action)
     return render_template(
-        "security/audit.html", entries=entries, locks=locks, actions=audit.ACTIONS, action=action
+        "security/audit.html",
+        entries=page.entries,
+        locks=page.locks,
+        actions=audit.ACTIONS,
+        action=action,
     )
 
 
@@ -35,10 +35,8 @@ def audit_log() -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def unlock() -> ResponseReturnValue:
     key = request.form.get("key", "")[:300]
-    with transaction(current_runtime().sessions) as db:
-        if throttle.unlock(db, key):
-            audit.record(db, "throttle.unlocked", key)
-            flash(translate("security.unlocked"), "ok")
+    if run(services.unlock, key):
+        flash(translate("security.unlocked"), "ok")
     return redirect(url_for("security.audit_log"))
 
 
@@ -46,12 +44,8 @@ def unlock() -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def sign_out_everywhere() -> ResponseReturnValue:
     email = normalise_email(request.form.get("email", ""))[:254]
-    with transaction(current_runtime().sessions) as db:
-        user = db.scalar(select(User).where(User.email == email))
-        if user is None:
-            flash(translate("security.no_such_user"), "error")
-            return redirect(url_for("security.audit_log")), 303
-        sessions.end_everywhere(db, user.id)
-        audit.record(db, "session.ended_everywhere", user.email)
+    if run(services.end_sessions_of_email, email) is None:
+        flash(translate("security.no_such_user"), "error")
+        return redirect(url_for("security.audit_log")), 303
     flash(translate("security.signed_out_everywhere", email=email), "ok")
     return redirect(url_for("security.audit_log"))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from inventory.settings import Settings
 from shop.auth import normalise_email
-from shop.distributors.onboarding import _hash
+from shop.distributors.onboarding import hash_token
 from shop.distributors.onboarding_models import PortalInvitation
 from shop.i18n import translate
 from shop.models import User
@@ -37,7 +37,7 @@ def request_reset(session: Session, email: str, *, now: datetime) -> tuple[str, 
     session.add(
         PortalInvitation(
             user_id=user.id,
-            token_hash=_hash(token),
+            token_hash=hash_token(token),
             expires_at=now + timedelta(hours=RESET_HOURS),
             created_at=now,
         )

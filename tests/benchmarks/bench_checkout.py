@@ -27,7 +27,7 @@ from inventory.rules import local_day
 from inventory.settings import Settings
 from inventory.supply import set_planned_supply
 from scheduling.planning.calendar import set_calendar_entry
-from shop.orders import services
+from shop.orders import placing, services
 from shop.orders.rules import LineRequest
 from shop.schema import import_all_models
 
@@ -53,11 +53,11 @@ def seed(engine: Engine, day: date, units: int) -> None:
         services.ensure_locations(s)
 
 
-def request(day: date, lines: int, n: int) -> services.PlaceOrder:
-    return services.PlaceOrder(
+def request(day: date, lines: int, n: int) -> placing.PlaceOrder:
+    return placing.PlaceOrder(
         day=day,
         lines=[LineRequest(sku, 1) for sku in SKUS[:lines]],
-        contact=services.Contact(f"顾客{n}", "13800138000", f"c{n}@example.com"),
+        contact=placing.Contact(f"顾客{n}", "13800138000", f"c{n}@example.com"),
         fulfilment="pickup",
         payment_method="pay_at_pickup",
         pickup_point="factory",

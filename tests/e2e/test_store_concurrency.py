@@ -23,7 +23,7 @@ from inventory.db import transaction, utcnow
 from inventory.models import Supply
 from inventory.settings import Settings
 from inventory.supply import set_planned_supply
-from shop.orders import services
+from shop.orders import placing, services
 from shop.orders.models import Order
 from shop.orders.rules import LineRequest
 from tests.shop.orders.conftest import Shop, order_json
@@ -46,10 +46,10 @@ def leave_only(shop: Shop, settings: Settings, day: date, left: int) -> None:
         set_planned_supply(s, "peak", {("GG-CLASSIC", day): 30 + left})
         services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=day,
                 lines=[LineRequest("GG-CLASSIC", 30)],
-                contact=services.Contact("经销商", "13800000000", "bulk@example.com"),
+                contact=placing.Contact("经销商", "13800000000", "bulk@example.com"),
                 fulfilment="pickup",
                 payment_method="pay_at_pickup",
                 pickup_point="factory",

@@ -23,7 +23,7 @@ from shop.auth import create_user, session_fingerprint
 from shop.distributors import accounts, bookings, prices
 from shop.distributors.common import day_slots
 from shop.models import Role, User
-from shop.orders import services
+from shop.orders import payment_records, placing, services
 from shop.orders.rules import LineRequest
 from tests.support.web import csrf_from
 
@@ -52,10 +52,10 @@ def place(
     with transaction(db) as s:
         order = services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=day,
                 lines=[LineRequest(sku, q) for sku, q in lines],
-                contact=services.Contact(name, mobile, "buyer@example.com"),
+                contact=placing.Contact(name, mobile, "buyer@example.com"),
                 fulfilment=fulfilment,
                 payment_method=payment_method,
                 pickup_point="factory" if fulfilment == "pickup" else "",
@@ -88,9 +88,11 @@ def paid_online(
     now = utcnow()
     with transaction(db) as s:
         order = services.get_order(s, public_id)
-        number = services.start_payment_attempt(s, order, "stripe", now)
-        services.record_payment_started(s, order, number, f"pi_{public_id}", "secret")
-        outcome = services.apply_payment_succeeded(s, f"pi_{public_id}", order.total_fen, now)
+        number = payment_records.start_payment_attempt(s, order, "stripe", now)
+        payment_records.record_payment_started(s, order, number, f"pi_{public_id}", "secret")
+        outcome = payment_records.apply_payment_succeeded(
+            s, f"pi_{public_id}", order.total_fen, now
+        )
         assert outcome.outcome == "paid"
     return public_id
 

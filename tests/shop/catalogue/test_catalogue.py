@@ -20,6 +20,7 @@ from scheduling.planning.calendar import set_calendar_entry
 from shop.auth import create_user
 from shop.distributors import accounts
 from shop.models import Role
+from shop.orders import placing
 from shop.orders import services as orders
 from shop.orders.models import Order
 from shop.orders.rules import LineRequest
@@ -138,10 +139,10 @@ def test_a_price_change_never_alters_an_order_already_placed(
         set_calendar_entry(s, day, production=True)
         order = orders.place_order(
             s,
-            orders.PlaceOrder(
+            placing.PlaceOrder(
                 day=day,
                 lines=[LineRequest("GG-CLASSIC", 2)],
-                contact=orders.Contact("王芳", "13800138000", "w@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "w@example.com"),
                 fulfilment="pickup",
                 payment_method="pay_at_pickup",
                 pickup_point="factory",

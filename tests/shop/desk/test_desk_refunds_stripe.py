@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.db import transaction, utcnow
 from inventory.settings import Settings
 from shop.app import create_app
-from shop.orders import desk as desk_flows
-from shop.orders import services
+from shop.orders import desk_refunds, payment_records
 from shop.orders.models import OrderStatus
 from tests.shop.conftest import Desk, place
 from tests.support.web import csrf_from, sign_in_with_password
@@ -85,7 +84,7 @@ def _card_paid_order(
     client.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
     assert client.v1.payment_intents.confirm(intent_id).status == "succeeded"
     with transaction(db) as s:
-        outcome = services.apply_payment_succeeded(s, intent_id, 5000, utcnow())
+        outcome = payment_records.apply_payment_succeeded(s, intent_id, 5000, utcnow())
     assert outcome.outcome == "paid"
     return public_id, intent_id
 
@@ -128,7 +127,7 @@ def test_partial_refunds_go_through_the_provider_once_each_and_a_cancel_returns_
     assert sorted(r.amount for r in refunds.data) == [750, 1250, 3000]
     # The storefront's refund sweep finds nothing more to send for this payment.
     with desk.sessions() as s:
-        assert [r.public_id for r in services.refunds_due(s)] == []
-    assert desk_flows.issue_due_refunds(desk.sessions, online) == []
+        assert [r.public_id for r in payment_records.refunds_due(s)] == []
+    assert desk_refunds.issue_due_refunds(desk.sessions, online) == []
     types = [e["type"] for e in body["timeline"]]
     assert types.count("order.refund_requested") == 3 and types.count("order.refund_issued") == 3

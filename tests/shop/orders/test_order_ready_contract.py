@@ -34,7 +34,7 @@ from shop.cli import cli
 from shop.distributors import accounts, bookings, common, prices
 from shop.distributors.models import Booking, BookingStatus, WebhookDelivery
 from shop.distributors.webhooks import payload_of
-from shop.orders import flows, services
+from shop.orders import flows, payment_records, placing, services
 from shop.orders.models import Order, OrderStatus, PaymentAttempt, PaymentAttemptStatus
 from shop.orders.notifications import mails_in
 from shop.orders.rules import LineRequest
@@ -71,10 +71,10 @@ class Floor:
         with transaction(self.sessions) as s:
             return services.place_order(
                 s,
-                services.PlaceOrder(
+                placing.PlaceOrder(
                     day=DAY,
                     lines=[LineRequest(CLASSIC, quantity)],
-                    contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                    contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                     fulfilment="pickup",
                     payment_method=payment,
                     pickup_point="factory",
@@ -87,7 +87,9 @@ class Floor:
         """The provider's word that the money arrived (what the signed webhook applies)."""
         with transaction(self.sessions) as s:
             order = services.get_order(s, public_id)
-            outcome = services.apply_payment_succeeded(s, provider_ref, order.total_fen, ORDER_TIME)
+            outcome = payment_records.apply_payment_succeeded(
+                s, provider_ref, order.total_fen, ORDER_TIME
+            )
         assert outcome.outcome == "paid"
 
     def paid_order(self, quantity: int) -> str:
@@ -95,8 +97,8 @@ class Floor:
         public_id = self.order(quantity, payment="stripe")
         with transaction(self.sessions) as s:
             order = services.get_order(s, public_id)
-            number = services.start_payment_attempt(s, order, "stripe", ORDER_TIME)
-            services.record_payment_started(s, order, number, f"pi_{public_id}", "secret")
+            number = payment_records.start_payment_attempt(s, order, "stripe", ORDER_TIME)
+            payment_records.record_payment_started(s, order, number, f"pi_{public_id}", "secret")
         self.pay(public_id, f"pi_{public_id}")
         return public_id
 
@@ -309,7 +311,7 @@ def test_a_ten_percent_shortfall_cancels_the_last_order_and_the_late_booking_and
     assert floor.status(last) is OrderStatus.CANCELLED
     with floor.sessions() as s:
         assert services.get_order(s, last).cancel_reason == "production_shortfall"
-        assert services.refunds_due(s) == []
+        assert payment_records.refunds_due(s) == []
     cancelled_mails = floor.mails(last, "已取消")
     assert len(cancelled_mails) == 1
     assert "出得比计划少" in str(cancelled_mails[0]["body"])
@@ -360,7 +362,7 @@ def test_a_stripe_paid_order_left_unserved_is_refunded_once_after_the_relay_comm
     # Cancelled in the relay's transaction; the money is a refund due, not yet sent.
     assert floor.status(last) is OrderStatus.CANCELLED
     with floor.sessions() as s:
-        assert [r.public_id for r in services.refunds_due(s)] == [last]
+        assert [r.public_id for r in payment_records.refunds_due(s)] == [last]
     assert client.v1.refunds.list(params={"payment_intent": intent_id}).data == []
 
     # What the orders.issue_refunds job runs (here through `gaogan orders refunds`), twice.

@@ -11,7 +11,7 @@ from inventory.db import transaction, utcnow
 from inventory.relay import relay_once
 from inventory.rules import local_moment
 from inventory.settings import Settings
-from shop.orders import aftercare, services
+from shop.orders import aftercare, placing, services
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import mails_in
 from shop.orders.rules import LineRequest
@@ -37,10 +37,10 @@ def _order(shop: Shop, settings: Settings) -> tuple[str, str, int]:
     with transaction(shop.sessions) as s:
         order = services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=shop.open_day,
                 lines=[LineRequest("GG-CLASSIC", 1)],
-                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                 fulfilment="pickup",
                 payment_method="pay_at_pickup",
                 pickup_point="factory",

@@ -11,7 +11,7 @@ from inventory.rules import LOCAL_ZONE
 from inventory.settings import Settings
 from scheduling.scheduler.clock import FileClock
 from shop.cli import cli
-from shop.orders import services
+from shop.orders import placing, services
 from shop.orders.models import OrderStatus
 from shop.orders.rules import LineRequest
 from tests.shop.orders.conftest import Shop
@@ -31,10 +31,10 @@ def test_staff_mark_an_order_ready_then_collected_and_see_it(
     with transaction(shop.sessions) as s:
         public_id = services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=shop.open_day,
                 lines=[LineRequest("GG-CLASSIC", 2)],
-                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                 fulfilment="pickup",
                 payment_method="pay_at_pickup",
                 pickup_point="factory",
@@ -91,10 +91,10 @@ def test_the_expiry_sweep_is_registered_as_a_scheduler_job_that_expires_lapsed_o
     with transaction(shop.sessions) as s:
         order = services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=shop.open_day,
                 lines=[LineRequest("GG-CLASSIC", 1)],
-                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                 fulfilment="pickup",
                 payment_method="stripe",
                 pickup_point="factory",

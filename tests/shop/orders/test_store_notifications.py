@@ -12,7 +12,7 @@ from inventory.events import Event, registry
 from inventory.models import OutboxEvent
 from inventory.relay import relay_once
 from inventory.settings import Settings
-from shop.orders import services
+from shop.orders import placing, services
 from shop.orders.models import OrderStatus
 from shop.orders.notifications import mails_in
 from shop.orders.rules import LineRequest
@@ -37,10 +37,10 @@ def place(shop: Shop, settings: Settings, language: str = "zh") -> str:
     with transaction(shop.sessions) as s:
         return services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=shop.open_day,
                 lines=[LineRequest("GG-CLASSIC", 2)],
-                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                 fulfilment="pickup",
                 payment_method="pay_at_pickup",
                 pickup_point="changde",

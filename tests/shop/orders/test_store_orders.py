@@ -16,19 +16,19 @@ from inventory.reservations import get_reservation
 from inventory.settings import Settings
 from inventory.supply import set_planned_supply
 from scheduling.cutoff import CutoffPassed
-from shop.orders import services
+from shop.orders import payment_records, placing, services
 from shop.orders.models import Order, OrderStatus, PaymentAttemptStatus
 from shop.orders.rules import DeliveryRefused, LineRequest, OrderStateError
 from tests.shop.orders.conftest import Shop, on_the_morning
 
-CONTACT = services.Contact("王芳", "13800138000", "wang@example.com")
+CONTACT = placing.Contact("王芳", "13800138000", "wang@example.com")
 
 
 def stripe_settings(settings: Settings) -> Settings:
     return settings.with_overrides(stripe_secret_key="sk_test_x", stripe_webhook_secret="whsec_x")
 
 
-def request(shop: Shop, *lines: tuple[str, int], **kw: object) -> services.PlaceOrder:
+def request(shop: Shop, *lines: tuple[str, int], **kw: object) -> placing.PlaceOrder:
     values: dict[str, object] = {
         "day": shop.open_day,
         "lines": [LineRequest(s, q) for s, q in lines] or [LineRequest("GG-CLASSIC", 2)],
@@ -38,7 +38,7 @@ def request(shop: Shop, *lines: tuple[str, int], **kw: object) -> services.Place
         "pickup_point": "factory",
     }
     values.update(kw)
-    return services.PlaceOrder(**values)  # type: ignore[arg-type]
+    return placing.PlaceOrder(**values)  # type: ignore[arg-type]
 
 
 def event_types(session: object) -> list[str]:
@@ -148,8 +148,8 @@ def place_online(shop: Shop, settings: Settings, **kw: object) -> str:
         order = services.place_order(
             s, request(shop, **kw), settings=stripe_settings(settings), now=utcnow()
         )
-        number = services.start_payment_attempt(s, order, "stripe", utcnow())
-        services.record_payment_started(s, order, number, f"pi_{order.public_id}", "secret")
+        number = payment_records.start_payment_attempt(s, order, "stripe", utcnow())
+        payment_records.record_payment_started(s, order, number, f"pi_{order.public_id}", "secret")
         return order.public_id
 
 
@@ -163,7 +163,7 @@ def test_an_online_order_holds_its_stock_until_paid_and_is_then_allocated(
         assert order.hold_expires_at is not None
         assert get_reservation(s, order.reservation_ref).status.value == "held"
     with transaction(shop.sessions) as s:
-        outcome = services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow())
+        outcome = payment_records.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow())
     assert outcome.outcome == "paid"
     with shop.sessions() as s:
         order = services.get_order(s, public_id)
@@ -175,18 +175,21 @@ def test_an_online_order_holds_its_stock_until_paid_and_is_then_allocated(
 def test_a_late_payment_failure_never_unpays_a_paid_order(shop: Shop, settings: Settings) -> None:
     public_id = place_online(shop, settings)
     with transaction(shop.sessions) as s:
-        services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow())
-    with transaction(shop.sessions) as s:
-        assert services.apply_payment_failed(s, f"pi_{public_id}", "declined").outcome == "ignored"
+        payment_records.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow())
     with transaction(shop.sessions) as s:
         assert (
-            services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow()).outcome
+            payment_records.apply_payment_failed(s, f"pi_{public_id}", "declined").outcome
+            == "ignored"
+        )
+    with transaction(shop.sessions) as s:
+        assert (
+            payment_records.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow()).outcome
             == "duplicate"
         )
     with shop.sessions() as s:
         assert services.get_order(s, public_id).status is OrderStatus.PAID
         assert (
-            services.latest_attempt(s, services.get_order(s, public_id)).status
+            payment_records.latest_attempt(s, services.get_order(s, public_id)).status
             is PaymentAttemptStatus.SUCCEEDED
         )  # type: ignore[union-attr]
         assert event_types(s).count("order.paid") == 1
@@ -198,7 +201,7 @@ def test_expiry_frees_unpaid_holds_but_never_touches_a_paid_order(
     unpaid = place_online(shop, settings)
     paid = place_online(shop, settings)
     with transaction(shop.sessions) as s:
-        services.apply_payment_succeeded(s, f"pi_{paid}", 2500, utcnow())
+        payment_records.apply_payment_succeeded(s, f"pi_{paid}", 2500, utcnow())
     later = utcnow() + timedelta(minutes=settings.hold_minutes, seconds=1)
     with transaction(shop.sessions) as s:
         assert services.expire_unpaid_orders(s, utcnow()) == []
@@ -220,7 +223,7 @@ def test_a_payment_arriving_after_expiry_is_marked_for_refund(
     with transaction(shop.sessions) as s:
         services.expire_unpaid_orders(s, later)
     with transaction(shop.sessions) as s:
-        outcome = services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, later)
+        outcome = payment_records.apply_payment_succeeded(s, f"pi_{public_id}", 2500, later)
     assert outcome.outcome == "refund_due"
     with shop.sessions() as s:
         assert services.get_order(s, public_id).status is OrderStatus.EXPIRED
@@ -299,7 +302,7 @@ def test_a_payment_landing_after_the_hold_lapsed_but_before_the_sweep_is_refunde
     public_id = place_online(shop, settings)
     later = utcnow() + timedelta(minutes=settings.hold_minutes, seconds=1)
     with transaction(shop.sessions) as s:
-        outcome = services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, later)
+        outcome = payment_records.apply_payment_succeeded(s, f"pi_{public_id}", 2500, later)
     assert outcome.outcome == "refund_due"
     with shop.sessions() as s:
         order = services.get_order(s, public_id)
@@ -314,18 +317,19 @@ def test_a_second_attempt_succeeding_after_the_order_was_paid_is_refunded_not_ke
     public_id = place_online(shop, settings)
     with transaction(shop.sessions) as s:
         order = services.get_order(s, public_id)
-        number = services.start_payment_attempt(s, order, "stripe", utcnow())
-        services.record_payment_started(s, order, number, f"pi_{public_id}_2", "secret-2")
+        number = payment_records.start_payment_attempt(s, order, "stripe", utcnow())
+        payment_records.record_payment_started(s, order, number, f"pi_{public_id}_2", "secret-2")
     with transaction(shop.sessions) as s:
         assert (
-            services.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow()).outcome == "paid"
+            payment_records.apply_payment_succeeded(s, f"pi_{public_id}", 2500, utcnow()).outcome
+            == "paid"
         )
     with transaction(shop.sessions) as s:
-        second = services.apply_payment_succeeded(s, f"pi_{public_id}_2", 2500, utcnow())
+        second = payment_records.apply_payment_succeeded(s, f"pi_{public_id}_2", 2500, utcnow())
     assert second.outcome == "refund_due"
     assert second.provider_ref == f"pi_{public_id}_2"
     with transaction(shop.sessions) as s:
         order = services.get_order(s, public_id)
-        services.record_refund(s, order, f"pi_{public_id}_2", "re_1", 2500)
+        payment_records.record_refund(s, order, f"pi_{public_id}_2", "re_1", 2500)
     with shop.sessions() as s:
         assert services.get_order(s, public_id).status is OrderStatus.PAID

@@ -18,7 +18,7 @@ from inventory.relay import relay_once
 from inventory.settings import Settings
 from shop.auth import create_user
 from shop.models import Role
-from shop.orders import pickup_code, services
+from shop.orders import pickup_code, placing, services
 from shop.orders.models import Order, OrderStatus
 from shop.orders.rules import LineRequest
 from tests.shop.orders.conftest import Shop, on_the_morning
@@ -60,10 +60,10 @@ def _place(shop: Shop, settings: Settings, fulfilment: str = "pickup") -> Order:
         )
         return services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=shop.open_day,
                 lines=[LineRequest("GG-CLASSIC", 2)],
-                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                 fulfilment=fulfilment,
                 payment_method="pay_at_pickup" if fulfilment == "pickup" else "stripe",
                 **extra,

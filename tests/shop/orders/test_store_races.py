@@ -13,7 +13,7 @@ from inventory.db import transaction, utcnow
 from inventory.models import OutboxEvent
 from inventory.settings import Settings
 from shop.app import create_app
-from shop.orders import flows, services
+from shop.orders import flows, payment_records, placing, services
 from shop.orders.models import OrderStatus
 from shop.orders.rules import LineRequest
 from tests.shop.orders.conftest import Shop
@@ -31,10 +31,10 @@ def place_pending(shop: Shop, settings: Settings, n: int) -> list[str]:
         with transaction(shop.sessions) as s:
             order = services.place_order(
                 s,
-                services.PlaceOrder(
+                placing.PlaceOrder(
                     day=shop.open_day,
                     lines=[LineRequest("GG-CLASSIC", 1)],
-                    contact=services.Contact("王芳", "13800138000", f"w{i}@example.com"),
+                    contact=placing.Contact("王芳", "13800138000", f"w{i}@example.com"),
                     fulfilment="pickup",
                     payment_method="stripe",
                     pickup_point="factory",
@@ -42,8 +42,8 @@ def place_pending(shop: Shop, settings: Settings, n: int) -> list[str]:
                 settings=online(settings),
                 now=utcnow(),
             )
-            number = services.start_payment_attempt(s, order, "stripe", utcnow())
-            services.record_payment_started(s, order, number, f"pi_{order.public_id}", "x")
+            number = payment_records.start_payment_attempt(s, order, "stripe", utcnow())
+            payment_records.record_payment_started(s, order, number, f"pi_{order.public_id}", "x")
             ids.append(order.public_id)
     return ids
 
@@ -62,7 +62,7 @@ def test_a_payment_racing_the_expiry_sweep_ends_either_paid_or_expired_never_bot
         barrier.wait()
         for public_id in ids:
             with transaction(shop.sessions) as s:
-                outcomes[public_id] = services.apply_payment_succeeded(
+                outcomes[public_id] = payment_records.apply_payment_succeeded(
                     s, f"pi_{public_id}", 1250, pay_at
                 ).outcome
 

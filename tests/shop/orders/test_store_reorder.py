@@ -11,7 +11,7 @@ from inventory.db import transaction, utcnow
 from inventory.settings import Settings
 from shop.auth import create_user
 from shop.models import Role
-from shop.orders import reorder, services
+from shop.orders import placing, reorder, services
 from shop.orders.rules import DayState, LineRequest
 from tests.shop.orders.conftest import Shop
 from tests.support.web import csrf_from, sign_in_with_password
@@ -36,10 +36,10 @@ def test_a_customer_orders_again_from_the_history(
         )
         services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=shop.open_day,
                 lines=[LineRequest("GG-CLASSIC", 2), LineRequest("GG-GIFT", 1)],
-                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                 fulfilment="pickup",
                 payment_method="pay_at_pickup",
                 pickup_point="factory",

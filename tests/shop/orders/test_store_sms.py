@@ -12,7 +12,7 @@ from flask import Flask
 from inventory.db import transaction, utcnow
 from inventory.relay import relay_once
 from inventory.settings import Settings
-from shop.orders import pickup_code, services, sms
+from shop.orders import pickup_code, placing, services, sms
 from shop.orders.models import Order, OrderStatus
 from shop.orders.notifications import mails_in
 from shop.orders.rules import LineRequest
@@ -25,10 +25,10 @@ def _place(shop: Shop, settings: Settings, channel: str = "sms", language: str =
     with transaction(shop.sessions) as s:
         return services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=shop.open_day,
                 lines=[LineRequest("GG-CLASSIC", 2)],
-                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                 fulfilment="pickup",
                 payment_method="pay_at_pickup",
                 pickup_point="factory",

@@ -24,7 +24,7 @@ from inventory.db import transaction, utcnow
 from inventory.models import OutboxEvent
 from inventory.settings import Settings
 from shop.app import create_app
-from shop.orders import services
+from shop.orders import payment_records, placing, services
 from shop.orders.models import Order, OrderStatus, ProcessedWebhookEvent
 from shop.orders.rules import LineRequest
 from tests.shop.orders.conftest import Shop, order_json, serve
@@ -87,7 +87,7 @@ def status_of(shop: Shop, public_id: str) -> OrderStatus:
 def attempt_status(shop: Shop, public_id: str) -> str:
     # A fresh session each time: an open one would hold SQLite's write lock and a stale view.
     with shop.sessions() as s:
-        attempt = services.latest_attempt(s, services.get_order(s, public_id))
+        attempt = payment_records.latest_attempt(s, services.get_order(s, public_id))
         return attempt.status.value if attempt else ""
 
 
@@ -160,8 +160,8 @@ def test_the_payment_page_shows_the_payment_element_and_the_hold_countdown(
     online = stripe_settings(settings)
     with transaction(shop.sessions) as s:
         order = services.place_order(s, online_request(shop), settings=online, now=utcnow())
-        number = services.start_payment_attempt(s, order, "stripe", utcnow())
-        services.record_payment_started(s, order, number, "pi_page", "pi_page_secret_abc")
+        number = payment_records.start_payment_attempt(s, order, "stripe", utcnow())
+        payment_records.record_payment_started(s, order, number, "pi_page", "pi_page_secret_abc")
         link = f"/track/{order.public_id}/{order.access_token}"
     app = create_app(online)
     page = app.test_client().get(link).get_data(as_text=True)
@@ -171,11 +171,11 @@ def test_the_payment_page_shows_the_payment_element_and_the_hold_countdown(
     assert "库存保留剩余时间" in page
 
 
-def online_request(shop: Shop) -> services.PlaceOrder:
-    return services.PlaceOrder(
+def online_request(shop: Shop) -> placing.PlaceOrder:
+    return placing.PlaceOrder(
         day=shop.open_day,
         lines=[LineRequest("GG-CLASSIC", 2)],
-        contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+        contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
         fulfilment="pickup",
         payment_method="stripe",
         pickup_point="factory",
@@ -194,8 +194,8 @@ def pending_order(stripe_app: Flask, settings: Settings, shop: Shop) -> str:
     online = stripe_settings(settings)
     with transaction(shop.sessions) as s:
         order = services.place_order(s, online_request(shop), settings=online, now=utcnow())
-        number = services.start_payment_attempt(s, order, "stripe", utcnow())
-        services.record_payment_started(s, order, number, f"pi_{order.public_id}", "secret")
+        number = payment_records.start_payment_attempt(s, order, "stripe", utcnow())
+        payment_records.record_payment_started(s, order, number, f"pi_{order.public_id}", "secret")
         return order.public_id
 
 
@@ -343,7 +343,7 @@ def test_a_declined_card_keeps_the_order_waiting_and_a_second_attempt_pays_it(
         pay_url = body["status_url"] + "/pay"
         assert browser.post(pay_url, data={"csrf_token": token}, timeout=10).status_code == 200
         with shop.sessions() as s:
-            attempt = services.latest_attempt(s, services.get_order(s, body["id"]))
+            attempt = payment_records.latest_attempt(s, services.get_order(s, body["id"]))
             assert attempt is not None and attempt.number == 2
             second = attempt.provider_ref
         assert second and second != first

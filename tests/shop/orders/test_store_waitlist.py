@@ -24,7 +24,7 @@ from inventory.settings import Settings
 from scheduling.pickup.slots import SlotRules
 from shop.app import create_app
 from shop.distributors import bookings, common, pickup
-from shop.orders import services, waitlist
+from shop.orders import placing, services, waitlist
 from shop.orders.models import OrderStatus, WaitlistEntry, WaitlistStatus
 from shop.orders.rules import LineRequest
 from tests.support.distributors import (
@@ -75,7 +75,7 @@ def _join(
                 CLASSIC,
                 DAY,
                 quantity,
-                services.Contact(who, f"1380013{len(who):04d}", f"{who}@example.com"),
+                placing.Contact(who, f"1380013{len(who):04d}", f"{who}@example.com"),
             ),
             settings=settings,
             now=at,
@@ -268,10 +268,10 @@ def test_the_manager_caps_pieces_per_customer_on_a_peak_day(
         with transaction(db) as s:
             services.place_order(
                 s,
-                services.PlaceOrder(
+                placing.PlaceOrder(
                     day=day,
                     lines=[LineRequest(CLASSIC, quantity)],
-                    contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                    contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                     fulfilment="pickup",
                     payment_method="pay_at_pickup",
                     pickup_point="factory",

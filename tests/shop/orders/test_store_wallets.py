@@ -15,7 +15,7 @@ from sqlalchemy import select
 from inventory.models import OutboxEvent
 from inventory.settings import Settings
 from shop.app import create_app
-from shop.orders import services
+from shop.orders import placing, services
 from shop.orders.models import OrderStatus, PaymentAttempt
 from tests.shop.orders.conftest import Shop, order_json, serve
 from tests.shop.orders.test_store_stripe import (
@@ -160,10 +160,10 @@ def test_a_return_naming_another_orders_payment_settles_nothing(
     with transaction(shop.sessions) as s:
         order = services.place_order(
             s,
-            services.PlaceOrder(
+            placing.PlaceOrder(
                 day=shop.open_day,
                 lines=[LineRequest("GG-CLASSIC", 1)],
-                contact=services.Contact("王芳", "13800138000", "wang@example.com"),
+                contact=placing.Contact("王芳", "13800138000", "wang@example.com"),
                 fulfilment="pickup",
                 payment_method="alipay",
                 pickup_point="factory",

@@ -14,7 +14,7 @@ from shop.errors import _HTTP_CODES
 from shop.i18n import catalogue
 from shop.messages import ABORT_KEYS, localise
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("inventory", "scheduling", "shop")
 
 

@@ -15,7 +15,7 @@ from inventory.db import utcnow
 from inventory.rules import local_day
 from shop.demo import DEMO_PASSWORD
 from shop.distributors.models import Booking, BookingStatus
-from tests.defects.test_chinese_crawl import demo_app
+from tests.shop.defects.test_chinese_crawl import demo_app
 from tests.support.web import csrf_from
 
 __all__ = ["demo_app"]

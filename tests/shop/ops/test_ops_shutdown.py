@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.settings import Settings
 from scheduling.scheduler.leader import probe_leader
 from scheduling.scheduler.models import JobRun, RunStatus
-from tests.ops.slow_job_scheduler import SLOW_JOB
+from tests.shop.ops.slow_job_scheduler import SLOW_JOB
 from tests.support.scheduler_helpers import effect_count
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LEADER_CHECK_SECONDS = 2.0
 
 
@@ -41,7 +41,7 @@ def start(settings: Settings, tmp_path: Path, name: str) -> subprocess.Popen[byt
     return subprocess.Popen(
         [
             sys.executable,
-            str(ROOT / "tests" / "ops" / "slow_job_scheduler.py"),
+            str(ROOT / "tests" / "shop" / "ops" / "slow_job_scheduler.py"),
             "scheduler",
             "--leader-check",
             str(LEADER_CHECK_SECONDS),

@@ -16,7 +16,7 @@ from inventory.settings import Settings
 from shop.distributors.models import Booking, BookingStatus, Distributor
 from shop.distributors.webhooks import WebhookDelivery
 from shop.orders.notifications import mails_in
-from tests.defects.test_chinese_crawl import demo_app
+from tests.shop.defects.test_chinese_crawl import demo_app
 
 __all__ = ["demo_app"]
 

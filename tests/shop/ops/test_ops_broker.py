@@ -22,10 +22,10 @@ from inventory.settings import Settings
 from scheduling.scheduler.housekeeping import BROKER_FORWARD, register_housekeeping_jobs
 from scheduling.scheduler.jobs import JobRegistry
 from shop.app import create_app
-from tests.ops.conftest import PrivateNats, read_stream, remember
+from tests.shop.ops.conftest import PrivateNats, read_stream, remember
 from tests.shop.orders.conftest import Shop, order_json
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def nats_settings(settings: Settings, url: str, prefix: str) -> Settings:

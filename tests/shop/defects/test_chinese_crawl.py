@@ -29,10 +29,13 @@ INPUT = re.compile(r"<(?:input|select|textarea)\b[^>]*\bname=\"([^\"]+)\"", re.I
 
 
 def visible_text(page: str) -> str:
-    # Code (a CLI command to run, an SKU) is not prose: it is the same in every language.
-    page = re.sub(r"<(script|style|code|pre)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    # Code (a CLI command to run, an SKU) is not prose: it is the same in every language. A
+    # textarea holds what the manager typed (a product's English description), not our words.
+    page = re.sub(r"<(script|style|code|pre|textarea)\b.*?</\1>", " ", page, flags=re.S | re.I)
     page = re.sub(r"<[^>]+>", " ", page)
-    return CLI_COMMAND.sub(" ", html.unescape(page))
+    page = CLI_COMMAND.sub(" ", html.unescape(page))
+    # A CSV header to copy ("day,sku,channel,quantity") is a format, not a sentence.
+    return re.sub(r"\b\w+(?:,\w+){2,}\b", " ", page)
 
 
 def english_in(page: str) -> list[str]:

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.db import utcnow
 from inventory.rules import local_day
 from scheduling.planning.recipes import list_recipes
-from tests.defects.test_chinese_crawl import demo_app
-from tests.defects.test_landing_names_confirm import _sign_in
+from tests.shop.defects.test_chinese_crawl import demo_app
+from tests.shop.defects.test_landing_names_confirm import _sign_in
 from tests.support.web import csrf_from
 
 __all__ = ["demo_app"]

@@ -24,7 +24,7 @@ from inventory.settings import Settings
 from shop.orders.models import Order
 from tests.shop.orders.conftest import Shop, order_json
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass

@@ -1,0 +1,80 @@
+"""What a checkout hands in (contact, lines, fulfilment, payment), its checks, and the payload every order event carries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from inventory.errors import DomainError
+from shop.orders.models import (
+    Order,
+)
+from shop.orders.rules import (
+    LineRequest,
+)
+
+MOBILE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
+
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,60}$")
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    mobile: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    day: date
+    lines: Sequence[LineRequest]
+    contact: Contact
+    fulfilment: str  # "pickup" | "delivery"
+    payment_method: str  # "pay_at_pickup" | "stripe"
+    pickup_point: str = ""
+    delivery_zone: str = ""
+    delivery_address: str = ""
+    language: str = "zh"
+    notify_channel: str = "mail"  # "mail" | "sms"
+
+
+def check_contact(contact: Contact) -> Contact:
+    name = contact.name.strip()
+    mobile = contact.mobile.strip()
+    email = contact.email.strip().lower()
+    if not name or len(name) > 120:
+        raise DomainError(
+            "please give a name (at most 120 characters)", key="msg.checkout.name", field="name"
+        )
+    if not MOBILE.match(mobile):
+        raise DomainError(
+            "please give a mobile number we can call", key="msg.checkout.mobile", field="mobile"
+        )
+    if not EMAIL.match(email):
+        raise DomainError(
+            "please give a valid email address", key="msg.checkout.email", field="email"
+        )
+    return Contact(name, mobile, email)
+
+
+def event_payload(order: Order, *, with_lines: bool = True) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "order_id": order.id,
+        "public_id": order.public_id,
+        "status": order.status.value,
+        "day": order.day.isoformat(),
+        "fulfilment": order.fulfilment.value,
+        "total_fen": order.total_fen,
+        "email": order.contact_email,
+        "name": order.contact_name,
+        "language": order.language,
+        "user_id": order.user_id,
+    }
+    if with_lines:
+        payload["lines"] = [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines]
+    return payload
