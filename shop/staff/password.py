@@ -8,6 +8,7 @@ who has an account.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -24,13 +25,29 @@ from shop.distributors.onboarding_models import PortalInvitation
 from shop.i18n import translate
 from shop.models import User
 from shop.orders.notifications import deliver
+from shop.security import throttle
 
 RESET_HOURS = 1
+log = logging.getLogger("gaogan.security")
 
 
-def request_reset(session: Session, email: str, *, now: datetime) -> tuple[str, str, str] | None:
-    """(email, name, token) for an active account with this address; None otherwise."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email[:254])))
+def request_reset(
+    session: Session,
+    email: str,
+    *,
+    now: datetime,
+    settings: Settings | None = None,
+    address: str | None = None,
+) -> tuple[str, str, str] | None:
+    """(email, name, token) for an active account with this address; None otherwise.
+
+    With settings, requests are throttled like sign-ins, per address asked for and per client
+    address, whether or not the account exists (so the answer still says nothing): a flood of
+    reset mails to one inbox, or a scan of addresses from one client, is stopped with 429."""
+    wanted = normalise_email(email[:254])
+    if settings is not None:
+        _throttle(session, wanted, address, settings, now)
+    user = session.scalar(select(User).where(User.email == wanted))
     if user is None or not user.active:
         return None
     token = secrets.token_urlsafe(32)
@@ -63,3 +80,15 @@ def send_reset_mail(settings: Settings, to: str, name: str, url: str, lang: str)
         charset="utf-8",
     )
     deliver(settings, msg, f"password-{uuid.uuid4()}")
+
+
+def _throttle(
+    session: Session, email: str, address: str | None, settings: Settings, now: datetime
+) -> None:
+    keys = [f"reset:{throttle.account_key(email)}", f"reset:{throttle.address_key(address)}"]
+    wait = throttle.seconds_locked(session, keys, now)
+    if wait:
+        log.warning("password reset throttled: %s from %s", keys[0], keys[1])
+        raise throttle.Throttled("too many password reset requests; try again later", wait)
+    throttle.record_failure(session, keys[0], settings.signin_max_failures, settings, now)
+    throttle.record_failure(session, keys[1], settings.signin_address_max_failures, settings, now)

@@ -66,3 +66,27 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(
     ).get_data(as_text=True)
     assert "如果该邮箱有账号" in sent
     assert mails_in(Path(settings.mail_dir)) == []
+
+
+def test_reset_requests_for_one_address_are_throttled_and_say_so_in_chinese(
+    app: Flask, db: sessionmaker[Session], settings: Settings
+) -> None:
+    with transaction(db) as s:
+        create_user(
+            s, email="who@example.com", name="小王", password="old-password-1", role=Role.CUSTOMER
+        )
+    client = app.test_client()
+    answers = []
+    for _ in range(settings.signin_max_failures + 1):
+        page = client.get("/password/forgot").get_data(as_text=True)
+        answers.append(
+            client.post(
+                "/password/forgot", data={"csrf_token": csrf_from(page), "email": "who@example.com"}
+            )
+        )
+    assert [r.status_code for r in answers[:-1]] == [302] * settings.signin_max_failures
+    refused = answers[-1]
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "尝试次数过多" in refused.get_data(as_text=True)
+    # One mail per request that was let through, none for the refused one.
+    assert len(mails_in(Path(settings.mail_dir))) == settings.signin_max_failures
