@@ -111,13 +111,14 @@ def app(settings: Settings, db: sessionmaker[Session]) -> Flask:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that touches a database (directly or through a fixture, a server or a
-    process) as `db`, so `pytest -m "not db"` is the fast layer of pure rules; skip the
-    PostgreSQL-only tests when no PostgreSQL is configured."""
+    process), and every test marked slow, as `db`, so `pytest -m "not db"` is the fast layer
+    of pure rules; skip the PostgreSQL-only tests when no PostgreSQL is configured."""
     skip = pytest.mark.skip(reason="needs PostgreSQL: set GAOGAN_TEST_DATABASE_URL (CI does)")
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         needs_db = bool(fixtures & {"engine", "empty_engine", "database_url", "settings"})
-        if needs_db or "/e2e/" in item.nodeid or item.get_closest_marker("postgres"):
+        heavy = item.get_closest_marker("postgres") or item.get_closest_marker("slow")
+        if needs_db or "/e2e/" in item.nodeid or heavy:
             item.add_marker(pytest.mark.db)
         if not POSTGRES_URL and "postgres" in item.keywords:
             item.add_marker(skip)

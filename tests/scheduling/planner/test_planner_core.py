@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -134,6 +135,7 @@ def test_multi_skilled_staff_are_not_counted_twice() -> None:
     assert greedy_plan(data).made == {("P", day(0)): 300}
 
 
+@pytest.mark.slow  # the solver runs to its 10 s budget
 def test_the_benchmark_season_is_planned_within_one_percent_of_the_lp_bound() -> None:
     data = synthetic_season(days=30, products=6, seed=3)
     plan = solve(data, SolveOptions(time_limit=15))
