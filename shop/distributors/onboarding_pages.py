@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.rules import local_day
+from inventory.settings import public_url
 from shop.auth import current_user, login, require_role
 from shop.catalogue import services as catalogue
 from shop.distributors import onboarding
@@ -169,7 +170,7 @@ def prices(distributor_id: int) -> ResponseReturnValue:
 
 
 def invitation_url(token: str) -> str:
-    return f"{current_runtime().settings.public_url.rstrip('/')}/invite/{token}"
+    return f"{public_url(current_runtime().settings).rstrip('/')}/invite/{token}"
 
 
 @bp.post("/<int:distributor_id>/users")

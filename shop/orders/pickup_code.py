@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError
-from inventory.settings import Settings
+from inventory.settings import Settings, public_url
 from shop.i18n import translate
 from shop.orders.models import Fulfilment, Order, OrderStatus
 from shop.orders.rules import OrderNotFound
@@ -137,7 +137,7 @@ def qr_svg(text: str, *, title: str) -> Markup:
 
 def lookup_url(settings: Settings, code: str) -> str:
     """What the QR code holds: the staff lookup page, so scanning it opens the order."""
-    return f"{settings.public_url.rstrip('/')}/pickup/{code}"
+    return f"{public_url(settings).rstrip('/')}/pickup/{code}"
 
 
 @dataclass(frozen=True)
@@ -171,10 +171,17 @@ def pickup_card(order: Order, settings: Settings) -> PickupCard | None:
     )
 
 
-def hand_out_by_code(session: Session, code: str, settings: Settings, now: datetime) -> Order:
-    """Staff hand a ready order over at the counter: ready -> collected, once."""
+def hand_out_by_code(
+    session: Session,
+    code: str,
+    settings: Settings,
+    now: datetime,
+    override_reason: str | None = None,
+) -> Order:
+    """Staff hand a ready order over at the counter: ready -> collected, once. Before the
+    order's day only with a reason, which is recorded (issue 10: nothing before its day)."""
     order = find_order_by_pickup_code(session, code, settings)
-    advance_order(session, order, OrderStatus.COLLECTED, now)
+    advance_order(session, order, OrderStatus.COLLECTED, now, override_reason=override_reason)
     return order
 
 

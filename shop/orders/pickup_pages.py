@@ -59,7 +59,8 @@ def lookup(code: str) -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def collected(code: str) -> ResponseReturnValue:
     settings = current_runtime().settings
-    order = run(pickup_code.hand_out_by_code, code, settings, utcnow())
+    reason = request.form.get("override_reason", "").strip()[:200] or None
+    order = run(pickup_code.hand_out_by_code, code, settings, utcnow(), reason)
     flash(translate("pickup.handed_out", id=order.public_id), "ok")
     return redirect(url_for("pickup.lookup", code=pickup_code.normalise(code)))
 

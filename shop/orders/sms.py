@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from inventory.settings import Settings
+from inventory.settings import Settings, public_url
 from shop.i18n import translate
 from shop.orders import pickup_code
 from shop.orders.models import Order
@@ -83,7 +83,7 @@ def sender_for(settings: Settings) -> SmsSender:
 def order_text(settings: Settings, order: Order, kind: str, payload: dict[str, Any]) -> str:
     """The message for `kind` (order_confirmed, order_ready, order_cancelled) about `order`."""
     lang = order.language or "zh"
-    link = f"{settings.public_url.rstrip('/')}/track/{order.public_id}/{order.access_token}"
+    link = f"{public_url(settings).rstrip('/')}/track/{order.public_id}/{order.access_token}"
     params: dict[str, Any] = {"id": order.public_id, "day": order.day.isoformat(), "url": link}
     key = f"sms.{kind}"
     if kind == "order_ready":

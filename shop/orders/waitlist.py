@@ -42,7 +42,7 @@ from inventory.errors import (
 from inventory.events import Event, Registry, publish, registry
 from inventory.reservations import Line, release, reserve
 from inventory.rules import local_day
-from inventory.settings import Settings
+from inventory.settings import Settings, public_url
 from scheduling.cutoff import CutoffPassed
 from shop.i18n import local_datetime, translate
 from shop.orders import notifications, order_calendar, placing, services
@@ -329,7 +329,7 @@ def offer_message(
 ) -> EmailMessage:
     lang = entry.language or "zh"
     product = product_name
-    link = f"{settings.public_url.rstrip('/')}/waitlist/{entry.id}/{entry.token}"
+    link = f"{public_url(settings).rstrip('/')}/waitlist/{entry.id}/{entry.token}"
     expires = entry.offer_expires_at
     msg = EmailMessage()
     msg["Subject"] = translate("waitlist.mail.subject", lang, day=entry.day.isoformat())

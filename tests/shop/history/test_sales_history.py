@@ -68,11 +68,16 @@ def test_a_week_of_served_orders_and_a_booking_lands_in_the_forecast_history(
     for public_id in orders:
         for target in ("ready", "collected"):
             response = staff.post(
-                f"/api/v1/manager/orders/{public_id}/status", json={"status": target}
+                f"/api/v1/manager/orders/{public_id}/status",
+                # The week is ahead of today: marking it needs a reason (issue 10, item 5).
+                json={"status": target, "override_reason": "simulated week"},
             )
             assert response.status_code == 200, response.get_json()
     # One order only made ready: not a sale yet.
-    staff.post(f"/api/v1/manager/orders/{desk.pickup}/status", json={"status": "ready"})
+    staff.post(
+        f"/api/v1/manager/orders/{desk.pickup}/status",
+        json={"status": "ready", "override_reason": "simulated week"},
+    )
     with transaction(desk.sessions) as s:
         publish(
             s,

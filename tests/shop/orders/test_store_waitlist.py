@@ -205,7 +205,7 @@ def test_only_a_sold_out_day_has_a_waitlist_and_nobody_joins_twice(
     joined = client.post("/api/v1/waitlist", json=body)
     assert joined.status_code == 201 and joined.get_json()["status"] == "waiting"
     twice = client.post("/api/v1/waitlist", json=body)
-    assert twice.status_code == 409 and "already on the waitlist" in twice.get_json()["message"]
+    assert twice.status_code == 409 and "已在候补名单中" in twice.get_json()["message"]
     past = client.post("/api/v1/waitlist", json={**body, "day": "2026-01-05"})
     assert past.status_code == 409 and past.get_json()["details"]["state"] == "cutoff"
     with transaction(db) as s:
