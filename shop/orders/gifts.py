@@ -183,6 +183,9 @@ def _refuse(errors: dict[int, list[str]]) -> GiftRefused:
     return GiftRefused(
         f"{len(rows)} row(s) of the recipient file need fixing: rows "
         + ", ".join(str(r) for r in rows),
+        key="msg.gift.rows",
+        count=len(rows),
+        row_list=", ".join(str(r) for r in rows),
         rows=[{"row": r, "errors": errors[r]} for r in rows],
     )
 
@@ -195,11 +198,15 @@ def place_gift(
     buyer = placing.check_contact(request.buyer)
     title = request.invoice_title.strip()
     if not title or len(title) > 200:
-        raise GiftRefused("the invoice (发票) needs a title", field="invoice_title")
+        raise GiftRefused(
+            "the invoice (发票) needs a title", key="msg.gift.invoice_title", field="invoice_title"
+        )
     tax = request.tax_number.strip().upper()
     if not TAX_NUMBER.match(tax):
         raise GiftRefused(
-            "the tax number is the 18-character unified social credit code", field="tax_number"
+            "the tax number is the 18-character unified social credit code",
+            key="msg.gift.tax_number",
+            field="tax_number",
         )
     services.ensure_locations(session)
     products = {

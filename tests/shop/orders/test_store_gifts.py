@@ -54,7 +54,7 @@ def test_fifty_recipients_with_two_bad_rows_are_refused_naming_both_then_placed_
     refused = client.post("/api/v1/gifts", json=gift_json(staff_csv(shop, bad)))
     assert refused.status_code == 422
     body = refused.get_json()
-    assert "rows 7, 30" in body["message"]
+    assert "第 7, 30 行" in body["message"]
     rows = {r["row"]: " ".join(r["errors"]) for r in body["details"]["rows"]}
     assert set(rows) == {7, 30}
     assert "no product 'GG-NOPE'" in rows[7]
@@ -134,4 +134,4 @@ def test_the_invoice_needs_a_title_and_a_real_tax_number(app: Flask, shop: Shop)
     client = app.test_client()
     body = gift_json(staff_csv(shop, {}))
     wrong = client.post("/api/v1/gifts", json={**body, "tax_number": "12345678901234567O"})
-    assert wrong.status_code == 422 and "unified social credit code" in wrong.get_json()["message"]
+    assert wrong.status_code == 422 and "统一社会信用代码" in wrong.get_json()["message"]
