@@ -28,6 +28,8 @@ ACTIONS = (
     "session.ended_everywhere",
     "throttle.unlocked",
     "user.created",
+    "user.enabled",
+    "user.disabled",
     "token.created",
     "token.revoked",
     "token.throttled",

@@ -12,6 +12,7 @@ from inventory.errors import DomainError
 from shop.auth import EmailTaken, WeakPassword, create_user
 from shop.models import Role, User
 from shop.refusals import Refused
+from shop.security import audit, sessions
 from shop.staff.rules import CONSOLE_ROLES, MAX_NAME
 
 
@@ -65,5 +66,10 @@ def set_active(session: Session, user_id: int, active: bool, *, acting_user_id: 
         raise Refused("staff.err.not_found", status=404, code="not_found")
     if user.id == acting_user_id and not active:
         raise Refused("staff.err.self", status=409, code="self")
-    user.active = active
+    if user.active != active:
+        user.active = active
+        # Who may use the console is a security matter: every grant and removal is audited.
+        audit.record(session, "user.enabled" if active else "user.disabled", user.email)
+        if not active:
+            sessions.end_everywhere(session, user.id)  # a disabled account's cookies die now
     return _account(user)

@@ -117,3 +117,39 @@ def test_a_disabled_account_cannot_sign_in_and_a_manager_cannot_disable_themself
     assert myself.status_code == 409 and "自己" in myself.get_json()["message"]
     unknown = manager.patch("/api/v1/manager/users/999999", json={"active": True}, headers=headers)
     assert unknown.status_code == 404
+
+
+def test_disabling_and_enabling_an_account_is_audited_and_signs_it_out_everywhere(
+    db: sessionmaker[Session],
+) -> None:
+    from shop.security.models import AuditEvent
+    from shop.staff import services
+
+    with transaction(db) as s:
+        boss = create_user(
+            s, email="boss@example.com", name="经理", password="pw-long-enough-1", role=Role.MANAGER
+        )
+        clerk = create_user(
+            s, email="clerk@example.com", name="店员", password="pw-long-enough-2", role=Role.STAFF
+        )
+        version = clerk.session_version
+    with transaction(db) as s:
+        services.set_active(s, clerk.id, False, acting_user_id=boss.id)
+        services.set_active(s, clerk.id, False, acting_user_id=boss.id)  # twice: one record
+    with transaction(db) as s:
+        services.set_active(s, clerk.id, True, acting_user_id=boss.id)
+    with db() as s:
+        actions = [
+            (e.action, e.subject)
+            for e in s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action.in_(["user.disabled", "user.enabled"]))
+                .order_by(AuditEvent.id)
+            )
+        ]
+        after = s.get_one(User, clerk.id).session_version
+    assert actions == [
+        ("user.disabled", "clerk@example.com"),
+        ("user.enabled", "clerk@example.com"),
+    ]
+    assert after == version + 1  # every cookie of the disabled account stopped working
