@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inventory.errors import DayClosed, DomainError
 from inventory.models import OutboxEvent
 from inventory.one_trip import (
     _next_id,
@@ -41,7 +40,15 @@ from scheduling.cutoff import cutoff_for
 from scheduling.planning.calendar import production_given
 from scheduling.planning.models import CalendarEntry
 from shop.orders import placing
-from shop.orders.models import DeliveryZone, Fulfilment, Order, OrderLine, OrderStatus, PickupPoint
+from shop.orders.models import (
+    CustomerDayCap,
+    DeliveryZone,
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PickupPoint,
+)
 from shop.orders.placing import PlaceOrder
 from shop.orders.rules import check_lines, check_orderable_day, delivery_window_days
 
@@ -55,8 +62,6 @@ def place_order_in_one_trip(
     user_id: int | None = None,
 ) -> Order | None:
     """`services.place_order` in two statements, or None to take the ordinary path."""
-    # Imported here: services calls this module first thing in place_order.
-
     lines = check_lines(request.lines)
     check_orderable_day(request.day, now, settings.order_cutoff)
     extra: dict[str, Any] = {
@@ -66,6 +71,11 @@ def place_order_in_one_trip(
         .scalar_subquery(),
         "cal_production": select(CalendarEntry.production)
         .where(CalendarEntry.day == request.day)
+        .scalar_subquery(),
+        # A day the manager capped per customer needs the customer's other orders counted:
+        # the ordinary path does that.
+        "day_cap": select(CustomerDayCap.max_pieces)
+        .where(CustomerDayCap.day == request.day)
         .scalar_subquery(),
     }
     pickup = request.fulfilment == Fulfilment.PICKUP.value
@@ -91,16 +101,17 @@ def place_order_in_one_trip(
     snapshot = read_snapshot(session, stock_lines, window_days=None, extra=extra)
     facts = snapshot.extra
 
+    # Whatever would be refused, or needs more than this snapshot, takes the ordinary path,
+    # which refuses with the reader's words (a refusal is not the hot path).
+    if facts["day_cap"] is not None:
+        return None
     if not production_given(request.day, facts["cal_official"], facts["cal_production"]):
-        raise DayClosed(
-            f"we do not bake on {request.day.isoformat()}; please choose another day",
-            day=request.day.isoformat(),
-        )
+        return None
     contact = placing.check_contact(request.contact)
     if request.payment_method not in {"pay_at_pickup", "stripe"}:
-        raise DomainError("unknown payment method", field="payment_method")
+        return None
     if request.payment_method == "stripe" and not settings.stripe_secret_key:
-        raise DomainError("online payment is not available", field="payment_method")
+        return None
     products = snapshot.products
     demands = demands_on_snapshot(snapshot, stock_lines, None)  # raises UnknownItem, as place_order
 
@@ -114,16 +125,13 @@ def place_order_in_one_trip(
             return None  # the ordinary path lays out default points, or refuses
     elif delivery:
         if request.payment_method == "pay_at_pickup":
-            raise DomainError(
-                "pay at pickup is only for orders collected at a pickup point",
-                field="payment_method",
-            )
+            return None
         zone_id = facts["zone_id"]
         if zone_id is None:
             return None
         address = request.delivery_address.strip()
         if not address or len(address) > 300:
-            raise DomainError("please give a delivery address", field="delivery_address")
+            return None
         window = min(
             delivery_window_days(products[ln.sku].freshness_days, facts["zone_transit"])
             for ln in lines
@@ -131,7 +139,7 @@ def place_order_in_one_trip(
         fee = facts["zone_fee"]
         demands = demands_on_snapshot(snapshot, stock_lines, window)
     else:
-        raise DomainError("choose pickup or delivery", field="fulfilment")
+        return None
 
     online = request.payment_method != "pay_at_pickup"
     subtotal = sum(products[ln.sku].price_fen * ln.quantity for ln in lines)

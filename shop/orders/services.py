@@ -191,7 +191,15 @@ def place_order(
     On PostgreSQL shop.orders.one_trip first tries it in two statements; what it cannot
     decide alone (or SQLite) comes here.
     """
-    if is_postgres(session):
+    # The hot path (a pickup or card checkout told by mail) goes in two statements on
+    # PostgreSQL; everything else, and anything the one trip is unsure of, comes here, where
+    # every check is made and every refusal is worded for the reader.
+    plain = (
+        not from_waitlist
+        and request.payment_method in {"pay_at_pickup", "stripe"}
+        and request.notify_channel == "mail"
+    )
+    if plain and is_postgres(session):
         placed = place_order_in_one_trip(
             session, request, settings=settings, now=now, user_id=user_id
         )
