@@ -160,7 +160,7 @@ class Settings:
     # per request is Python, and threads of one process share one interpreter lock
     # (docs/BENCHMARKS.md, serving layout).
     db_pool_size: int = 5
-    db_max_overflow: int = 10
+    db_max_overflow: int = 20
     db_pool_timeout_seconds: int = 10
     db_connect_timeout_seconds: int = 5
     # Availability: how long a rendered calendar may be served from a worker's memory
@@ -293,7 +293,7 @@ class Settings:
             db_pool_size=_int(
                 env, "GAOGAN_DB_POOL_SIZE", serving_from_env(env).threads + 1, minimum=1
             ),
-            db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 10),
+            db_max_overflow=_int(env, "GAOGAN_DB_MAX_OVERFLOW", 20),
             db_pool_timeout_seconds=_int(env, "GAOGAN_DB_POOL_TIMEOUT", 10, minimum=1),
             db_connect_timeout_seconds=_int(env, "GAOGAN_DB_CONNECT_TIMEOUT", 5, minimum=1),
             availability_cache_seconds=_int(env, "GAOGAN_AVAILABILITY_CACHE_SECONDS", 2),
