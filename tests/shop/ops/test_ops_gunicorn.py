@@ -155,4 +155,8 @@ def test_sigterm_to_the_workers_finishes_the_checkouts_in_flight(
     # The master replaced them; the shop keeps serving.
     # (A new worker boots in a few seconds; on a busy two-core machine, longer.)
     assert requests.get(f"{gunicorn.url}/healthz", timeout=60).status_code == 200
+    # A worker told to stop leaves once its in-flight requests are done: wait for that.
+    deadline = time.monotonic() + 30
+    while set(workers) & set(gunicorn.workers()) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not set(workers) & set(gunicorn.workers())
