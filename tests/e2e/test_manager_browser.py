@@ -127,15 +127,25 @@ def _fill(driver: object, form: str, values: dict[str, str]) -> None:
 
 def _click(driver: object, element: object) -> None:
     """Click and wait until the next page replaced this one: a wait for an element alone
-    could find it still on the old page."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    could find it still on the old page. The old page is marked with a script variable;
+    a new document does not have it. Errors while the page is half gone (Chromium answers
+    "node does not belong to the document" instead of "stale") mean: not there yet."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    driver.execute_script("window.__gaoganOldPage = true;")  # type: ignore[attr-defined]
     driver.execute_script("arguments[0].scrollIntoView();", element)  # type: ignore[attr-defined]
     element.click()  # type: ignore[attr-defined]
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))  # type: ignore[arg-type]
+
+    def replaced(d: object) -> bool:
+        try:
+            return d.execute_script(  # type: ignore[attr-defined, no-any-return]
+                "return document.readyState !== 'loading' && window.__gaoganOldPage !== true;"
+            )
+        except WebDriverException:
+            return False
+
+    WebDriverWait(driver, 20).until(replaced)  # type: ignore[arg-type]
 
 
 def _submit(driver: object, form: str) -> None:
