@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from inventory.db import utcnow
 from inventory.housekeeping import delete_in_batches, prune_events
 from inventory.nats_broker import forward_once
 from inventory.settings import Settings
@@ -46,10 +47,17 @@ def register_broker_forwarder(settings: Settings, *, jobs: JobRegistry = registr
 
 
 def prune(ctx: JobContext) -> str:
-    """Delete done events, their inbox records and finished job runs past the retention."""
+    """Delete done events, their inbox records and finished job runs past the retention.
+
+    Events and inbox records are stamped by the wall clock (`utcnow`), job runs by the
+    scheduler's clock: each is aged by its own. They differ only in a rehearsal on a clock
+    file, where the scheduler's clock runs days ahead; aging events by it would delete the
+    events of the rehearsal itself.
+    """
     now = ctx.now()
     settings = ctx.settings
-    before = now - timedelta(days=settings.retention_days)
+    retention = timedelta(days=settings.retention_days)
+    before = utcnow() - retention
     pruned = prune_events(
         ctx.sessions,
         before=before,
@@ -59,7 +67,7 @@ def prune(ctx: JobContext) -> str:
     # A run record is what keeps a cron run single within its grace period: never prune one
     # that a catch-up could still look at, whatever the retention says.
     longest_grace = max((spec.grace for spec in registry.all()), default=timedelta(0))
-    runs_before = min(before, now - longest_grace - timedelta(days=1))
+    runs_before = min(now - retention, now - longest_grace - timedelta(days=1))
     runs = delete_in_batches(
         ctx.sessions,
         JobRun.__table__.c.id,

@@ -107,11 +107,6 @@ def procs() -> Iterator[list[Proc]]:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="after the 2026-12-02 merges the interval job is not run by the second process on "
-    "PostgreSQL; open in issue notes, to be fixed next session",
-    strict=False,
-)
 def test_two_scheduler_processes_run_each_job_once_and_a_killed_leader_is_replaced(
     db: sessionmaker[Session],
     settings: Settings,

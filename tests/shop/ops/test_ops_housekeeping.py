@@ -22,6 +22,10 @@ from shop.cli import cli
 NOW = datetime(2027, 1, 20, 18, 30, tzinfo=UTC)  # 02:30 in Shanghai, when the job runs
 OLD = NOW - timedelta(days=15)  # past the default retention of 14 days
 RECENT = NOW - timedelta(days=2)
+# Events are aged by the wall clock that stamped them, job runs by the scheduler's clock.
+WALL = datetime.now(UTC)
+EVENT_OLD = WALL - timedelta(days=15)
+EVENT_RECENT = WALL - timedelta(days=2)
 
 
 def outbox(
@@ -60,15 +64,15 @@ def test_after_the_retention_done_rows_are_gone_and_pending_and_dead_ones_untouc
 ) -> None:
     settings = settings.with_overrides(broker=broker, prune_batch_size=2)
     events = {
-        "old_done": outbox(db, "old_done", OutboxStatus.DONE, OLD, forwarded=True),
-        "old_done_2": outbox(db, "old_done_2", OutboxStatus.DONE, OLD, forwarded=True),
-        "old_done_3": outbox(db, "old_done_3", OutboxStatus.DONE, OLD, forwarded=True),
+        "old_done": outbox(db, "old_done", OutboxStatus.DONE, EVENT_OLD, forwarded=True),
+        "old_done_2": outbox(db, "old_done_2", OutboxStatus.DONE, EVENT_OLD, forwarded=True),
+        "old_done_3": outbox(db, "old_done_3", OutboxStatus.DONE, EVENT_OLD, forwarded=True),
         "old_done_unforwarded": outbox(
-            db, "old_done_unforwarded", OutboxStatus.DONE, OLD, forwarded=False
+            db, "old_done_unforwarded", OutboxStatus.DONE, EVENT_OLD, forwarded=False
         ),
-        "recent_done": outbox(db, "recent_done", OutboxStatus.DONE, RECENT, forwarded=True),
-        "old_pending": outbox(db, "old_pending", OutboxStatus.PENDING, OLD, forwarded=True),
-        "old_dead": outbox(db, "old_dead", OutboxStatus.DEAD, OLD, forwarded=True),
+        "recent_done": outbox(db, "recent_done", OutboxStatus.DONE, EVENT_RECENT, forwarded=True),
+        "old_pending": outbox(db, "old_pending", OutboxStatus.PENDING, EVENT_OLD, forwarded=True),
+        "old_dead": outbox(db, "old_dead", OutboxStatus.DEAD, EVENT_OLD, forwarded=True),
     }
     job_run(db, "test.old_done", RunStatus.DONE, OLD)
     job_run(db, "test.old_failed", RunStatus.FAILED, OLD)
