@@ -17,8 +17,8 @@ from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.rules import local_day
 from shop.auth import current_user, require_role
-from shop.i18n import translate, yuan
-from shop.orders import desk, desk_refunds
+from shop.i18n import current_language, translate, yuan
+from shop.orders import aftercare, desk, desk_refunds
 from shop.orders.desk_rules import CHANNELS, COUNTER_METHODS, MAX_QUERY, PAYMENT_STATES, STATUSES
 from shop.refusals import Refused
 from shop.runtime import current_runtime, read, run
@@ -220,7 +220,20 @@ def mark_booking(booking_id: int) -> ResponseReturnValue:
 @bp.get("/<public_id>/ticket")
 @require_role(*DESK_ROLES)
 def ticket(public_id: str) -> ResponseReturnValue:
-    return render_template("desk/ticket.html", view=read(desk.order_view, public_id[:40]))
+    view = read(desk.order_view, public_id[:40])
+    # The label's keeping advice, dated from the order's steaming day (not from today).
+    label = read(aftercare.order_label, view.row.number, current_runtime().settings)
+    lang = current_language()
+    return render_template(
+        "desk/ticket.html",
+        view=view,
+        label_title=translate(
+            "aftercare.label.title", lang, day=aftercare.label_day(label[0], lang)
+        )
+        if label
+        else "",
+        label_lines=aftercare.label_lines(label[1], lang) if label else [],
+    )
 
 
 @bp.get("/packing-list")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
@@ -215,6 +216,39 @@ def test_the_ticket_and_the_packing_list_print(client_as: Client, desk: Desk) ->
     totals = client_as("manager").get(f"/api/v1/manager/orders/packing-list?day={desk.day}")
     by_sku = {t["sku"]: t["pieces"] for t in totals.get_json()["totals"]}
     assert by_sku == {"GG-CLASSIC": 2 + 20, "GG-GIFT": 1}
+
+
+def _label_day(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+def test_the_ticket_carries_the_keeping_advice_dated_from_the_steaming_day(
+    client_as: Client, desk: Desk
+) -> None:
+    """The label is printed before or on the day; its advice is keyed to the order's day (the
+    morning's batch steams it), from the same rule as the status page, not to the print day."""
+    staff = client_as("staff")
+    ticket = staff.get(f"/manager/orders/{desk.pickup}/ticket").get_data(as_text=True)
+    d = desk.day  # best-before 7 days (the desk's products)
+    advice = ticket[ticket.index('id="label-advice"') :]
+    assert f"出锅 {_label_day(d)} · 保存与复蒸" in advice
+    assert f'data-advice="fresh">{_label_day(d)} 当天出锅' in advice
+    one, two = d + timedelta(days=1), d + timedelta(days=2)
+    assert f'data-advice="best">{_label_day(one)}–{_label_day(two)} 最佳赏味期' in advice
+    three, six = d + timedelta(days=3), d + timedelta(days=6)
+    assert f"{_label_day(three)}–{_label_day(six)} 略干：上锅蒸 1 分钟" in advice
+    assert f"{_label_day(d + timedelta(days=7))}起 超过保质期，请勿食用" in advice
+    english = staff.get(f"/manager/orders/{desk.pickup}/ticket?lang=en").get_data(as_text=True)
+    assert f"Steamed {d.strftime('%b')} {d.day} · keeping and re-steaming" in english
+    assert "steam it for one minute" in english
+    # A cancelled order is not made: its ticket gives no advice.
+    manager = client_as("manager")
+    _post(
+        manager, f"/manager/orders/{desk.pickup}/cancel", {"reason": "客户改期", "confirm": "yes"}
+    )
+    assert _status(desk, desk.pickup) is OrderStatus.CANCELLED
+    cancelled = staff.get(f"/manager/orders/{desk.pickup}/ticket?lang=zh").get_data(as_text=True)
+    assert 'id="label-advice"' not in cancelled and "自提单" in cancelled
 
 
 def test_bad_days_and_unknown_orders_are_4xx_not_500(client_as: Client, desk: Desk) -> None:

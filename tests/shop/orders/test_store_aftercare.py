@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -31,6 +31,36 @@ def test_the_advice_follows_the_days_since_steaming() -> None:
         "past",
     ]
     assert aftercare.advice_for(2, 2).key == "past"  # a short best-before wins
+
+
+def test_a_labels_schedule_is_the_same_rule_as_dates_from_the_steaming_day() -> None:
+    steamed = date(2027, 2, 4)
+    schedule = aftercare.advice_schedule(steamed, 7)
+    assert [(s.key, s.first, s.last) for s in schedule] == [
+        ("fresh", date(2027, 2, 4), date(2027, 2, 4)),
+        ("best", date(2027, 2, 5), date(2027, 2, 6)),
+        ("resteam", date(2027, 2, 7), date(2027, 2, 10)),
+        ("past", date(2027, 2, 11), None),
+    ]
+    # Every day of it says what advice_for says on that day.
+    for stage in schedule:
+        last = stage.last or stage.first + timedelta(days=3)
+        for n in range((last - stage.first).days + 1):
+            day = stage.first + timedelta(days=n)
+            assert aftercare.advice_for((day - steamed).days, 7).key == stage.key
+    # A two-day best-before leaves no re-steaming days.
+    assert [s.key for s in aftercare.advice_schedule(steamed, 2)] == ["fresh", "best", "past"]
+    zh = aftercare.label_lines(schedule, "zh")
+    assert zh == [
+        ("fresh", "2月4日 当天出锅：放凉后密封、常温存放"),
+        ("best", "2月5日–2月6日 最佳赏味期，可直接食用"),
+        ("resteam", "2月7日–2月10日 略干：上锅蒸 1 分钟即可恢复松软"),
+        ("past", "2月11日起 超过保质期，请勿食用"),
+    ]
+    assert aftercare.label_lines(schedule, "en")[1] == (
+        "best",
+        "Feb 5–Feb 6 at its best: eat it as it is",
+    )
 
 
 def _order(shop: Shop, settings: Settings) -> tuple[str, str, int]:
