@@ -46,5 +46,6 @@ from shop.distributors import models as _distributor_models  # noqa: E402, F401
 from shop.distributors import onboarding_models as _onboarding_models  # noqa: E402, F401
 from shop.orders import desk_models as _desk_models  # noqa: E402, F401
 from shop.orders import models as _orders_models  # noqa: E402, F401
+from shop.orders import reminder_models as _reminder_models  # noqa: E402, F401
 from shop.security import models as _security_models  # noqa: E402, F401
 from shop.stock import models as _stock_models  # noqa: E402, F401

@@ -238,6 +238,8 @@ class WaitlistEntry(Base):
     contact_mobile: Mapped[str] = mapped_column(String(32))
     contact_email: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), default="zh")
+    # How the offer is told: "mail" or "sms" (the customer's choice when joining).
+    notify_channel: Mapped[str] = mapped_column(String(8), default="mail")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,12 +4,14 @@ On a sold-out day a customer joins the waitlist for it. Stock that comes back (a
 cancelled, a payment hold expired, a distributor who did not show up) is announced by
 inventory as `stock.released` / `stock.expired`; the consumer here offers it to the waiting
 customers of that product in the order they joined, each with a hold of its own
-(`waitlist:<id>`, lapsing after `settings.waitlist_hold_minutes`) and one message. Inventory
-never imports the shop: the link is the event type name.
+(`waitlist:<id>`, lapsing after `settings.waitlist_hold_minutes`) and one message, by mail or
+text message as the customer chose when joining. Inventory never imports the shop: the link is
+the event type name.
 
 "Once": an entry moves waiting -> offered by one guarded UPDATE, so a redelivered event finds
 nobody left to offer to (and the relay's inbox record skips it anyway); the message is its own
-event (`waitlist.offered`), whose consumer writes one message per event id.
+event (`waitlist.offered`), whose consumer sends one message per event id (the mail file and the
+SMS port are both keyed by it, and the relay's inbox skips a redelivery).
 
 Order of service: the waiting entries are tried in join order; one that wants more than came
 back is passed over (it keeps its place) so the stock does not sit idle while a smaller
@@ -45,7 +47,7 @@ from inventory.rules import local_day
 from inventory.settings import Settings, public_url
 from scheduling.cutoff import CutoffPassed
 from shop.i18n import local_datetime, translate
-from shop.orders import notifications, order_calendar, placing, services
+from shop.orders import notifications, order_calendar, placing, services, sms
 from shop.orders.models import Order, WaitlistEntry, WaitlistStatus
 from shop.orders.rules import LineRequest, OrderNotFound, OrderStateError, check_lines
 
@@ -57,6 +59,7 @@ EXPIRED_CONSUMER = "waitlist.on_stock_expired"
 MESSAGE_CONSUMER = "mail.waitlist_offered"
 CLAIMED_REASON = "waitlist offer claimed"
 REF_PREFIX = "waitlist:"
+CHANNELS = ("mail", "sms")
 
 
 class WaitlistRefused(DomainError):
@@ -71,6 +74,7 @@ class JoinWaitlist:
     quantity: int
     contact: placing.Contact
     language: str = "zh"
+    notify_channel: str = "mail"  # how the offer is told: "mail" | "sms"
 
 
 def join(
@@ -86,6 +90,12 @@ def join(
     (line,) = check_lines([LineRequest(request.sku, request.quantity)])
     product = get_product(session, request.sku)
     contact = placing.check_contact(request.contact)
+    if request.notify_channel not in CHANNELS:
+        raise DomainError(
+            "choose mail or sms for notices",
+            key="msg.checkout.notify_channel",
+            field="notify_channel",
+        )
     (state,) = order_calendar.calendar(
         session, product.sku, settings=settings, now=now, start=request.day, days=1
     )
@@ -118,6 +128,7 @@ def join(
         contact_mobile=contact.mobile,
         contact_email=contact.email,
         language=request.language if request.language in {"zh", "en"} else "zh",
+        notify_channel=request.notify_channel,
         created_at=now,
     )
     session.add(entry)
@@ -277,6 +288,8 @@ def claim_offer(
             payment_method="pay_at_pickup",
             pickup_point=pickup_point,
             language=entry.language,
+            # The order's notices go the way the offer did.
+            notify_channel=entry.notify_channel,
         ),
         settings=settings,
         now=now,
@@ -355,7 +368,23 @@ def offer_message(
     return msg
 
 
+def offer_text(settings: Settings, entry: WaitlistEntry, product_name: str) -> str:
+    """The offer as a text message: short (SMS gateways charge by 70 characters), the link
+    carries the rest."""
+    return translate(
+        "sms.waitlist_offered",
+        entry.language or "zh",
+        product=product_name,
+        quantity=entry.quantity,
+        day=entry.day.isoformat(),
+        until=local_datetime(entry.offer_expires_at, "%m-%d %H:%M"),
+        url=f"{public_url(settings).rstrip('/')}/waitlist/{entry.id}/{entry.token}",
+    )
+
+
 def on_waitlist_offered(session: Session, event: Event) -> None:
+    """One message about the offer, by the channel the customer chose; both the mail file and
+    the SMS port are keyed by the event id, so a redelivery sends nothing."""
     entry_id = event.payload.get("entry_id")
     entry = session.get(WaitlistEntry, entry_id) if isinstance(entry_id, int) else None
     if entry is None:
@@ -363,8 +392,14 @@ def on_waitlist_offered(session: Session, event: Event) -> None:
     settings = _current["settings"]
     item = get_product(session, entry.sku)
     name = item.name_zh if entry.language == "zh" else item.name_en
-    if notifications.deliver(settings, offer_message(settings, entry, name, event), event.event_id):
-        log.info("waitlist offer message for entry %s", entry.id)
+    if entry.notify_channel == "sms":
+        text = offer_text(settings, entry, name)
+        sent = sms.sender_for(settings).send(entry.contact_mobile, text, event.event_id)
+    else:
+        message = offer_message(settings, entry, name, event)
+        sent = notifications.deliver(settings, message, event.event_id)
+    if sent:
+        log.info("waitlist offer %s for entry %s", entry.notify_channel, entry.id)
 
 
 def register_subscribers(settings: Settings, target: Registry = registry) -> None:

@@ -75,6 +75,7 @@ def join_form() -> ResponseReturnValue:
                 request.form.get("email", ""),
             ),
             language=current_language(),
+            notify_channel=request.form.get("notify_channel", "") or "mail",
         ),
         user.id if user else None,
     )
@@ -174,6 +175,11 @@ class JoinIn(Schema):
     mobile = fields.String(required=True, validate=validate.Length(min=5, max=32))
     email = fields.Email(required=True)
     language = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
+    notify_channel = fields.String(
+        load_default="mail",
+        validate=validate.OneOf(list(waitlist.CHANNELS)),
+        metadata={"description": "how the offer is told: mail or sms"},
+    )
 
 
 class JoinedOut(Schema):
@@ -209,6 +215,7 @@ class WaitlistJoin(MethodView):
                 quantity=data["quantity"],
                 contact=placing.Contact(data["name"], data["mobile"], data["email"]),
                 language=data["language"],
+                notify_channel=data["notify_channel"],
             ),
             user.id if user else None,
         )

@@ -20,11 +20,12 @@ from inventory.events import Event, registry
 from inventory.models import OutboxEvent, Reservation, ReservationStatus
 from inventory.relay import relay_once
 from inventory.reservations import expire_holds
+from inventory.rules import LOCAL_ZONE
 from inventory.settings import Settings
 from scheduling.pickup.slots import SlotRules
 from shop.app import create_app
 from shop.distributors import bookings, common, pickup
-from shop.orders import placing, services, waitlist
+from shop.orders import placing, services, sms, waitlist
 from shop.orders.models import OrderStatus, WaitlistEntry, WaitlistStatus
 from shop.orders.rules import LineRequest
 from tests.support.distributors import (
@@ -66,7 +67,12 @@ def sold_out(db: sessionmaker[Session], settings: Settings) -> Iterator[Flask]:
 
 
 def _join(
-    db: sessionmaker[Session], settings: Settings, who: str, quantity: int, at: datetime
+    db: sessionmaker[Session],
+    settings: Settings,
+    who: str,
+    quantity: int,
+    at: datetime,
+    channel: str = "mail",
 ) -> WaitlistEntry:
     with transaction(db) as s:
         return waitlist.join(
@@ -76,6 +82,7 @@ def _join(
                 DAY,
                 quantity,
                 placing.Contact(who, f"1380013{len(who):04d}", f"{who}@example.com"),
+                notify_channel=channel,
             ),
             settings=settings,
             now=at,
@@ -137,6 +144,89 @@ def test_a_no_show_at_0646_goes_to_the_first_waiting_customer_as_a_hold_and_one_
         ).all()
         assert [e.id for e in offered] == [first.id]
     assert len(_offer_mails(settings)) == 1
+
+
+def test_a_customer_who_chose_sms_gets_the_offer_as_exactly_one_text_message(
+    sold_out: Flask, db: sessionmaker[Session], settings: Settings
+) -> None:
+    first = _join(db, settings, "wang", 20, before_cutoff(DAY), channel="sms")
+    second = _join(db, settings, "li", 5, before_cutoff(DAY) + timedelta(minutes=1))
+    relay_once(db, settings)
+    with transaction(db) as s:
+        released = pickup.sweep_no_shows(s, local(DAY, 6, 46), grace_minutes=30)
+    assert len(released) == 1  # distributor B's 20 pieces
+    relay_once(db, settings)  # stock.released -> the hold; waitlist.offered -> the message
+    relay_once(db, settings)
+    with db() as s:
+        one = s.get_one(WaitlistEntry, first.id)
+        assert one.status is WaitlistStatus.OFFERED and one.offer_expires_at is not None
+        assert s.get_one(WaitlistEntry, second.id).status is WaitlistStatus.WAITING
+        hold = s.scalar(select(Reservation).where(Reservation.ref == f"waitlist:{first.id}"))
+        assert hold is not None and hold.status is ReservationStatus.HELD
+        until = one.offer_expires_at.astimezone(LOCAL_ZONE).strftime("%m-%d %H:%M")
+    texts = sms.messages_in(Path(settings.sms_dir))
+    assert len(texts) == 1 and texts[0]["to"] == first.contact_mobile
+    assert texts[0]["text"].startswith(f"【杨村糕干】您候补的{DAY.isoformat()} 杨村糕干")
+    assert f"×20已为您保留至{until}" in texts[0]["text"]
+    assert f"/waitlist/{first.id}/{first.token}" in texts[0]["text"]
+    assert _offer_mails(settings) == []  # by SMS only, as chosen
+    # The release and the offer delivered twice (a relay retry): no second hold, no second text.
+    _redeliver(db, "stock.released")
+    _redeliver(db, "waitlist.offered")
+    with db() as s:
+        holds = s.scalars(select(Reservation).where(Reservation.ref.like("waitlist:%"))).all()
+        assert [h.ref for h in holds] == [f"waitlist:{first.id}"]
+    assert len(sms.messages_in(Path(settings.sms_dir))) == 1
+    # Claimed, the order's own notices go by SMS too.
+    client = sold_out.test_client()
+    page = client.get(f"/waitlist/{first.id}/{first.token}").get_data(as_text=True)
+    client.post(
+        f"/waitlist/{first.id}/{first.token}/claim",
+        data={"csrf_token": csrf_from(page), "pickup_point": "factory"},
+    )
+    with db() as s:
+        order_id = s.get_one(WaitlistEntry, first.id).order_id
+        assert order_id is not None
+        assert s.get_one(services.Order, order_id).notify_channel == "sms"
+
+
+def test_the_waitlist_form_and_api_take_the_channel_and_refuse_an_unknown_one(
+    sold_out: Flask, db: sessionmaker[Session], settings: Settings
+) -> None:
+    client = sold_out.test_client()
+    body = {
+        "product": CLASSIC,
+        "day": DAY.isoformat(),
+        "quantity": 3,
+        "name": "王芳",
+        "mobile": "13800138000",
+        "email": "wang@example.com",
+    }
+    bad = client.post("/api/v1/waitlist", json={**body, "notify_channel": "pigeon"})
+    assert (
+        bad.status_code == 422 and "notify_channel" in bad.get_json()["details"]["fields"]["json"]
+    )
+    joined = client.post("/api/v1/waitlist", json={**body, "notify_channel": "sms"})
+    assert joined.status_code == 201
+    page = client.get(f"/products/{CLASSIC}?day={DAY.isoformat()}").get_data(as_text=True)
+    assert 'id="wl-notify-channel"' in page and 'name="notify_channel" value="sms"' in page
+    form = client.post(
+        "/waitlist/join",
+        data={
+            "csrf_token": csrf_from(page),
+            "sku": CLASSIC,
+            "day": DAY.isoformat(),
+            "quantity": "2",
+            "name": "李雷",
+            "mobile": "13900001111",
+            "email": "li@example.com",
+            "notify_channel": "sms",
+        },
+    )
+    assert form.status_code == 302
+    with db() as s:
+        channels = {e.contact_mobile: e.notify_channel for e in s.scalars(select(WaitlistEntry))}
+    assert channels == {"13800138000": "sms", "13900001111": "sms"}
 
 
 def test_the_offer_is_claimed_as_an_order_for_the_same_morning(
