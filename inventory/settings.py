@@ -113,6 +113,9 @@ class Settings:
     hold_minutes: int = 15
     # How long stock offered to a waitlisted customer stays held for them (assumption).
     waitlist_hold_minutes: int = 30
+    # Season reminders ("order before 小年") go this many days before 小年 and before the last
+    # fresh day before 除夕, to customers who opted in (assumption).
+    reminder_days_before: int = 3
     order_cutoff: time = time(20, 0)  # the day before production, before the soak starts
     production_start: time = time(4, 0)
     harvest_month: int = 10  # rice from this month on belongs to the new crop year
@@ -263,6 +266,7 @@ class Settings:
             sms_dir=Path(env.get("GAOGAN_SMS_DIR", str(instance / "sms"))).resolve(),
             hold_minutes=_int(env, "GAOGAN_HOLD_MINUTES", 15, minimum=1),
             waitlist_hold_minutes=_int(env, "GAOGAN_WAITLIST_HOLD_MINUTES", 30, minimum=1),
+            reminder_days_before=_int(env, "GAOGAN_REMINDER_DAYS_BEFORE", 3, minimum=1),
             order_cutoff=_time(env, "GAOGAN_ORDER_CUTOFF", time(20, 0)),
             production_start=_time(env, "GAOGAN_PRODUCTION_START", time(4, 0)),
             harvest_month=harvest_month,

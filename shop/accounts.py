@@ -20,14 +20,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.auth import create_user, current_user, login, logout
-from shop.i18n import translate
+from shop.i18n import current_language, translate
 from shop.messages import localise
-from shop.models import Role
-from shop.orders import services
-from shop.runtime import read, run
+from shop.models import Role, User
+from shop.orders import reminders, services
+from shop.runtime import current_runtime, read, run
 from shop.security.signin import sign_in as guarded_sign_in
 from shop.security.throttle import Throttled
 
@@ -112,13 +113,50 @@ def signout() -> ResponseReturnValue:
     return redirect(url_for("store.catalogue"))
 
 
+def _account_page(user: User) -> str:
+    return render_template(
+        "accounts/account.html",
+        user=user,
+        orders=read(services.orders_of_user, user.id),
+        reminder=read(reminders.subscription_of_user, user.id),
+        reminder_days=current_runtime().settings.reminder_days_before,
+    )
+
+
 @bp.get("/account")
 def account() -> ResponseReturnValue:
     user = current_user()
     if user is None:
         return redirect(url_for("accounts.signin", next=request.full_path.rstrip("?")))
-    orders = read(services.orders_of_user, user.id)
-    return render_template("accounts/account.html", user=user, orders=orders)
+    return _account_page(user)
+
+
+@bp.post("/account/reminders")
+def account_reminders() -> ResponseReturnValue:
+    """Opt in to the season reminders (by mail or SMS) or out of them."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("accounts.signin", next=url_for("accounts.account")))
+    opted_in = request.form.get("opted_in") == "1"
+    try:
+        run(
+            reminders.set_preference,
+            user_id=user.id,
+            name=user.name,
+            mobile=request.form.get("mobile", "")[:32],
+            email=user.email,
+            channel=request.form.get("channel", "mail")[:8],
+            language=current_language(),
+            opted_in=opted_in,
+            now=utcnow(),
+        )
+    except DomainError as exc:
+        flash(localise(exc), "error")
+        return _account_page(user), exc.status
+    flash(
+        translate("reminder.account.saved_on" if opted_in else "reminder.account.saved_off"), "ok"
+    )
+    return redirect(url_for("accounts.account") + "#reminders")
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:

@@ -103,6 +103,13 @@ class OrderIn(Schema):
         validate=validate.OneOf(["mail", "sms"]),
         metadata={"description": "how confirmation, ready and shortfall notices are sent"},
     )
+    season_reminders = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "also remind this customer (same channel) before 小年 and before "
+            "the last fresh day before 除夕, each season, until they unsubscribe"
+        },
+    )
 
 
 class OrderLineOut(Schema):
@@ -243,6 +250,7 @@ class Orders(MethodView):
             delivery_address=data["delivery_address"],
             language=data["language"],
             notify_channel=data["notify_channel"],
+            season_reminders=data["season_reminders"],
         )
         placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
         order = read(services.get_order, placed.public_id)

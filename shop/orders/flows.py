@@ -20,7 +20,7 @@ from inventory.errors import DomainError, SoldOut
 from inventory.metrics import CHECKOUTS, SOLD_OUT_REFUSALS
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop.orders import payment_records, placing, services
+from shop.orders import payment_records, placing, reminders, services
 from shop.orders.models import Order, OrderStatus, ProcessedWebhookEvent
 from shop.payments import PaymentError, get_provider
 
@@ -74,6 +74,9 @@ def checkout(
             order = services.place_order(
                 session, request, settings=runtime.settings, now=now, user_id=user_id
             )
+            if request.season_reminders:
+                # In the order's transaction: the box counts only if the order does.
+                reminders.opt_in_from_checkout(session, order, user_id, now)
             placed = Placed(order.public_id, order.access_token, order.status.value)
     except SoldOut:
         SOLD_OUT_REFUSALS.inc()

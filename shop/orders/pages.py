@@ -221,6 +221,7 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
         "delivery_address": "",
         "payment_method": available_methods(runtime.settings)[-1],
         "notify_channel": "mail",
+        "season_reminders": "",  # opting in is a box the customer ticks, never a default
     }
     defaults.update(form or {})
     rows, total = _cart_rows()
@@ -265,6 +266,7 @@ def checkout_submit() -> ResponseReturnValue:
         delivery_address=form["delivery_address"],
         language=current_language(),
         notify_channel=form["notify_channel"] or "mail",
+        season_reminders=form["season_reminders"] == "1",
     )
     try:
         placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)

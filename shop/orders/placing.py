@@ -41,6 +41,8 @@ class PlaceOrder:
     delivery_address: str = ""
     language: str = "zh"
     notify_channel: str = "mail"  # "mail" | "sms"
+    # The box at checkout: remind me before 小年 and 除夕 (shop.orders.reminders).
+    season_reminders: bool = False
 
 
 def check_contact(contact: Contact) -> Contact:

@@ -17,6 +17,7 @@ from shop.orders import (
     pages,
     payment_return,
     pickup_pages,
+    reminder_pages,
     reorder,
     season_pages,
     services,
@@ -42,6 +43,8 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     payment_return.init_app(app, runtime)
     gift_pages.init_app(app, runtime)
     reorder.init_app(app, runtime)
+    # Issue 14: season reminders (the unsubscribe link, the daily job, the sending consumer).
+    reminder_pages.init_app(app, runtime)
     waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
     register_job(
