@@ -22,6 +22,7 @@ from inventory.relay import relay_once
 from inventory.rules import LOCAL_ZONE
 from inventory.settings import Settings
 from scheduling.scheduler.builtin import register_outbox_relay
+from scheduling.scheduler.jobs import registry as job_registry
 from shop.app import create_app
 from shop.auth import create_user
 from shop.models import Role
@@ -91,6 +92,13 @@ def scheduler(
     register_outbox_relay(relay_once, settings, jobs=made.jobs)
     yield made
     made.close()
+
+
+def test_create_app_registers_the_daily_job_and_the_sending_consumer(season_app: Flask) -> None:
+    spec = job_registry.get(reminders.JOB)
+    assert spec.trigger == {"trigger": "cron", "hour": 10, "minute": 0}
+    assert spec.grace == timedelta(hours=2)
+    assert reminders.CONSUMER in {sub.consumer for sub in registry.subscribers(reminders.EVENT)}
 
 
 def _sms(settings: Settings) -> list[dict[str, str]]:
