@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import Base, make_engine, make_session_factory
 from inventory.settings import Settings
+from scheduling.planning.plan_runs import wait_for_background
 from shop.app import create_app
 from shop.schema import import_all_models, upgrade
 
@@ -81,6 +82,9 @@ def db(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """
     _wipe(engine)
     yield make_session_factory(engine)
+    # A plan started through the console or the API solves in a background thread: let it
+    # end before the wipe, or it would store its plan into the next test's database.
+    wait_for_background()
     _wipe(engine)
 
 
