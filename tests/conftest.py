@@ -24,6 +24,11 @@ from shop.schema import import_all_models, upgrade
 
 POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
 
+# The `gaogan` command speaks the operator's language, Chinese unless the locale says English
+# (inventory.settings.cli_language). The suite's command tests read its English; the tests of
+# the language choice itself set GAOGAN_LANG and LANG per invocation.
+os.environ["GAOGAN_LANG"] = "en"
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
