@@ -342,6 +342,32 @@ def serving_from_env(env: Mapping[str, str] | None = None) -> Serving:
     )
 
 
+CLI_LANGUAGES = ("zh", "en")
+
+
+def cli_language(env: Mapping[str, str] | None = None) -> str:
+    """The language of the `gaogan` command's messages: "zh" or "en".
+
+    GAOGAN_LANG (zh or en) decides; otherwise the terminal's locale, the first of LC_ALL,
+    LC_MESSAGES and LANG that is set: English when it names English (en_US.UTF-8), Chinese
+    when it names Chinese. A locale that names no language (unset, C, POSIX, C.UTF-8, the
+    usual in containers and on servers) or another one gets the shop's own default, Chinese,
+    as the web pages do. Read apart from `Settings.from_env()` so `gaogan --help` and a
+    refusal before any database is configured are worded too.
+    """
+    env = os.environ if env is None else env
+    chosen = env.get("GAOGAN_LANG", "").strip().lower()
+    if chosen:
+        if chosen not in CLI_LANGUAGES:
+            raise SettingsError(f"GAOGAN_LANG must be zh or en, not {chosen!r}")
+        return chosen
+    locale = next(
+        (env[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name, "").strip()),
+        "",
+    )
+    return "en" if locale.lower().startswith("en") else "zh"
+
+
 FALLBACK_PUBLIC_URL = "http://127.0.0.1:5000"
 
 

@@ -31,7 +31,10 @@ def init_app(app: Flask) -> Api:
             "info": {
                 "description": "Orders, availability, distributor bookings and production "
                 "planning for Yangcun gaogan. Money is integer fen (CNY); dates are "
-                "Asia/Shanghai local dates (YYYY-MM-DD)."
+                "Asia/Shanghai local dates (YYYY-MM-DD). Errors are {error, message, "
+                "details}: `error` is a stable code, `message` is Chinese unless the request "
+                "asks for English (Accept-Language: en, or ?lang=en); a 422 lists each bad "
+                "field in details.field_errors with a stable `code` and its `message`."
             },
             "components": {
                 "securitySchemes": {

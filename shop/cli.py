@@ -8,7 +8,7 @@ import importlib
 import click
 
 from inventory.runtime import Runtime
-from inventory.settings import Settings
+from inventory.settings import Settings, SettingsError, cli_language
 
 COMMAND_MODULES: list[str] = [
     "shop.commands.db",
@@ -48,6 +48,10 @@ pass_state = click.make_pass_decorator(CliState, ensure=True)
 def cli(ctx: click.Context) -> None:
     """gaogan: orders, pickups and 04:00 production for Yangcun gaogan."""
     ctx.ensure_object(CliState)
+    try:
+        cli_language()  # a bad GAOGAN_LANG is named before any command runs
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 for _name in COMMAND_MODULES:

@@ -14,7 +14,8 @@ from flask import Flask, Response, abort, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from inventory.errors import DomainError
-from shop.i18n import translate
+from shop.field_errors import localise_fields
+from shop.i18n import current_language, translate
 from shop.messages import localise, localise_http
 
 log = logging.getLogger("gaogan.errors")
@@ -65,10 +66,13 @@ def init_app(app: Flask) -> None:
         if exc.description == "csrf_token_missing_or_invalid":
             return error_response(400, "csrf_failed", translate("error.csrf"))
         details: dict[str, Any] = {}
-        # flask-smorest / webargs put field-level validation messages here.
+        # flask-smorest / webargs put field-level validation messages here, in marshmallow's
+        # English: worded in the reader's language, each with a stable code.
         data = getattr(exc, "data", None)
         if isinstance(data, dict) and "messages" in data:
-            details["fields"] = data["messages"]
+            details["fields"], details["field_errors"] = localise_fields(
+                data["messages"], current_language()
+            )
         code = _HTTP_CODES.get(status, "error")
         message = exc.description or exc.name
         if status == 413:

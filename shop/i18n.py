@@ -3,7 +3,9 @@
 Messages live in `shop/translations/<area>.json` as {"key": {"zh": "...", "en": "..."}}: one
 file per area so that pages built side by side never edit the same catalogue. The language is
 chosen by `?lang=en|zh` (remembered in a cookie), never guessed from the browser: the shop's
-customers are Chinese and the default must not depend on a phone's settings.
+customers are Chinese and the default must not depend on a phone's settings. The JSON API
+(`/api/...`) without either also honours `Accept-Language` (`en` gets English): that header is
+a program's explicit choice, and API clients keep no cookie.
 """
 
 from __future__ import annotations
@@ -88,6 +90,10 @@ def init_app(app: Flask) -> None:
         asked = request.args.get("lang")
         g.lang_asked = asked if asked in LANGUAGES else None
         g.lang = g.lang_asked or request.cookies.get(COOKIE)
+        if g.lang not in LANGUAGES and request.path.startswith("/api/"):
+            # A program calling the API sends no cookie: its Accept-Language is its choice.
+            # Pages never guess from the browser (see above).
+            g.lang = request.accept_languages.best_match(LANGUAGES)
         if g.lang not in LANGUAGES:
             g.lang = DEFAULT_LANGUAGE
 

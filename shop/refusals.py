@@ -14,6 +14,7 @@ from flask import Response, has_request_context
 from flask_smorest import Blueprint
 
 from inventory.errors import DomainError
+from shop.field_errors import localise_fields
 from shop.i18n import current_language, translate
 
 
@@ -46,19 +47,22 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
 
 def bilingual_validation_errors(blp: Blueprint) -> None:
     """A body or query that fails its schema is a 422 whose message says so in both
-    languages, with marshmallow's per-field messages in `details.fields`."""
+    languages, with the per-field messages in the reader's language in `details.fields`
+    (and with their codes in `details.field_errors`)."""
 
     from shop.errors import error_response
 
     @blp.errorhandler(422)
     def _invalid(exc: Any) -> tuple[Response, int]:
         data = getattr(exc, "data", None)
-        fields = data.get("messages", {}) if isinstance(data, dict) else {}
+        messages = data.get("messages", {}) if isinstance(data, dict) else {}
+        fields, field_errors = localise_fields(messages, current_language())
         return error_response(
             422,
             "invalid_input",
             translate("console.err.invalid_input"),
             fields=fields,
+            field_errors=field_errors,
             message_zh=translate("console.err.invalid_input", "zh"),
             message_en=translate("console.err.invalid_input", "en"),
         )

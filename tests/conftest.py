@@ -18,10 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import Base, make_engine, make_session_factory
 from inventory.settings import Settings
+from scheduling.planning.plan_runs import wait_for_background
 from shop.app import create_app
 from shop.schema import import_all_models, upgrade
 
 POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
+
+# The `gaogan` command speaks the operator's language, Chinese unless the locale says English
+# (inventory.settings.cli_language). The suite's command tests read its English; the tests of
+# the language choice itself set GAOGAN_LANG and LANG per invocation.
+os.environ["GAOGAN_LANG"] = "en"
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +87,9 @@ def db(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """
     _wipe(engine)
     yield make_session_factory(engine)
+    # A plan started through the console or the API solves in a background thread: let it
+    # end before the wipe, or it would store its plan into the next test's database.
+    wait_for_background()
     _wipe(engine)
 
 

@@ -35,6 +35,8 @@ from scheduling.planner.model import (
     PlanResult,
     ProductSpec,
     Progress,
+    SolverSnapshot,
+    Watch,
     staff_capacity,
 )
 
@@ -107,6 +109,30 @@ class _Model:
         self.ot: dict[date, int] = {}
         self.rows: list[tuple[float, float, list[int], list[float]]] = []
         self._build(integer)
+        self._watch: Watch | None = None
+        self._watched: tuple[str, float] = ("", 0.0)  # the running stage and its constant
+
+    def watch(self, watch: Watch) -> None:
+        """Hand `watch` a SolverSnapshot from HiGHS's MIP callback (tens of times a second)
+        while a stage runs: its gap and best value so far, for the progress display."""
+        self._watch = watch
+        self.h.cbMipInterrupt.subscribe(self._on_mip)
+
+    def _on_mip(self, event: highspy.HighsCallbackEvent) -> None:
+        if self._watch is None:
+            return
+        out = event.data_out
+        name, constant = self._watched
+        gap = float(out.mip_gap)
+        primal = float(out.mip_primal_bound)
+        self._watch(
+            SolverSnapshot(
+                stage=name,
+                gap=gap if math.isfinite(gap) else None,
+                value=primal + constant if math.isfinite(primal) else None,
+                seconds=float(out.running_time),
+            )
+        )
 
     def _col(self, lower: float, upper: float) -> int:
         self.lower.append(lower)
@@ -279,7 +305,10 @@ class _Model:
         gap: float,
         threads: int,
         start: np.ndarray | None,
+        name: str = "",
+        constant: float = 0.0,
     ) -> tuple[str, np.ndarray | None, float]:
+        self._watched = (name, constant)
         ncol = len(self.lower)
         full = np.zeros(ncol)
         for col, c in cost.items():
@@ -335,8 +364,13 @@ def trim_waste(data: PlanInput, plan: PlanResult, *, deadline: float | None = No
 
 
 def solve(
-    data: PlanInput, options: SolveOptions | None = None, progress: Progress | None = None
+    data: PlanInput,
+    options: SolveOptions | None = None,
+    progress: Progress | None = None,
+    watch: Watch | None = None,
 ) -> PlanResult:
+    """The plan. `progress(stage, fraction)` is told when each stage starts; `watch` gets the
+    solver's gap and best value while a stage runs (see `_Model.watch`)."""
     options = options or SolveOptions()
     started = time.monotonic()
     report = progress or (lambda _stage, _done: None)
@@ -349,6 +383,8 @@ def solve(
         greedy.status = "empty"
         return greedy
     model = _Model(data, integer=True)
+    if watch is not None:
+        model.watch(watch)
     start: np.ndarray | None = None
     if options.seed_with_greedy:
         start = np.zeros(len(model.lower))
@@ -377,7 +413,13 @@ def solve(
         stage_started = time.monotonic()
         stage_gap = options.mip_rel_gap if name.startswith("unmet_") else options.secondary_gap
         status, solution, gap = model.solve_stage(
-            cost, time_limit=budget, gap=stage_gap, threads=options.threads, start=values
+            cost,
+            time_limit=budget,
+            gap=stage_gap,
+            threads=options.threads,
+            start=values,
+            name=name,
+            constant=constant,
         )
         stage_status[name] = status
         stage_seconds[name] = round(time.monotonic() - stage_started, 3)

@@ -22,6 +22,23 @@ Progress = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
+class SolverSnapshot:
+    """What HiGHS knows so far in the running stage, for a progress display.
+
+    `gap` is its relative MIP gap (None until it has both a solution and a bound); `value` is
+    the stage's value of the best plan found so far in the stage's own unit (pieces unmet,
+    pieces wasted, person-hours of overtime)."""
+
+    stage: str
+    gap: float | None
+    value: float | None
+    seconds: float
+
+
+Watch = Callable[[SolverSnapshot], None]
+
+
+@dataclass(frozen=True)
 class ProductSpec:
     sku: str
     freshness_days: int

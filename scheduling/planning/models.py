@@ -249,3 +249,55 @@ class PlanDay(Base):
     sugar_g: Mapped[int] = mapped_column(Integer, default=0)
 
     plan: Mapped[Plan] = relationship(back_populates="days")
+
+
+class PlanRunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PlanRun(Base):
+    """One plan being made in the background for the console or the API (`plan_runs.py`).
+
+    The solver's progress lives here, not in the process that solves, so any web worker can
+    answer "how far is it". `active_key` is the date range while the run is queued or running
+    and NULL afterwards: its unique constraint is the guard that two managers pressing "plan"
+    for the same range at once start one solve, not two."""
+
+    __tablename__ = "plan_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[PlanRunStatus] = mapped_column(
+        enum_column(PlanRunStatus, "plan_run_status", length=16), default=PlanRunStatus.QUEUED
+    )
+    active_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    # What to plan: profile ids, growth, materials, time limit, gap, whether baselines and
+    # a comparison are wanted (a PlanRequest and its options, as JSON).
+    request: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[int | None] = mapped_column(Integer)
+    # Progress: the running stage (a planner stage name, "prepare", "bound" or "saving"),
+    # the share of the whole run done, the profile being planned (of how many), and what
+    # HiGHS reports in the running stage.
+    stage: Mapped[str] = mapped_column(String(40), default="queued")
+    fraction: Mapped[float] = mapped_column(Float, default=0.0)
+    profile_index: Mapped[int] = mapped_column(Integer, default=0)
+    profile_count: Mapped[int] = mapped_column(Integer, default=1)
+    gap: Mapped[float | None] = mapped_column(Float)
+    best_value: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written every second or so while the run is alive: a run whose heartbeat stops was
+    # lost with its process (a restart) and is reported as failed, freeing its range.
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str] = mapped_column(String(80), default="")
+    plan_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Why it failed: a message key and its details (worded in the reader's language), and
+    # the English text for the log.
+    error_key: Mapped[str | None] = mapped_column(String(80))
+    error_params: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -29,7 +29,7 @@ from scheduling.planner import (
     lp_bound,
     solve,
 )
-from scheduling.planner.model import Progress, day_usage, utilisation
+from scheduling.planner.model import Progress, Watch, day_usage, utilisation
 from scheduling.planning.bottleneck import material_bottleneck
 from scheduling.planning.calendar import missing_arrangement_warnings
 from scheduling.planning.capacity import day_capacities, get_profile, main_profile
@@ -90,9 +90,8 @@ def material_stock(session: Session) -> tuple[dict[int, float], float]:
     return dict(rice), float(sugar or 0)
 
 
-def prepare(
-    session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None
-) -> Prepared:
+def check_request(request: PlanRequest) -> None:
+    """Refuse a request no plan can be made of, before any work is started for it."""
     if request.end < request.start:
         raise DomainError(
             "the plan ends before it starts",
@@ -105,6 +104,12 @@ def prepare(
         raise DomainError(
             "growth is 1-1000 % of past seasons", key="msg.plan.growth", field="growth_pct"
         )
+
+
+def prepare(
+    session: Session, request: PlanRequest, *, harvest_month: int = 10, now: datetime | None = None
+) -> Prepared:
+    check_request(request)
     profile = (
         get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
     )
@@ -357,23 +362,31 @@ def capacity_pieces(data: PlanInput, day: date) -> int:
     return int(min(limits))
 
 
-def create_plan(
-    session: Session,
+@dataclass
+class Solved:
+    """A solved plan not yet stored: the solver's result and the baselines beside it."""
+
+    result: PlanResult
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def solve_prepared(
+    prepared: Prepared,
     request: PlanRequest,
     *,
-    harvest_month: int = 10,
-    now: datetime | None = None,
     progress: Progress | None = None,
+    watch: Watch | None = None,
     with_baselines: bool = True,
-) -> Plan:
-    prepared = prepare(session, request, harvest_month=harvest_month, now=now)
-    profile = (
-        get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
-    )
+) -> Solved:
+    """Solve what `prepare` read, touching no database: a background run solves between two
+    short transactions, so no lock (SQLite's single writer above all) is held while HiGHS
+    works for up to the whole time budget."""
     options = SolveOptions(time_limit=request.time_limit, mip_rel_gap=request.mip_rel_gap)
-    result = solve(prepared.data, options, progress=progress)
+    result = solve(prepared.data, options, progress=progress, watch=watch)
     extra: dict[str, Any] = {}
     if with_baselines and prepared.data.products:
+        if progress is not None:
+            progress("bound", 1.0)
         bound = lp_bound(prepared.data, options)
         greedy = greedy_plan(prepared.data)
         extra = {
@@ -383,7 +396,31 @@ def create_plan(
             "greedy_unmet_by_tier": greedy.unmet_by_tier(),
             "greedy_waste": greedy.waste_total(),
         }
-    return _store(session, profile, request, prepared, result, extra)
+    return Solved(result, extra)
+
+
+def store_plan(session: Session, request: PlanRequest, prepared: Prepared, solved: Solved) -> Plan:
+    """Store a solved plan as a draft (and announce it: `plan.created`)."""
+    profile = (
+        get_profile(session, request.profile_id) if request.profile_id else main_profile(session)
+    )
+    return _store(session, profile, request, prepared, solved.result, solved.extra)
+
+
+def create_plan(
+    session: Session,
+    request: PlanRequest,
+    *,
+    harvest_month: int = 10,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    with_baselines: bool = True,
+) -> Plan:
+    """Prepare, solve and store in the caller's session (the CLI, the nightly job, tests); the
+    console and the API solve in a background run instead (`plan_runs`)."""
+    prepared = prepare(session, request, harvest_month=harvest_month, now=now)
+    solved = solve_prepared(prepared, request, progress=progress, with_baselines=with_baselines)
+    return store_plan(session, request, prepared, solved)
 
 
 def get_plan(session: Session, plan_id: int) -> Plan:

@@ -14,6 +14,7 @@ from inventory.rules import LOCAL_ZONE
 from scheduling.pickup import slots as slot_rules
 from scheduling.pickup.slots import SlotRules
 from shop.cli import CliState, pass_state
+from shop.commands.words import refusal
 from shop.distributors import accounts, common, pickup, prices, standing, webhooks
 from shop.distributors.models import Distributor
 
@@ -75,7 +76,7 @@ def register(cli: click.Group) -> None:
                 click.echo(f"distributor {d.code} (id {d.id}) created")
                 click.echo(f"webhook secret: {d.webhook_secret}")
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
 
     @group.command("user")
     @click.argument("code")
@@ -100,7 +101,7 @@ def register(cli: click.Group) -> None:
                     distributor_id=distributor_id,
                 )
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
         click.echo(f"user {email} can sign in for {code.upper()}")
 
     @group.command("case-pack")
@@ -113,7 +114,7 @@ def register(cli: click.Group) -> None:
             with transaction(state.runtime.sessions) as session:
                 prices.set_case_pack(session, sku, pieces)
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
         click.echo(f"{sku}: {pieces} pieces per case")
 
     @group.command("price")
@@ -128,7 +129,7 @@ def register(cli: click.Group) -> None:
             with transaction(state.runtime.sessions) as session:
                 prices.set_price(session, _distributor_id(session, code), sku, fen)
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
         click.echo(f"{code.upper()} {sku}: ¥{fen / 100:.2f} per case")
 
     @group.command("slots")
@@ -165,7 +166,7 @@ def register(cli: click.Group) -> None:
                     raise click.ClickException(f"no pickup slot at {start} on {day.date()}")
                 slot_rules.set_capacity(session, slot.id, capacity)
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
         click.echo(f"{day.date()} {start}: {capacity} loading bays")
 
     @group.command("generate-standing")

@@ -20,6 +20,7 @@ from inventory.models import OutboxEvent, OutboxStatus
 from inventory.outbox import list_events, requeue, requeue_dead
 from inventory.relay import RelayStats, relay_once, run_relay
 from shop.cli import CliState, pass_state
+from shop.commands.words import refusal, say
 from shop.i18n import local_datetime
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -98,7 +99,7 @@ def register(cli: click.Group) -> None:
                 limit=limit,
             )
             if not rows:
-                click.echo("No events.")
+                click.echo(say("cli.events.none"))
                 return
             click.echo(format_table(rows))
 
@@ -109,18 +110,22 @@ def register(cli: click.Group) -> None:
     def retry_command(state: CliState, event_ref: str | None, all_dead: bool) -> None:
         """Re-queue a dead event (by event id or row id), or every dead one, for delivery now."""
         if bool(event_ref) == all_dead:
-            raise click.UsageError("give either an EVENT_ID or --all-dead")
+            raise click.UsageError(say("cli.events.retry_usage"))
         try:
             with transaction(state.runtime.sessions) as session:
                 if all_dead:
                     count = requeue_dead(session)
-                    click.echo(f"Re-queued {count} dead event{'s' if count != 1 else ''}.")
+                    click.echo(
+                        say("cli.events.requeued_dead", count=count, s="s" if count != 1 else "")
+                    )
                     return
                 assert event_ref is not None
                 row = requeue(session, event_ref)
-                click.echo(f"Re-queued event {row.id} ({row.event_id}, {row.type}).")
+                click.echo(
+                    say("cli.events.requeued", id=row.id, event_id=row.event_id, type=row.type)
+                )
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
 
     @events.command("relay")
     @click.option("--once", is_flag=True, help="Deliver one batch and exit.")

@@ -14,6 +14,7 @@ from inventory.db import utcnow
 from inventory.housekeeping import prune_events
 from inventory.outbox_stats import event_stats
 from shop.cli import CliState, pass_state
+from shop.commands.words import say, width
 
 
 def register(cli: click.Group) -> None:
@@ -29,19 +30,35 @@ def register(cli: click.Group) -> None:
         with runtime.sessions() as session:
             stats = event_stats(session)
         settings = runtime.settings
-        click.echo(f"pending   {stats.pending}")
-        click.echo(f"done      {stats.done}")
-        click.echo(f"dead      {stats.dead}")
-        click.echo(f"inbox     {stats.inbox}")
-        click.echo(f"relay lag {stats.relay_lag_seconds(now):.1f} s (oldest pending event)")
-        if settings.broker == "none":
-            click.echo("broker    none (GAOGAN_BROKER); events stay in this application")
-        else:
-            click.echo(
-                f"broker    {settings.broker} {settings.nats_url}: {stats.unforwarded} waiting, "
-                f"lag {stats.broker_lag_seconds(now):.1f} s"
-            )
-        click.echo(f"retention {settings.retention_days} day(s) (GAOGAN_RETENTION_DAYS)")
+        lines = [
+            (say("cli.events.pending"), str(stats.pending)),
+            (say("cli.events.done"), str(stats.done)),
+            (say("cli.events.dead"), str(stats.dead)),
+            (say("cli.events.inbox"), str(stats.inbox)),
+            (
+                say("cli.events.relay_lag"),
+                say("cli.events.relay_lag_value", seconds=f"{stats.relay_lag_seconds(now):.1f}"),
+            ),
+            (
+                say("cli.events.broker"),
+                say("cli.events.broker_none")
+                if settings.broker == "none"
+                else say(
+                    "cli.events.broker_value",
+                    broker=settings.broker,
+                    url=settings.nats_url,
+                    waiting=stats.unforwarded,
+                    seconds=f"{stats.broker_lag_seconds(now):.1f}",
+                ),
+            ),
+            (
+                say("cli.events.retention"),
+                say("cli.events.retention_value", days=settings.retention_days),
+            ),
+        ]
+        label_width = max(width(label) for label, _ in lines)
+        for label, value in lines:
+            click.echo(f"{label}{' ' * (label_width - width(label))} {value}")
 
     @events.command("prune")
     @click.option(
@@ -65,4 +82,4 @@ def register(cli: click.Group) -> None:
             batch_size=settings.prune_batch_size,
             require_forwarded=settings.broker != "none",
         )
-        click.echo(str(pruned))
+        click.echo(say("cli.events.pruned", outbox=pruned.outbox, inbox=pruned.inbox))

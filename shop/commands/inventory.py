@@ -12,6 +12,7 @@ from inventory.ledger import adjust_lot
 from inventory.materials import verify_ledger
 from inventory.models import Lot
 from shop.cli import CliState, pass_state
+from shop.commands.words import refusal, say
 
 
 def register(cli: click.Group) -> None:
@@ -32,9 +33,9 @@ def verify(state: CliState) -> None:
     if problems:
         for problem in problems:
             click.echo(problem)
-        click.echo(f"{len(problems)} lot(s) do not match the ledger", err=True)
+        click.echo(say("cli.inventory.mismatch", count=len(problems)), err=True)
         sys.exit(1)
-    click.echo("balanced")
+    click.echo(say("cli.inventory.balanced"))
 
 
 @inventory.command("adjust")
@@ -50,5 +51,7 @@ def adjust(state: CliState, lot_code: str, quantity: int, reason: str, reference
             entry = adjust_lot(session, lot_code, quantity, reason=reason, reference=reference)
             on_hand = session.get_one(Lot, entry.lot_id).on_hand
     except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
-    click.echo(f"lot {lot_code}: adjusted by {quantity:+d}, now {on_hand} on hand")
+        raise refusal(exc) from exc
+    click.echo(
+        say("cli.inventory.adjusted", lot=lot_code, change=f"{quantity:+d}", on_hand=on_hand)
+    )

@@ -10,6 +10,7 @@ from inventory.db import transaction, utcnow
 from inventory.errors import DomainError
 from scheduling.scheduler.clock import clock_for
 from shop.cli import CliState, pass_state
+from shop.commands.words import fulfilment_word, pad, refusal, say, status_word
 from shop.orders import flows, payment_records, services
 from shop.orders.models import OrderStatus
 
@@ -25,7 +26,7 @@ def register(cli: click.Group) -> None:
         """Expire unpaid orders whose stock hold has lapsed (the scheduler runs this too)."""
         with transaction(state.runtime.sessions) as db:
             expired = services.expire_unpaid_orders(db, utcnow())
-        click.echo(f"expired {len(expired)} unpaid order(s)" + (": " if expired else ""))
+        click.echo(say("cli.orders.expired", count=len(expired)) + (": " if expired else ""))
         for public_id in expired:
             click.echo(f"  {public_id}")
 
@@ -37,11 +38,11 @@ def register(cli: click.Group) -> None:
         refunded = flows.issue_due_refunds(runtime.sessions, runtime.settings)
         with runtime.sessions() as db:
             left = payment_records.refunds_due(db)
-        click.echo(f"refunded {len(refunded)} order(s)" + (": " if refunded else ""))
+        click.echo(say("cli.orders.refunded", count=len(refunded)) + (": " if refunded else ""))
         for public_id in refunded:
             click.echo(f"  {public_id}")
         if left:
-            click.echo(f"{len(left)} refund(s) still due (the provider refused; retried later)")
+            click.echo(say("cli.orders.refunds_due", count=len(left)))
 
     @orders.command("show")
     @click.argument("public_id")
@@ -52,14 +53,20 @@ def register(cli: click.Group) -> None:
             with state.runtime.sessions() as db:
                 order = services.get_order(db, public_id)
                 click.echo(
-                    f"{order.public_id}  {order.status.value}  day {order.day.isoformat()}  "
-                    f"{order.fulfilment.value}  total ¥{order.total_fen / 100:.2f}"
+                    say(
+                        "cli.orders.show",
+                        id=order.public_id,
+                        status=status_word(order.status.value),
+                        day=order.day.isoformat(),
+                        fulfilment=fulfilment_word(order.fulfilment.value),
+                        total=f"¥{order.total_fen / 100:.2f}",
+                    )
                 )
                 click.echo(f"  {order.contact_name}  {order.contact_mobile}  {order.contact_email}")
                 for line in order.lines:
                     click.echo(f"  {line.sku:<16} x{line.quantity}")
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
 
     @orders.command("advance")
     @click.argument("public_id")
@@ -87,8 +94,8 @@ def register(cli: click.Group) -> None:
                     by=by,
                 )
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
-        click.echo(f"{public_id} is now {status}")
+            raise refusal(exc) from exc
+        click.echo(say("cli.orders.now", id=public_id, status=status_word(status)))
 
     @orders.command("cancel")
     @click.argument("public_id")
@@ -99,8 +106,8 @@ def register(cli: click.Group) -> None:
         try:
             status = flows.cancel(state.runtime, public_id, reason=reason)
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
-        click.echo(f"{public_id} is now {status}")
+            raise refusal(exc) from exc
+        click.echo(say("cli.orders.now", id=public_id, status=status_word(status)))
 
     @orders.command("setup-locations")
     @pass_state
@@ -111,10 +118,11 @@ def register(cli: click.Group) -> None:
             points = services.pickup_points(db)
             zones = services.delivery_zones(db)
         for p in points:
-            click.echo(f"pickup   {p.code:<10} {p.name_zh}")
+            click.echo(f"{pad(say('cli.orders.pickup_point'), 8)} {p.code:<10} {p.name_zh}")
         for z in zones:
             click.echo(
-                f"delivery {z.code:<10} {z.name_zh}  ¥{z.fee_fen / 100:.2f}  {z.transit_days} day(s)"
+                f"{pad(say('cli.orders.delivery_zone'), 8)} {z.code:<10} {z.name_zh}  "
+                f"¥{z.fee_fen / 100:.2f}  {say('cli.days', count=z.transit_days)}"
             )
 
     @orders.command("mails")
@@ -125,6 +133,9 @@ def register(cli: click.Group) -> None:
 
         folder = Path(state.runtime.settings.mail_dir)
         found = mails_in(folder) if folder.exists() else []
-        click.echo(f"{len(found)} mail(s) in {folder}")
+        click.echo(say("cli.orders.mails", count=len(found), folder=folder))
         for mail in found:
-            click.echo(f"  {mail['file']}  to {mail['to']}: {mail['subject']}")
+            click.echo(
+                "  "
+                + say("cli.orders.mail", file=mail["file"], to=mail["to"], subject=mail["subject"])
+            )

@@ -17,16 +17,30 @@ from scheduling.planning.demo_history import seed_recipes, seed_sales_history
 from scheduling.planning.models import CapacityProfile
 from scheduling.planning.plan_reports import plan_csv
 from scheduling.planning.plans import PlanRequest, create_plan, publish_plan
+from shop.commands.words import Failure, lang, refusal, say
+from shop.messages import solver_status
 
-STAGE_LABELS = {
-    "greedy": "greedy baseline",
-    "unmet_confirmed": "confirmed orders",
-    "unmet_booked": "bookings",
-    "unmet_forecast": "forecast",
-    "waste": "waste",
-    "overtime": "overtime",
-    "done": "done",
-}
+STAGES = (
+    "greedy",
+    "unmet_confirmed",
+    "unmet_booked",
+    "unmet_forecast",
+    "waste",
+    "overtime",
+    "bound",
+    "done",
+)
+
+
+def _stage_label(stage: str) -> str:
+    """The progress bar's label: the console's words for the stage (`plan.run.stage.*`)."""
+    return say(f"plan.run.stage.{stage}") if stage in STAGES else stage
+
+
+def _warning(text: str) -> str:
+    """Planner warnings are written "中文 / English": the operator's half."""
+    zh, _sep, en = text.partition(" / ")
+    return say("cli.warning", text=(zh if lang() == "zh" or not en else en))
 
 
 def _season(year: int) -> tuple[date, date]:
@@ -109,7 +123,7 @@ def register(cli: click.Group) -> None:
                         select(CapacityProfile).where(CapacityProfile.name == profile_name)
                     )
                     if found is None:
-                        raise click.ClickException(f"no capacity profile named {profile_name!r}")
+                        raise Failure(say("cli.plan.no_profile", name=profile_name))
                     profile = found
                 request = PlanRequest(
                     start=first,
@@ -120,12 +134,14 @@ def register(cli: click.Group) -> None:
                     time_limit=time_limit or float(runtime.settings.plan_time_limit_seconds),
                     mip_rel_gap=gap,
                 )
-                click.echo(f"Planning {first} .. {last} on profile {profile.name!r}")
-                with click.progressbar(length=100, label="solving", show_eta=False) as bar:
+                click.echo(say("cli.plan.planning", start=first, end=last, profile=profile.name))
+                with click.progressbar(
+                    length=100, label=say("cli.plan.solving"), show_eta=False
+                ) as bar:
                     done = [0]
 
                     def progress(stage: str, fraction: float) -> None:
-                        bar.label = STAGE_LABELS.get(stage, stage)
+                        bar.label = _stage_label(stage)
                         target = int(fraction * 100)
                         if target > done[0]:
                             bar.update(target - done[0])
@@ -138,26 +154,36 @@ def register(cli: click.Group) -> None:
                         progress=progress,
                     )
                 for warning in result.warnings:
-                    click.secho(f"warning: {warning}", fg="yellow", err=True)
+                    click.secho(_warning(warning), fg="yellow", err=True)
                 summary = result.summary
                 click.echo(
-                    f"plan {result.ref}: demand {result.demand_total}, unmet {result.unmet_total}"
-                    f" (LP bound {summary.get('lp_bound_unmet')}, greedy {summary.get('greedy_unmet')}),"
-                    f" waste {result.waste_total}, overtime {result.overtime_hours} h,"
-                    f" {result.solve_seconds:.1f} s, {result.solver_status}"
+                    say(
+                        "cli.plan.summary",
+                        ref=result.ref,
+                        demand=result.demand_total,
+                        unmet=result.unmet_total,
+                        bound=summary.get("lp_bound_unmet"),
+                        greedy=summary.get("greedy_unmet"),
+                        waste=result.waste_total,
+                        overtime=result.overtime_hours,
+                        seconds=f"{result.solve_seconds:.1f}",
+                        status=(
+                            solver_status(result.solver_status, "zh")
+                            if lang() == "zh"
+                            else result.solver_status
+                        ),
+                    )
                 )
                 short = [d.day.isoformat() for d in result.days if d.unmet > 0]
-                click.echo(
-                    "days to close to new orders: " + (", ".join(short) if short else "none")
-                )
+                click.echo(say("cli.plan.short_days", days=", ".join(short) or say("cli.none")))
                 if csv_path is not None:
                     csv_path.write_text(plan_csv(session, result), encoding="utf-8")
-                    click.echo(f"wrote {csv_path}")
+                    click.echo(say("cli.wrote", path=csv_path))
                 if do_publish:
                     publish_plan(session, result.id)
-                    click.echo(f"published {result.ref} as planned supply")
+                    click.echo(say("cli.plan.published", ref=result.ref))
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
 
     @plan.command("calendar")
     @click.option("--year", type=int, required=True, help="festival year")
@@ -171,9 +197,14 @@ def register(cli: click.Group) -> None:
         start, end = _season(year)
         with transaction(state.runtime.sessions) as session:
             for warning in cal.missing_arrangement_warnings(session, start, end):
-                click.secho(f"warning: {warning}", fg="yellow", err=True)
+                click.secho(_warning(warning), fg="yellow", err=True)
             closed = sorted(cal.closed_days(session, start, end))
-        click.echo("no production: " + (", ".join(d.isoformat() for d in closed) or "none"))
+        click.echo(
+            say(
+                "cli.plan.closed_days",
+                days=", ".join(d.isoformat() for d in closed) or say("cli.none"),
+            )
+        )
 
     @plan.command("seed-history")
     @click.option(
@@ -186,4 +217,4 @@ def register(cli: click.Group) -> None:
         with transaction(state.runtime.sessions) as session:
             recipes = seed_recipes(session)
             rows = seed_sales_history(session, latest_festival_year=latest_year, seasons=seasons)
-        click.echo(f"{recipes} recipes, {rows} days of sales history")
+        click.echo(say("cli.plan.seeded", recipes=recipes, days=rows))

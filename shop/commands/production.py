@@ -15,32 +15,51 @@ from scheduling.production.trace import BatchTrace, trace_batch, trace_lot
 from scheduling.scheduler.clock import clock_for
 from scheduling.scheduler.status import format_local
 from shop.cli import CliState, pass_state
+from shop.commands.words import Failure, refusal, say
 
 
 def _echo_batch(trace: BatchTrace, indent: str = "") -> None:
     click.echo(
-        f"{indent}batch {trace.batch_ref}  day {trace.production_day}  wave {trace.wave}  "
-        f"{trace.status}  started {format_local(trace.started_at)}  completed {format_local(trace.completed_at)}"
+        indent
+        + say(
+            "cli.trace.batch",
+            ref=trace.batch_ref,
+            day=trace.production_day,
+            wave=trace.wave,
+            status=trace.status,
+            started=format_local(trace.started_at),
+            completed=format_local(trace.completed_at),
+        )
     )
-    click.echo(f"{indent}  materials:")
+    click.echo(f"{indent}  {say('cli.trace.materials')}")
     for m in trace.materials:
-        crop = f" crop {m.crop_year}" if m.crop_year else ""
-        supplier = f" from {m.supplier}" if m.supplier else ""
+        crop = " " + say("cli.trace.crop", year=m.crop_year) if m.crop_year else ""
+        supplier = " " + say("cli.trace.supplier", supplier=m.supplier) if m.supplier else ""
         click.echo(f"{indent}    {m.lot}  {m.sku}  {m.grams} g{crop}{supplier}")
-    click.echo(f"{indent}  product lots:")
+    click.echo(f"{indent}  {say('cli.trace.product_lots')}")
     for lot in trace.lots:
         click.echo(
-            f"{indent}    {lot.lot}  {lot.sku}  on hand {lot.on_hand}  best before {lot.best_before}"
+            f"{indent}    {lot.lot}  {lot.sku}  "
+            + say("cli.trace.lot_stock", on_hand=lot.on_hand, best_before=lot.best_before)
         )
-    click.echo(f"{indent}  received by ({len(trace.refs)}):")
+    click.echo(f"{indent}  {say('cli.trace.received_by', count=len(trace.refs))}")
     for r in trace.recipients:
         owner = f"{r.owner_kind} {r.owner_name or r.owner_id or ''}".strip()
         click.echo(
-            f"{indent}    {r.ref}  {owner}  {r.sku} x{r.quantity} from {r.lot}"
-            f"  handed out {r.handed_out}  ({r.status})"
+            f"{indent}    {r.ref}  {owner}  "
+            + say(
+                "cli.trace.recipient",
+                sku=r.sku,
+                quantity=r.quantity,
+                lot=r.lot,
+                handed_out=r.handed_out,
+                status=r.status,
+            )
         )
     if trace.distributors:
-        click.echo(f"{indent}  distributors: {', '.join(trace.distributors)}")
+        click.echo(
+            f"{indent}  " + say("cli.trace.distributors", names=", ".join(trace.distributors))
+        )
 
 
 def _owners() -> None:
@@ -59,7 +78,7 @@ def _parse_outputs(pairs: tuple[str, ...]) -> dict[str, int]:
     for pair in pairs:
         sku, sep, quantity = pair.partition("=")
         if not sep or not quantity.strip().isdigit():
-            raise click.BadParameter(f"{pair!r}: write SKU=PIECES, e.g. GG-CLASSIC=480")
+            raise click.BadParameter(say("cli.batch.bad_output", pair=repr(pair)))
         outputs[sku.strip()] = int(quantity)
     return outputs
 
@@ -73,7 +92,7 @@ def register(cli: click.Group) -> None:
         """Trace a batch to its rice and sugar lots and to everyone who received it,
         or (--lot) a rice lot to every batch that used it."""
         if bool(batch_ref) == bool(lot_code):
-            raise click.UsageError("give a batch reference or --lot CODE (one of them)")
+            raise click.UsageError(say("cli.trace.usage"))
         _owners()
         try:
             with state.runtime.sessions() as session:
@@ -82,16 +101,18 @@ def register(cli: click.Group) -> None:
                     return
                 assert lot_code is not None
                 found = trace_lot(session, lot_code)
-                crop = f"  crop {found.crop_year}" if found.crop_year else ""
-                click.echo(f"lot {found.lot}  {found.sku} ({found.kind}){crop}")
+                crop = "  " + say("cli.trace.crop", year=found.crop_year) if found.crop_year else ""
+                click.echo(
+                    say("cli.trace.lot", lot=found.lot, sku=found.sku, kind=found.kind) + crop
+                )
                 if found.made_by_batch:
-                    click.echo(f"  made by batch {found.made_by_batch}")
+                    click.echo("  " + say("cli.trace.made_by", ref=found.made_by_batch))
                 for ref, day, grams in found.used_by:
-                    click.echo(f"  used by batch {ref}  day {day}  {grams} g")
+                    click.echo("  " + say("cli.trace.used_by", ref=ref, day=day, grams=grams))
                 for batch in found.batches:
                     _echo_batch(batch, indent="  ")
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
 
     @cli.group("batch")
     def batch() -> None:
@@ -111,8 +132,14 @@ def register(cli: click.Group) -> None:
                 planned = ", ".join(f"{k}={v}" for k, v in sorted(b.planned.items()))
                 actual = ", ".join(f"{k}={v}" for k, v in sorted((b.actual or {}).items()))
                 click.echo(
-                    f"{b.ref}  {b.status.value:<9}  start {format_local(b.planned_start)}  "
-                    f"planned {planned}" + (f"  actual {actual}" if actual else "")
+                    say(
+                        "cli.batch.line",
+                        ref=b.ref,
+                        status=f"{b.status.value:<9}",
+                        start=format_local(b.planned_start),
+                        planned=planned,
+                    )
+                    + ("  " + say("cli.batch.actual", actual=actual) if actual else "")
                 )
 
     @batch.command("sheet")
@@ -123,7 +150,7 @@ def register(cli: click.Group) -> None:
         with state.runtime.sessions() as session:
             found = get_sheet(session, day.date())
         if found is None:
-            raise click.ClickException(f"no batch sheet for {day.date()} yet (made at the cut-off)")
+            raise Failure(say("cli.batch.no_sheet", day=day.date()))
         click.echo(sheet_csv(found), nl=False)
 
     @batch.command("start")
@@ -146,9 +173,9 @@ def register(cli: click.Group) -> None:
                     harvest_month=runtime.settings.harvest_month,
                     override_reason=override_reason,
                 )
-                click.echo(f"started {b.ref}")
+                click.echo(say("cli.batch.started", ref=b.ref))
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
 
     @batch.command("complete")
     @click.argument("batch_ref")
@@ -170,10 +197,15 @@ def register(cli: click.Group) -> None:
                     completed_by=completed_by,
                 )
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
         click.echo(
-            f"completed {done.batch_ref}: lots {', '.join(done.lots) or '-'}; "
-            f"{len(done.ready)} ready, {len(done.unserved)} unserved"
+            say(
+                "cli.batch.completed",
+                ref=done.batch_ref,
+                lots=", ".join(done.lots) or "-",
+                ready=len(done.ready),
+                unserved=len(done.unserved),
+            )
         )
         for ref in done.unserved:
-            click.echo(f"  unserved: {ref}")
+            click.echo("  " + say("cli.batch.unserved", ref=ref))

@@ -16,6 +16,7 @@ from scheduling.scheduler.jobs import registry
 from scheduling.scheduler.runner import build_scheduler, run_forever
 from scheduling.scheduler.status import job_statuses
 from shop.cli import CliState, pass_state
+from shop.commands.words import say, table
 
 log = logging.getLogger("gaogan.scheduler")
 
@@ -76,8 +77,12 @@ def register(cli: click.Group) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         click.echo(
-            f"scheduler {process.service.instance}: {len(registry.all())} job(s), "
-            f"leader check every {leader_check:g}s; Ctrl-C or SIGTERM stops it",
+            say(
+                "cli.scheduler.started",
+                instance=process.service.instance,
+                jobs=len(registry.all()),
+                every=f"{leader_check:g}",
+            ),
             err=True,
         )
         run_forever(process, stop)
@@ -90,32 +95,27 @@ def register(cli: click.Group) -> None:
         _wire(runtime)
         report = job_statuses(runtime.sessions, runtime.settings, runtime.engine, registry)
         leader = report.leader
-        click.echo(
-            "leader: "
-            + (f"running ({leader.holder})" if leader.held and leader.holder else "running")
-            if leader.held
-            else "leader: none (no scheduler is running)"
+        if leader.held:
+            holder = f" ({leader.holder})" if leader.holder else ""
+            click.echo(say("cli.scheduler.leader_running", holder=holder))
+        else:
+            click.echo(say("cli.scheduler.leader_none"))
+        header = tuple(
+            say(f"cli.scheduler.col.{c}")
+            for c in ("job", "trigger", "last_run", "status", "next_run", "failures")
         )
-        header = ("job", "trigger", "last run", "status", "next run", "failures")
         rows = [
             (
                 s.name,
                 s.trigger,
                 s.last_run_local,
-                s.last_status or "-",
+                say(f"cli.run.{s.last_status}") if s.last_status else "-",
                 s.next_run_local,
                 str(s.failures),
             )
             for s in report.jobs
         ]
-        widths = (
-            [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-            if rows
-            else [len(h) for h in header]
-        )
-        click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-        for row in rows:
-            click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+        click.echo(table(header, rows))
         for s in report.jobs:
             if s.last_error:
                 click.echo(f"! {s.name}: {s.last_error.splitlines()[-1]}", err=True)

@@ -9,6 +9,7 @@ from inventory.db import transaction
 from inventory.errors import DomainError
 from shop.auth import create_user
 from shop.cli import CliState, pass_state
+from shop.commands.words import refusal
 from shop.models import Role, User
 
 
@@ -37,7 +38,7 @@ def register(cli: click.Group) -> None:
                 )
                 click.echo(f"created {user.role.value} {user.email} (id {user.id})")
         except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise refusal(exc) from exc
 
     @users.command("list")
     @pass_state

@@ -128,7 +128,7 @@ class BookingChange(Schema):
     @validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("slot_id") is None and data.get("lines") is None:
-            raise ValidationError("give slot_id and/or lines")
+            raise ValidationError("valid.slot_or_lines")  # a catalogue key: shop.field_errors
 
 
 class RangeQuery(Schema):

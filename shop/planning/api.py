@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from inventory.errors import DomainError
 from scheduling.planning import calendar as cal
+from scheduling.planning.plan_runs import PlanRunActive
 from scheduling.planning.plans import PlanRequest
 from shop.api import get_api
-from shop.auth import require_role
+from shop.auth import current_user, require_role
 from shop.models import Role
-from shop.planning import services
+from shop.planning import progress, services
 from shop.runtime import current_runtime, run
 
 blp = Blueprint(
@@ -165,17 +166,92 @@ def _request(body: dict[str, Any], profile_id: int | None) -> PlanRequest:
     )
 
 
+class PlanRunLabelsSchema(Schema):
+    status = fields.String()
+    stage = fields.String()
+    elapsed = fields.String()
+    profile = fields.String()
+    gap = fields.String()
+    best = fields.String()
+
+
+class PlanRunSchema(Schema):
+    """A plan being made in the background; poll `status_url` until `status` is done."""
+
+    id = fields.Integer()
+    status = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
+    start = fields.Date()
+    end = fields.Date()
+    stage = fields.String(
+        metadata={
+            "description": "queued, prepare, greedy, unmet_confirmed, unmet_booked, "
+            "unmet_forecast, waste, overtime, bound, saving, done"
+        }
+    )
+    stage_label = fields.String(metadata={"description": "the stage in the request's language"})
+    fraction = fields.Float()
+    percent = fields.Integer()
+    profile_index = fields.Integer()
+    profile_count = fields.Integer()
+    gap = fields.Float(allow_none=True, metadata={"description": "HiGHS's relative MIP gap"})
+    best_value = fields.Float(
+        allow_none=True, metadata={"description": "the running stage's best value so far"}
+    )
+    elapsed_seconds = fields.Float()
+    time_limit = fields.Float()
+    plan_ids = fields.List(fields.Integer())
+    status_url = fields.String()
+    page_url = fields.String()
+    next_url = fields.String(allow_none=True)
+    labels = fields.Nested(PlanRunLabelsSchema)
+    error = fields.String(metadata={"description": "the error code when status is failed"})
+    message = fields.String(metadata={"description": "why it failed, localised"})
+    comparison = fields.List(fields.Dict(), metadata={"description": "compare runs, once done"})
+
+
+def _started(body: dict[str, Any], profile_ids: list[int], *, compare: bool) -> Any:
+    """Queue the run (or refuse: another run for the same dates is under way), start it in
+    the background and answer 202 with where to follow it."""
+    user = current_user()
+    started = run(
+        services.start_plan_run,
+        _request(body, None),
+        profile_ids,
+        compare=compare,
+        requested_by=user.id if user else None,
+    )
+    if not started.created:
+        raise PlanRunActive(
+            "a plan for these dates is already being made: follow it at status_url",
+            key="msg.plan_run.active",
+            start=body["start"].isoformat(),
+            end=body["end"].isoformat(),
+            run_id=started.run_id,
+            status_url=url_for("planning.runs_get", run_id=started.run_id),
+        )
+    services.launch_plan_run(current_runtime(), started.run_id)
+    document = progress.run_document(run(services.plan_run_view, started.run_id))
+    return document, 202, {"Location": document["status_url"]}
+
+
 @blp.route("/plans", methods=["POST"])
 @require_role(Role.MANAGER)
 @blp.arguments(PlanCreateSchema)
+@blp.alt_response(202, schema=PlanRunSchema, description="Planning started: poll status_url")
 def plans_create(body: dict[str, Any]) -> Any:
-    """Plan a horizon: daily output per product, unmet demand per day, utilisation, materials."""
-    document = run(
-        services.create_plan_document,
-        _request(body, body["profile_id"]),
-        harvest_month=current_runtime().settings.harvest_month,
-    )
-    return document, 201
+    """Start planning a horizon in the background (202); when the run at `status_url` is
+    done, its `plan_ids` name the plan: daily output, unmet demand, utilisation, materials.
+    409 `plan_run_active` while a plan for the same dates is being made."""
+    return _started(body, [body["profile_id"]] if body["profile_id"] else [], compare=False)
+
+
+@blp.route("/runs/<int:run_id>", methods=["GET"])
+@require_role(Role.MANAGER)
+@blp.alt_response(200, schema=PlanRunSchema, description="The run's progress")
+def runs_get(run_id: int) -> Any:
+    """A background plan run: stage, share done, elapsed seconds, HiGHS's gap; the plans
+    when done, the reason (localised `message`) when failed."""
+    return progress.run_document(run(services.plan_run_view, run_id))
 
 
 @blp.route("/plans/<int:plan_id>", methods=["GET"])
@@ -227,17 +303,13 @@ def scenarios_create(body: dict[str, Any]) -> Any:
 @blp.route("/scenarios/compare", methods=["POST"])
 @require_role(Role.MANAGER)
 @blp.arguments(CompareSchema)
+@blp.alt_response(202, schema=PlanRunSchema, description="Planning started: poll status_url")
 def scenarios_compare(body: dict[str, Any]) -> Any:
-    """Plan the same horizon on several profiles and compare served, unmet and utilisation."""
+    """Start planning the same horizon on several profiles in the background (202); the done
+    run carries `comparison`: served, unmet and utilisation side by side."""
     if len(set(body["profile_ids"])) != len(body["profile_ids"]):
         raise DomainError("each profile once", key="msg.plan.profile_once", field="profile_ids")
-    comparison = run(
-        services.compare_profiles,
-        _request(body, None),
-        body["profile_ids"],
-        harvest_month=current_runtime().settings.harvest_month,
-    )
-    return comparison, 201
+    return _started(body, body["profile_ids"], compare=True)
 
 
 def init_app(app: Flask) -> None:

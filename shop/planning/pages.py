@@ -17,10 +17,10 @@ from scheduling.planning import calendar as cal
 from scheduling.planning.capacity import PROFILE_FIELDS
 from scheduling.planning.models import OfficialStatus, Plan, StaffKind
 from scheduling.planning.recipes import STEPS, set_recipe
-from shop.auth import require_role
+from shop.auth import current_user, require_role
 from shop.i18n import current_language, translate
 from shop.models import Role
-from shop.planning import services
+from shop.planning import progress, services
 from shop.planning.chart import ChartDay, season_svg
 from shop.planning.forms import (
     form_date,
@@ -117,20 +117,36 @@ def overview() -> ResponseReturnValue:
 @bp.post("/plans")
 @_manager
 def make_plan() -> ResponseReturnValue:
+    """Queue the plan and show its progress page at once: the solve (up to the time budget)
+    runs in the background instead of freezing this request."""
     start = form_date("start", date.today())
     end = form_date("end", start + timedelta(days=30))
     profile_ids = [int(p) for p in request.form.getlist("profile_id") if p.isdigit()]
-    made = run(
-        services.make_plans,
+    user = current_user()
+    started = run(
+        services.start_plan_run,
         plan_request(
             start, end, None, budget=float(current_runtime().settings.plan_time_limit_seconds)
         ),
         profile_ids,
-        harvest_month=_harvest_month(),
+        requested_by=user.id if user else None,
     )
-    if len(made) == 1:
-        return redirect(url_for("plan.show_plan", plan_id=made[0]))
-    return redirect(url_for("plan.compare_plans", ids=",".join(map(str, made))))
+    if started.created:
+        services.launch_plan_run(current_runtime(), started.run_id)
+    else:
+        flash(translate("plan.run.already"), "warning")
+    return redirect(url_for("plan.show_run", run_id=started.run_id), 303)
+
+
+@bp.get("/runs/<int:run_id>")
+@_manager
+def show_run(run_id: int) -> ResponseReturnValue:
+    """The progress of a plan being made; the finished plan itself once it is there."""
+    view = run(services.plan_run_view, run_id)
+    document = progress.run_document(view)
+    if document["next_url"]:
+        return redirect(document["next_url"], 303)
+    return render_template("plan/run.html", run=document, failed=view.status == "failed")
 
 
 @bp.get("/plans/<int:plan_id>")

@@ -12,7 +12,7 @@ live profile on first use, so "showing" the console can write.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from inventory.db import utcnow
 from inventory.models import Item, ItemKind
 from inventory.rules import local_day
+from inventory.runtime import Runtime
 from scheduling.planning import calendar as cal
 from scheduling.planning.capacity import (
     add_staff,
@@ -36,7 +37,13 @@ from scheduling.planning.capacity import (
     set_capacity_day,
     update_profile,
 )
-from scheduling.planning.models import CapacityProfile, OfficialStatus, Plan, StaffKind
+from scheduling.planning.models import (
+    CapacityProfile,
+    OfficialStatus,
+    Plan,
+    PlanRunStatus,
+    StaffKind,
+)
 from scheduling.planning.plan_reports import (
     compare,
     plan_csv,
@@ -44,7 +51,13 @@ from scheduling.planning.plan_reports import (
     plan_table,
     season_outlook,
 )
-from scheduling.planning.plans import PlanRequest, create_plan, get_plan, list_plans, publish_plan
+from scheduling.planning.plan_runs import get_run, run_in_background, start_run
+from scheduling.planning.plans import (
+    PlanRequest,
+    get_plan,
+    list_plans,
+    publish_plan,
+)
 from scheduling.planning.recipes import Recipe, list_recipes
 
 # --- the season window -----------------------------------------------------------------------
@@ -102,15 +115,97 @@ def overview(session: Session, start: date, end: date, *, harvest_month: int) ->
     return Overview(outlook, warnings, plans, list_profiles(session))
 
 
-def make_plans(
-    session: Session, request: PlanRequest, profile_ids: Sequence[int], *, harvest_month: int
-) -> list[int]:
-    """One plan of the request per profile (the live one if none is named); their ids."""
-    ids = list(profile_ids) or [main_profile(session).id]
-    return [
-        create_plan(session, replace(request, profile_id=pid), harvest_month=harvest_month).id
-        for pid in ids
-    ]
+# --- plans made in the background (scheduling.planning.plan_runs) ---------------------------
+
+
+@dataclass(frozen=True)
+class RunStart:
+    run_id: int
+    created: bool  # False: another manager's run for the same dates was under way
+
+
+def start_plan_run(
+    session: Session,
+    request: PlanRequest,
+    profile_ids: Sequence[int],
+    *,
+    compare: bool = False,
+    requested_by: int | None = None,
+) -> RunStart:
+    """Queue a plan per profile (a comparison without baselines when `compare`); the view
+    launches it after this transaction commits, so the thread always finds the row."""
+    started = start_run(
+        session,
+        request,
+        profile_ids,
+        with_baselines=not compare,
+        compare=compare,
+        requested_by=requested_by,
+    )
+    return RunStart(started.run.id, started.created)
+
+
+def launch_plan_run(runtime: Runtime, run_id: int) -> None:
+    """Solve the queued run in a thread of this process (it claims the row first)."""
+    run_in_background(runtime.sessions, run_id, harvest_month=runtime.settings.harvest_month)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A plan run as the progress page and the API show it: plain values."""
+
+    id: int
+    status: str
+    start: date
+    end: date
+    stage: str
+    fraction: float
+    profile_index: int
+    profile_count: int
+    gap: float | None
+    best_value: float | None
+    elapsed_seconds: float
+    time_limit: float
+    compare: bool
+    plan_ids: list[int]
+    error_key: str | None
+    error_params: dict[str, Any]
+    error: str
+    comparison: list[dict[str, Any]] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {PlanRunStatus.DONE.value, PlanRunStatus.FAILED.value}
+
+
+def plan_run_view(session: Session, run_id: int) -> RunView:
+    """The run (declared lost first if its heartbeat stopped) with its comparison when done."""
+    run = get_run(session, run_id)
+    began = run.started_at or run.created_at
+    elapsed = ((run.finished_at or utcnow()) - began).total_seconds()
+    compare_rows = None
+    if run.status is PlanRunStatus.DONE and run.request.get("compare"):
+        compare_rows = compare([get_plan(session, i) for i in run.plan_ids])
+    return RunView(
+        id=run.id,
+        status=run.status.value,
+        start=run.start,
+        end=run.end,
+        stage=run.stage,
+        fraction=run.fraction,
+        profile_index=run.profile_index,
+        profile_count=run.profile_count,
+        gap=run.gap,
+        best_value=run.best_value,
+        elapsed_seconds=round(max(0.0, elapsed), 1),
+        time_limit=float(run.request.get("time_limit", 0.0)),  # type: ignore[arg-type]
+        compare=bool(run.request.get("compare")),
+        plan_ids=[int(i) for i in run.plan_ids],
+        error_key=run.error_key,
+        error_params=dict(run.error_params),
+        error=run.error,
+        comparison=compare_rows,
+    )
 
 
 @dataclass(frozen=True)
@@ -144,34 +239,12 @@ def plans_compared(session: Session, ids: Sequence[int]) -> tuple[list[Plan], li
     return plans, compare(plans)
 
 
-def create_plan_document(
-    session: Session, request: PlanRequest, *, harvest_month: int
-) -> dict[str, Any]:
-    return plan_dict(session, create_plan(session, request, harvest_month=harvest_month))
-
-
 def plan_document(session: Session, plan_id: int) -> dict[str, Any]:
     return plan_dict(session, get_plan(session, plan_id))
 
 
 def publish_plan_document(session: Session, plan_id: int) -> dict[str, Any]:
     return plan_dict(session, publish_plan(session, plan_id))
-
-
-def compare_profiles(
-    session: Session, request: PlanRequest, profile_ids: Sequence[int], *, harvest_month: int
-) -> dict[str, Any]:
-    """Plan the same horizon on each profile (no baselines) and compare them."""
-    plans = [
-        create_plan(
-            session,
-            replace(request, profile_id=pid),
-            harvest_month=harvest_month,
-            with_baselines=False,
-        )
-        for pid in profile_ids
-    ]
-    return {"plans": [p.id for p in plans], "comparison": compare(plans)}
 
 
 # --- capacity, scenarios, calendar ------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from inventory.models import Item, ItemKind
@@ -54,3 +57,18 @@ def products(session: Session) -> list[str]:
     skus = make_products(session)
     session.commit()
     return skus
+
+
+def follow_run(client: object, status_url: str, timeout: float = 90.0) -> list[dict[str, Any]]:
+    """Poll a plan run's status as the progress page does, until it is done or failed; every
+    document seen, in order."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(status_url)  # type: ignore[attr-defined]
+        assert response.status_code == 200, response.get_json()
+        seen.append(response.get_json())
+        if seen[-1]["status"] in {"done", "failed"}:
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"the run did not finish in {timeout} s: {seen[-1:]}")

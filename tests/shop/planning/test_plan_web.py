@@ -14,6 +14,7 @@ from scheduling.planning.models import CapacityProfile, Plan, PlanStatus
 from shop.app import create_app
 from shop.auth import create_user, session_fingerprint
 from shop.models import Role
+from tests.support.planning import follow_run
 
 
 def _app(settings: Settings) -> Flask:
@@ -103,8 +104,14 @@ def test_a_manager_plans_compares_a_scenario_exports_csv_and_publishes(
             "profile_id": [str(i) for i in ids],
         },
     )
-    assert response.status_code == 302 and "/manager/plan/compare" in response.headers["Location"]
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    # The plans are made in the background: the console shows the run's progress, then the
+    # comparison of the two plans.
+    assert response.status_code == 303 and "/manager/plan/runs/" in response.headers["Location"]
+    run_id = response.headers["Location"].rsplit("/", 1)[1]
+    assert follow_run(client, f"/api/v1/planning/runs/{run_id}")[-1]["status"] == "done"
+    finished = client.get(response.headers["Location"])
+    assert finished.status_code == 303 and "/manager/plan/compare" in finished.headers["Location"]
+    page = client.get(finished.headers["Location"]).get_data(as_text=True)
     assert "方案对比" in page and "多一台磨" in page and page.count("<svg") == 2
     with db() as s:
         plan_id = s.scalars(select(Plan.id).order_by(Plan.id)).first()
@@ -217,8 +224,10 @@ def test_the_planning_api_reads_and_changes_capacity_plans_and_compares(
         },
         headers=headers,
     )
-    assert created.status_code == 201
-    plan = created.get_json()
+    assert created.status_code == 202
+    done = follow_run(client, created.headers["Location"])[-1]
+    assert done["status"] == "done", done
+    plan = client.get(f"/api/v1/planning/plans/{done['plan_ids'][0]}").get_json()
     assert plan["demand_total"] > 0 and len(plan["days"]) == 10
     assert (
         plan["summary"]["lp_bound_unmet"]
@@ -242,8 +251,8 @@ def test_the_planning_api_reads_and_changes_capacity_plans_and_compares(
         },
         headers=headers,
     )
-    assert cmp.status_code == 201
-    rows = cmp.get_json()["comparison"]
+    assert cmp.status_code == 202
+    rows = follow_run(client, cmp.get_json()["status_url"])[-1]["comparison"]
     assert rows[1]["unmet"] <= rows[0]["unmet"]
     published = client.post(f"/api/v1/planning/plans/{plan['id']}/publish", headers=headers)
     assert published.get_json()["status"] == "published"
