@@ -13,7 +13,7 @@ from alembic import op
 import inventory.db
 
 revision: str = "plan11_0001"
-down_revision: str | None = "m11_0001"
+down_revision: str | None = "lunar_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
