@@ -26,7 +26,7 @@ from shop.auth import create_user, current_user, login, logout
 from shop.i18n import translate
 from shop.messages import localise
 from shop.models import Role
-from shop.orders import services
+from shop.orders import part_delivery, services
 from shop.runtime import read, run
 from shop.security.signin import sign_in as guarded_sign_in
 from shop.security.throttle import Throttled
@@ -119,6 +119,21 @@ def account() -> ResponseReturnValue:
         return redirect(url_for("accounts.signin", next=request.full_path.rstrip("?")))
     orders = read(services.orders_of_user, user.id)
     return render_template("accounts/account.html", user=user, orders=orders)
+
+
+@bp.post("/account/settings")
+def account_settings() -> ResponseReturnValue:
+    """The customer's "accept part delivery" answer: the default of their next checkouts."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("accounts.signin", next=url_for("accounts.account")))
+    run(
+        part_delivery.set_account_part_delivery,
+        user.id,
+        request.form.get("accept_part_delivery") == "1",
+    )
+    flash(translate("part.setting.saved"), "ok")
+    return redirect(url_for("accounts.account"))
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:

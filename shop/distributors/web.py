@@ -18,6 +18,7 @@ from shop.nav import add_nav
 # Consumer names are inbox keys: never rename.
 READY_CONSUMER = "distributors.booking-ready"
 UNSERVED_CONSUMER = "distributors.booking-unserved"
+PART_SERVED_CONSUMER = "distributors.booking-part-served"
 
 
 def on_order_ready(session: Session, event: events.Event) -> None:
@@ -43,12 +44,33 @@ def on_order_unserved(session: Session, event: events.Event) -> None:
     )
 
 
+def on_order_part_served(session: Session, event: events.Event) -> None:
+    """The distributor accepts part delivery and the batch made part of a booking: cut the
+    booking to the whole cases made and tell the distributor (`booking.reduced`)."""
+    booking = common.booking_for_ref(session, str(event.payload.get("ref") or ""))
+    if booking is None:
+        return
+    short = {
+        str(item["sku"]): int(item["quantity"])
+        for item in event.payload.get("short") or []
+        if isinstance(item, dict) and int(item.get("quantity") or 0) > 0
+    }
+    pickup.serve_part(
+        session,
+        booking,
+        now=utcnow(),
+        batch_ref=str(event.payload.get("batch_ref") or ""),
+        short=short,
+    )
+
+
 def register_subscribers(registry: events.Registry = events.registry) -> None:
     """Outbox consumers of this area; any process that runs the relay must call it."""
     webhooks.register_subscribers(registry)
     mail.register_subscribers(registry)
     registry.subscribe("order.ready", READY_CONSUMER, on_order_ready)
     registry.subscribe("order.unserved", UNSERVED_CONSUMER, on_order_unserved)
+    registry.subscribe("order.part_served", PART_SERVED_CONSUMER, on_order_part_served)
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:

@@ -103,13 +103,25 @@ class OrderIn(Schema):
         validate=validate.OneOf(["mail", "sms"]),
         metadata={"description": "how confirmation, ready and shortfall notices are sent"},
     )
+    accept_part_delivery = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "after a production shortfall, serve what was made and refund the "
+            "rest (true) or cancel the order (false); omitted: the signed-in account's "
+            "setting, false for a guest. Recorded on the order."
+        },
+    )
 
 
 class OrderLineOut(Schema):
     sku = fields.String()
     name_zh = fields.String()
     name_en = fields.String()
-    quantity = fields.Integer()
+    quantity = fields.Integer(metadata={"description": "pieces served (after a part delivery)"})
+    ordered_quantity = fields.Integer(
+        allow_none=True,
+        metadata={"description": "pieces ordered, when a part delivery served fewer; else null"},
+    )
     unit_price_fen = fields.Integer()
     line_total_fen = fields.Integer()
 
@@ -128,6 +140,7 @@ class OrderOut(Schema):
     hold_expires_at = fields.DateTime(allow_none=True)
     cutoff_at = fields.DateTime()
     created_at = fields.DateTime()
+    accept_part_delivery = fields.Boolean()
     lines = fields.List(fields.Nested(OrderLineOut))
 
 
@@ -147,6 +160,7 @@ class PlacedOut(Schema):
     hold_expires_at = fields.String(allow_none=True)
     cutoff_at = fields.String()
     created_at = fields.String()
+    accept_part_delivery = fields.Boolean()
     lines = fields.List(fields.Nested(OrderLineOut))
     access_token = fields.String(
         metadata={"description": "send as X-Order-Token to read or cancel"}
@@ -243,6 +257,11 @@ class Orders(MethodView):
             delivery_address=data["delivery_address"],
             language=data["language"],
             notify_channel=data["notify_channel"],
+            accept_part_delivery=bool(
+                data["accept_part_delivery"]
+                if data["accept_part_delivery"] is not None
+                else user is not None and user.accept_part_delivery
+            ),
         )
         placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
         order = read(services.get_order, placed.public_id)

@@ -37,6 +37,7 @@ MAILS: Mapping[str, tuple[str, str]] = {
     "order.paid": ("mail.order_paid", "order_confirmed"),
     "order.confirmed": ("mail.order_confirmed", "order_confirmed"),
     "order.cancelled": ("mail.order_cancelled", "order_cancelled"),
+    "order.reduced": ("mail.order_reduced", "order_reduced"),
 }
 
 
@@ -66,6 +67,8 @@ def build_message(
     # Say why, when the shop cancelled it: the customer did not ask for this.
     if kind == "order_cancelled" and event.payload.get("reason") == "production_shortfall":
         paragraphs.append(translate("mail.order_cancelled.shortfall", lang))
+    if kind == "order_reduced":
+        paragraphs += part_paragraphs(order, dict(event.payload), lang)
     card = pickup_code.pickup_card(order, settings) if kind == "order_ready" else None
     if card is not None:
         paragraphs.append(pickup_code.mail_lines(card, lang))
@@ -84,6 +87,33 @@ def build_message(
             str(card.qr).encode(), maintype="image", subtype="svg+xml", filename="pickup-code.svg"
         )
     return msg
+
+
+def part_paragraphs(order: Order, payload: Mapping[str, Any], lang: str) -> list[str]:
+    """A part delivery (`order.reduced`): every line, served against ordered, and the money."""
+    part = {p.get("sku"): p for p in payload.get("part") or [] if isinstance(p, dict)}
+    lines = []
+    for line in payload.get("lines") or []:
+        sku = line.get("sku") if isinstance(line, dict) else None
+        names = next(((ln.name_zh, ln.name_en) for ln in order.lines if ln.sku == sku), (sku, sku))
+        name = names[0] if lang == "zh" else names[1]
+        if sku in part:
+            served, ordered = part[sku].get("served"), part[sku].get("ordered")
+            key = "part.mail.order.line_reduced" if served else "part.mail.order.line_none"
+            lines.append(translate(key, lang, name=name, served=served, ordered=ordered))
+        else:
+            lines.append(
+                translate(
+                    "part.mail.order.line_full", lang, name=name, quantity=line.get("quantity")
+                )
+            )
+    refund = int(payload.get("refund_fen") or 0)
+    money = (
+        translate("part.mail.order.refund", lang, refund=yuan(refund))
+        if refund
+        else translate("part.mail.order.pay_new_total", lang, total=yuan(order.total_fen))
+    )
+    return ["\n".join(lines), money]
 
 
 def deliver(settings: Settings, message: EmailMessage, event_id: str) -> bool:

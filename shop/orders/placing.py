@@ -41,6 +41,8 @@ class PlaceOrder:
     delivery_address: str = ""
     language: str = "zh"
     notify_channel: str = "mail"  # "mail" | "sms"
+    # After a production shortfall: serve what was made (True) or cancel (False, the default).
+    accept_part_delivery: bool = False
 
 
 def check_contact(contact: Contact) -> Contact:
