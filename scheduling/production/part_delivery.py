@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -104,3 +105,14 @@ def publish_part_served(
         },
         key=ref,
     )
+
+
+def served_of(payload: Mapping[str, Any]) -> dict[str, int]:
+    """For a consumer of `order.part_served`: the pieces each short product now gets, in all
+    (a number to set a line to, so the event applied twice changes nothing)."""
+    short = {str(s.get("sku")) for s in payload.get("short") or [] if isinstance(s, dict)}
+    return {
+        str(item["sku"]): int(item.get("quantity") or 0)
+        for item in payload.get("served") or []
+        if isinstance(item, dict) and str(item.get("sku")) in short
+    }

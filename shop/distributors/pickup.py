@@ -143,27 +143,32 @@ def serve_part(
     *,
     now: datetime,
     batch_ref: str,
-    short: Mapping[str, int],
+    served: Mapping[str, int],
+    short: Sequence[Mapping[str, Any]] = (),
 ) -> bool:
     """The distributor accepts part delivery and the day's last batch made only part of this
-    booking (`order.part_served`): each short line keeps the whole cases that were made
-    (`ordered_cases` keeps what was booked; a line that got nothing stays with 0 cases), the
-    booking is re-priced by its lines, and `booking.reduced` tells the distributor (webhook and
-    mail). The stock was already cut by the batch. Idempotent through the consumer's inbox;
-    a booking no longer live is left alone."""
-    if booking.status not in LIVE or not short:
+    booking (`order.part_served`): each short line keeps the whole cases that were made, i.e.
+    `served` pieces (`ordered_cases` keeps what was booked; a line that got nothing stays with
+    0 cases), the booking is re-priced by its lines, and `booking.reduced` tells the
+    distributor (webhook and mail). The stock was already cut by the batch. Lines are set to
+    a number, not cut by a difference, so the event applied twice changes nothing; a booking
+    no longer live is left alone."""
+    if booking.status not in LIVE:
         return False
     was_total = booking_total_fen(booking)
+    changed = False
     for line in booking.lines:
-        cut = short.get(line.sku, 0)
-        if cut <= 0 or line.cases <= 0:
+        target = served.get(line.sku)
+        if target is None or not 0 <= target < line.pieces or line.cases <= 0:
             continue
         per_case = max(1, line.pieces // line.cases)
         if line.ordered_cases is None:
             line.ordered_cases = line.cases  # the first cut keeps what was booked
-        line.pieces = max(0, line.pieces - cut)
-        line.cases = line.pieces // per_case
+        line.cases = target // per_case
         line.pieces = line.cases * per_case
+        changed = True
+    if not changed:
+        return False
     booking.version += 1
     booking.updated_at = now
     publish_booking(
@@ -172,7 +177,7 @@ def serve_part(
         booking,
         reason="production_shortfall",
         batch_ref=batch_ref,
-        short=[{"sku": sku, "quantity": n} for sku, n in sorted(short.items())],
+        short=[dict(item) for item in short],
         part=part_lines(booking),
         was_total_fen=was_total,
         total_fen=booking_total_fen(booking),

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from inventory import events
 from inventory.db import utcnow
 from inventory.runtime import Runtime
+from scheduling.production.part_delivery import served_of
 from shop.api import get_api
 from shop.distributors import api, common, mail, pages, pickup, webhooks
 from shop.distributors.jobs import register_distributor_jobs
@@ -50,16 +51,13 @@ def on_order_part_served(session: Session, event: events.Event) -> None:
     booking = common.booking_for_ref(session, str(event.payload.get("ref") or ""))
     if booking is None:
         return
-    short = {
-        str(item["sku"]): int(item["quantity"])
-        for item in event.payload.get("short") or []
-        if isinstance(item, dict) and int(item.get("quantity") or 0) > 0
-    }
+    short = [s for s in event.payload.get("short") or [] if isinstance(s, dict)]
     pickup.serve_part(
         session,
         booking,
         now=utcnow(),
         batch_ref=str(event.payload.get("batch_ref") or ""),
+        served=served_of(event.payload),
         short=short,
     )
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from inventory.db import utcnow
 from inventory.events import Event, Registry, registry
+from scheduling.production.part_delivery import served_of
 from shop.orders import notifications, part_delivery, services
 from shop.orders.models import OrderStatus
 
@@ -52,15 +53,10 @@ def on_order_part_served(session: Session, event: Event) -> None:
     order = services.order_for_ref(session, str(event.payload.get("ref") or ""))
     if order is None:
         return
-    short = {
-        str(item["sku"]): int(item["quantity"])
-        for item in event.payload.get("short") or []
-        if isinstance(item, dict) and int(item.get("quantity") or 0) > 0
-    }
     part_delivery.reduce_order(
         session,
         order,
-        short=short,
+        served=served_of(event.payload),
         batch_ref=str(event.payload.get("batch_ref") or ""),
         now=utcnow(),
     )

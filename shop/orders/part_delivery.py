@@ -65,41 +65,45 @@ def part_lines(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def _cut_lines(lines: Sequence[OrderLine], short: Mapping[str, int]) -> None:
-    for sku, cut in sorted(short.items()):
-        left = cut
-        for line in sorted((ln for ln in lines if ln.sku == sku), key=lambda ln: -ln.line_no):
-            take = min(left, line.quantity)
-            if take <= 0:
-                continue
-            if line.ordered_quantity is None:
-                line.ordered_quantity = line.quantity  # the first cut keeps what was ordered
-            line.quantity -= take
-            line.line_total_fen = line.quantity * line.unit_price_fen
-            left -= take
+def _cut_lines(lines: Sequence[OrderLine], served: Mapping[str, int]) -> bool:
+    """Set each short line to the pieces served (an order has one line per product). To a
+    number, not by a difference: the same event applied twice changes nothing."""
+    changed = False
+    for line in lines:
+        target = served.get(line.sku)
+        if target is None or not 0 <= target < line.quantity:
+            continue
+        if line.ordered_quantity is None:
+            line.ordered_quantity = line.quantity  # the first cut keeps what was ordered
+        line.quantity = target
+        line.line_total_fen = line.quantity * line.unit_price_fen
+        changed = True
+    return changed
 
 
 def reduce_order(
     session: Session,
     order: Order,
     *,
-    short: Mapping[str, int],
+    served: Mapping[str, int],
     batch_ref: str,
     now: datetime,
 ) -> bool:
-    """Cut the order to what was made, re-price it, record the refund due and publish
-    `order.reduced` (which tells the customer by mail or text message). False when the order
-    is no longer one to serve (cancelled meanwhile, collected ...)."""
+    """Cut the short lines to the pieces `served`, re-price the order, record the refund due
+    and publish `order.reduced` (which tells the customer by mail or text message). False
+    when the order is no longer one to serve (cancelled meanwhile, collected ...) or already
+    is as served."""
     locked = session.scalar(
         select(Order)
         .where(Order.id == order.id)
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
     )
-    if locked is None or locked.status not in REDUCIBLE or not short:
+    if locked is None or locked.status not in REDUCIBLE:
         return False
     was_total = locked.total_fen
-    _cut_lines(locked.lines, short)
+    if not _cut_lines(locked.lines, served):
+        return False
     locked.subtotal_fen = sum(ln.line_total_fen for ln in locked.lines)
     locked.total_fen = locked.subtotal_fen + locked.delivery_fee_fen
     locked.updated_at = now
