@@ -68,7 +68,11 @@ def build_message(
     if kind == "order_cancelled" and event.payload.get("reason") == "production_shortfall":
         paragraphs.append(translate("mail.order_cancelled.shortfall", lang))
     if kind == "order_reduced":
-        paragraphs += part_paragraphs(order, dict(event.payload), lang)
+        paragraphs += part_paragraphs(order, int(event.payload.get("refund_fen") or 0), lang)
+    elif kind == "order_ready" and any(ln.ordered_quantity is not None for ln in order.lines):
+        # The ready notice may go out before the part-delivery one: it already says what is in
+        # the bag.
+        paragraphs += part_paragraphs(order, None, lang)
     card = pickup_code.pickup_card(order, settings) if kind == "order_ready" else None
     if card is not None:
         paragraphs.append(pickup_code.mail_lines(card, lang))
@@ -89,28 +93,26 @@ def build_message(
     return msg
 
 
-def part_paragraphs(order: Order, payload: Mapping[str, Any], lang: str) -> list[str]:
-    """A part delivery (`order.reduced`): every line, served against ordered, and the money."""
-    part = {p.get("sku"): p for p in payload.get("part") or [] if isinstance(p, dict)}
+def part_paragraphs(order: Order, refund_fen: int | None, lang: str) -> list[str]:
+    """A part delivery: every line, served against ordered; with `refund_fen` (the
+    `order.reduced` mail) also what happens to the money."""
     lines = []
-    for line in payload.get("lines") or []:
-        sku = line.get("sku") if isinstance(line, dict) else None
-        names = next(((ln.name_zh, ln.name_en) for ln in order.lines if ln.sku == sku), (sku, sku))
-        name = names[0] if lang == "zh" else names[1]
-        if sku in part:
-            served, ordered = part[sku].get("served"), part[sku].get("ordered")
-            key = "part.mail.order.line_reduced" if served else "part.mail.order.line_none"
-            lines.append(translate(key, lang, name=name, served=served, ordered=ordered))
-        else:
+    for ln in order.lines:
+        name = ln.name_zh if lang == "zh" else ln.name_en
+        if ln.ordered_quantity is None:
             lines.append(
-                translate(
-                    "part.mail.order.line_full", lang, name=name, quantity=line.get("quantity")
-                )
+                translate("part.mail.order.line_full", lang, name=name, quantity=ln.quantity)
             )
-    refund = int(payload.get("refund_fen") or 0)
+        else:
+            key = "part.mail.order.line_reduced" if ln.quantity else "part.mail.order.line_none"
+            lines.append(
+                translate(key, lang, name=name, served=ln.quantity, ordered=ln.ordered_quantity)
+            )
+    if refund_fen is None:
+        return ["\n".join(lines)]
     money = (
-        translate("part.mail.order.refund", lang, refund=yuan(refund))
-        if refund
+        translate("part.mail.order.refund", lang, refund=yuan(refund_fen))
+        if refund_fen
         else translate("part.mail.order.pay_new_total", lang, total=yuan(order.total_fen))
     )
     return ["\n".join(lines), money]
