@@ -64,3 +64,63 @@ def test_the_demo_distributor_is_mailed_and_webhooked_when_a_shortfall_cancels_i
     assert "distributor@demo.gaogan" in mails[0]["to"]
     assert "产量不足" in mails[0]["subject"] and company in mails[0]["body"]
     assert sku in mails[0]["body"]
+
+
+def test_every_demo_distributor_has_someone_to_mail(
+    demo_app: Flask, db: sessionmaker[Session]
+) -> None:
+    """The bug behind "neither a mail nor a webhook was seen": a distributor with no address
+    hears nothing. Every demo distributor has a contact who reads mail."""
+    from shop.distributors.mail import recipients
+
+    with db() as s:
+        distributors = list(s.scalars(select(Distributor).order_by(Distributor.code)))
+        assert len(distributors) == 2
+        reachable = {d.code: recipients(s, d) for d in distributors}
+    assert all(reachable.values()), reachable
+    assert "liu@wq02.demo.gaogan" in reachable["TJ-WQ02"]  # no portal sign-in: the contact
+
+
+def test_a_demo_distributor_accepting_part_delivery_is_mailed_and_webhooked_what_it_gets(
+    demo_app: Flask, db: sessionmaker[Session], settings: Settings
+) -> None:
+    from shop.distributors import accounts
+
+    _drain(db, settings)
+    for mail in Path(settings.mail_dir).glob("*.eml"):
+        mail.unlink()
+    with transaction(db) as s:
+        booking = s.scalars(select(Booking).order_by(Booking.day, Booking.id)).first()
+        assert booking is not None and booking.status is BookingStatus.CONFIRMED
+        distributor = s.get_one(Distributor, booking.distributor_id)
+        distributor.webhook_url = "http://127.0.0.1:9/hook"  # queued, never sent in this test
+        accounts.set_part_delivery(s, distributor.id, True, by="test")
+        line = booking.lines[0]
+        per_case = line.pieces // line.cases
+        # Exactly what the day's last batch publishes when it made one case less of a line.
+        publish(
+            s,
+            "order.part_served",
+            {
+                "ref": booking.ref,
+                "production_day": booking.day.isoformat(),
+                "batch_ref": "B-TEST",
+                "reason": "production_shortfall",
+                "short": [{"sku": line.sku, "quantity": per_case}],
+                "served": [{"sku": line.sku, "quantity": line.pieces - per_case}],
+            },
+            key=booking.ref,
+        )
+        booking_id, cases, sku = booking.id, line.cases, line.sku
+    _drain(db, settings)
+    with db() as s:
+        reduced = s.get_one(Booking, booking_id)
+        assert reduced.status is BookingStatus.CONFIRMED
+        got = next(ln for ln in reduced.lines if ln.sku == sku)
+        assert (got.cases, got.ordered_cases) == (cases - 1, cases)
+        hooks = list(s.scalars(select(WebhookDelivery)))
+        assert [h.event_type for h in hooks] == ["booking.reduced"]
+    mails = [m for m in mails_in(Path(settings.mail_dir)) if f"#{booking_id}" in m["subject"]]
+    assert len(mails) == 1 and "部分交付" in mails[0]["subject"]
+    assert "distributor@demo.gaogan" in mails[0]["to"] and "wang@hq01.demo.gaogan" in mails[0]["to"]
+    assert f"已供应 {cases - 1} / 订购 {cases} 箱" in mails[0]["body"]
