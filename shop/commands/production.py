@@ -173,7 +173,10 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(exc.message) from exc
         click.echo(
             f"completed {done.batch_ref}: lots {', '.join(done.lots) or '-'}; "
-            f"{len(done.ready)} ready, {len(done.unserved)} unserved"
+            f"{len(done.ready)} ready, {len(done.unserved)} unserved, "
+            f"{len(done.reduced)} part delivered"
         )
         for ref in done.unserved:
             click.echo(f"  unserved: {ref}")
+        for ref in done.reduced:
+            click.echo(f"  part delivered: {ref}")
