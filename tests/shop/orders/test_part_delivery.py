@@ -393,6 +393,8 @@ def test_a_card_paid_order_that_accepts_part_is_refunded_the_difference_once_thr
     body = str(mails[0]["body"])
     assert "部分交付：已供应 40 / 订购 50" in body and "20 块，全部供应" in body
     assert "¥168.00" in body  # the difference, going back
+    ready = floor.mails(paid, "已备好")  # may go out first: it already says what is in the bag
+    assert len(ready) == 1 and "部分交付：已供应 40 / 订购 50" in str(ready[0]["body"])
     page = floor.app.test_client().get(f"/track/{paid}/{token}").get_data(as_text=True)
     assert "部分交付：已供应 40 / 订购 50" in page and "¥168.00" in page
     assert floor.dead_events() == []
