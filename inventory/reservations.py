@@ -59,7 +59,15 @@ from inventory.models import (
 )
 
 # `Line` is what callers hand to reserve() and change(): part of this module's interface.
-__all__ = ["Line", "change", "confirm", "expire_holds", "get_reservation", "release", "reserve"]
+__all__ = [
+    "Line",
+    "change",
+    "confirm",
+    "expire_holds",
+    "get_reservation",
+    "release",
+    "reserve",
+]
 
 
 # ---------------------------------------------------------------- the services

@@ -27,7 +27,7 @@ from shop.auth import create_user, current_user, login, logout
 from shop.i18n import current_language, translate
 from shop.messages import localise
 from shop.models import Role, User
-from shop.orders import reminders, services
+from shop.orders import part_delivery, reminders, services
 from shop.runtime import current_runtime, read, run
 from shop.security.signin import sign_in as guarded_sign_in
 from shop.security.throttle import Throttled
@@ -157,6 +157,21 @@ def account_reminders() -> ResponseReturnValue:
         translate("reminder.account.saved_on" if opted_in else "reminder.account.saved_off"), "ok"
     )
     return redirect(url_for("accounts.account") + "#reminders")
+
+
+@bp.post("/account/settings")
+def account_settings() -> ResponseReturnValue:
+    """The customer's "accept part delivery" answer: the default of their next checkouts."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("accounts.signin", next=url_for("accounts.account")))
+    run(
+        part_delivery.set_account_part_delivery,
+        user.id,
+        request.form.get("accept_part_delivery") == "1",
+    )
+    flash(translate("part.setting.saved"), "ok")
+    return redirect(url_for("accounts.account"))
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:

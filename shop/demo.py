@@ -123,6 +123,9 @@ class DemoDistributor:
     email: str | None  # the sign-in of the distributor's staff, if the demo gives one
     slot_time: time
     cases: dict[str, int]  # the standing order, Monday to Saturday
+    # Where the contact reads mail: every distributor must be reachable when a shortfall
+    # cuts or cancels its booking, sign-in or not (issue 10 item 14).
+    contact_email: str = ""
 
 
 # Pieces per case for the distributors' bulk trade, and the case price (about 25 % off retail).
@@ -138,6 +141,7 @@ DISTRIBUTORS = [
         "distributor@demo.gaogan",
         time(6, 15),
         {"YC-CLASSIC-250": 4, "YC-CLASSIC-500": 2},
+        "wang@hq01.demo.gaogan",
     ),
     DemoDistributor(
         "TJ-WQ02",
@@ -149,6 +153,7 @@ DISTRIBUTORS = [
         None,
         time(6, 30),
         {"YC-CLASSIC-250": 3, "YC-GIFT-1000": 2},
+        "liu@wq02.demo.gaogan",
     ),
 ]
 
@@ -187,7 +192,7 @@ def _load_distributors(session: Session, today: date, rules: SlotRules) -> None:
             company=d.company,
             region=d.region,
             address=d.address,
-            contacts=[{"name": d.contact, "phone": d.mobile}],
+            contacts=[{"name": d.contact, "phone": d.mobile, "email": d.contact_email}],
         )
         for sku, pieces in CASE_PIECES.items():
             case_price = round(prices[sku] * pieces * 0.75)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inventory.db import Base, UTCDateTime, enum_column, utcnow
@@ -37,6 +37,10 @@ class User(Base):
     # Part of the session fingerprint: bumping it (sign-out, "sign out everywhere") makes every
     # copy of every session cookie of this user worthless.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A customer's standing answer to "if the morning makes too little, do you take what was
+    # made?" (接受部分交付). Off: whole orders only. Each order copies it at checkout
+    # (`orders.accept_part_delivery`), so changing it later never rewrites a placed order.
+    accept_part_delivery: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -3,18 +3,22 @@
 A shortfall is decided here before the output is booked, so that nobody is half-served without
 being told: when the last batch of a production day makes less than was promised, whole
 reservations are served in priority order (confirmed orders first, by when they were placed,
-then distributor bookings by pickup slot) as long as everything they still need is there; the
-rest are released and announced one by one (`order.unserved`), so the shop can tell and refund
-each customer. Only then is the output received, which assigns the allocations that remain to
-the new lots first-expiring-first, and every reservation now fully on lots is announced ready.
-A reservation is served whole or not at all: a customer who ordered ten is never handed six.
+then distributor bookings by pickup slot) as long as everything they still need is there;
+then the owners of those left over who accept part delivery (`scheduling.refs.PartPolicy`)
+take what remains (the rule: `scheduling.production.shortfall`). Reservations cut to what was
+made are announced (`order.part_served`), the rest are released and announced one by one
+(`order.unserved`), so the shop can tell, re-price and refund each buyer. Only then is the
+output received, which assigns the allocations that remain to the new lots
+first-expiring-first, and every reservation now fully on lots is announced ready. A buyer who
+did not accept part delivery is served whole or not at all: a customer who ordered ten is
+never handed six.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from sqlalchemy import func, select
@@ -41,7 +45,21 @@ from inventory.reservations import release
 from inventory.rules import LOCAL_ZONE, local_day
 from scheduling.early import check_not_before_day
 from scheduling.production.models import Batch, BatchMaterial, BatchStatus
-from scheduling.refs import ref_infos, ref_prefix
+from scheduling.production.part_delivery import (
+    cut_to_what_was_made,
+    kept_pieces,
+    publish_part_served,
+)
+from scheduling.production.shortfall import (
+    Demand,
+    allocate,
+    allocate_by_priority,
+    priority_key,
+)
+from scheduling.refs import part_policies, ref_infos
+
+# The shortfall rule lives in scheduling.production.shortfall; callers still find it here.
+__all__ = ["Demand", "allocate", "allocate_by_priority", "priority_key"]
 
 
 class BatchNotFound(DomainError):
@@ -56,46 +74,6 @@ class BatchStateError(DomainError):
 
 class InvalidBatch(DomainError):
     code = "invalid_batch"
-
-
-# -- the rule: who is served when there is not enough ---------------------------------
-
-
-@dataclass(frozen=True)
-class Demand:
-    """What one reservation still needs from one production day's output."""
-
-    ref: str
-    needs: Mapping[str, int]  # sku -> pieces not yet on a lot
-    priority_at: datetime  # orders: when placed; bookings: the pickup slot
-
-
-_KIND_RANK = {"order": 0, "booking": 1}
-
-
-def priority_key(demand: Demand) -> tuple[int, datetime, str]:
-    return (_KIND_RANK.get(ref_prefix(demand.ref), 2), demand.priority_at, demand.ref)
-
-
-def allocate_by_priority(
-    demands: Sequence[Demand], available: Mapping[str, int]
-) -> tuple[list[str], list[str]]:
-    """(served refs, unserved refs), in priority order.
-
-    A reservation is served only if all it needs is left; one that does not fit does not
-    block smaller ones behind it from using what it could not.
-    """
-    left = dict(available)
-    served: list[str] = []
-    unserved: list[str] = []
-    for demand in sorted(demands, key=priority_key):
-        if all(left.get(sku, 0) >= quantity for sku, quantity in demand.needs.items()):
-            for sku, quantity in demand.needs.items():
-                left[sku] = left.get(sku, 0) - quantity
-            served.append(demand.ref)
-        else:
-            unserved.append(demand.ref)
-    return served, unserved
 
 
 # -- creating, finding ----------------------------------------------------------------
@@ -274,6 +252,7 @@ class Completion:
     lots: list[str]
     ready: list[str]  # refs now fully on lots
     unserved: list[str]  # refs released for want of output
+    reduced: list[str] = field(default_factory=list)  # refs cut to what was made
 
 
 def _day_supply(session: Session, day: date) -> dict[int, Supply]:
@@ -342,11 +321,23 @@ def _demands(
             needs[ref][sku_of[claim.item_id]] += missing
         placed[ref] = min(placed.get(ref, claim.created_at), claim.created_at)
     slots = ref_infos(session, sorted(needs))
+    policies = part_policies(session, sorted(needs))
+    kept = kept_pieces(session, {r: needs[r] for r, p in policies.items() if p.accepts})
     demands = []
     for ref, per_sku in needs.items():
         info = slots.get(ref)
         when = info.slot_at if info and info.slot_at else placed[ref]
-        demands.append(Demand(ref, dict(per_sku), when))
+        policy = policies.get(ref)
+        demands.append(
+            Demand(
+                ref,
+                dict(per_sku),
+                when,
+                takes_part=bool(policy and policy.accepts),
+                steps=dict(policy.steps) if policy else {},
+                kept=kept.get(ref, {}),
+            )
+        )
     return demands, {ref: dict(v) for ref, v in needs.items()}, sku_of
 
 
@@ -386,6 +377,7 @@ def complete_batch(
     )
     unserved: list[str] = []
     short: dict[str, dict[str, int]] = {}
+    reduced: dict[str, dict[str, int]] = {}  # part delivery: ref -> sku -> pieces cut
     if not others_open:
         # The day's last batch: what is not covered now never will be.
         demands, needs, sku_of = _demands(session, day)
@@ -393,10 +385,15 @@ def complete_batch(
         available = {sku: free.get(item_id, 0) for item_id, sku in sku_of.items()}
         for sku, quantity in outputs.items():
             available[sku] = available.get(sku, 0) + quantity
-        _served, unserved = allocate_by_priority(demands, available)
+        allocation = allocate(demands, available)
+        unserved = allocation.unserved
         for unserved_ref in unserved:
             release(session, unserved_ref, reason=f"production shortfall in batch {ref}")
             short[unserved_ref] = needs[unserved_ref]
+        for part_ref, given in allocation.reduced.items():
+            reduced[part_ref] = cut_to_what_was_made(
+                session, part_ref, day, needs[part_ref], given, batch_ref=ref
+            )
     result = receive_production(session, day, outputs, batch_ref=ref, made_at=made_at)
     batch.status = BatchStatus.COMPLETED
     batch.actual = dict(outputs)
@@ -404,6 +401,9 @@ def complete_batch(
     batch.completed_by = completed_by
     session.flush()
 
+    # Before `order.ready` (same key): the owner learns what it gets, then that it is ready.
+    for part_ref, cut in reduced.items():
+        publish_part_served(session, part_ref, day, ref, cut)
     ready = _ready_refs(session, day, [lot.id for lot in result.lots])
     for ready_ref, lots in ready.items():
         publish(
@@ -448,10 +448,13 @@ def complete_batch(
             "lots": [lot.code for lot in result.lots],
             "ready": sorted(ready),
             "unserved": unserved,
+            "reduced": sorted(reduced),
         },
         key=f"batch:{ref}",
     )
-    return Completion(ref, [lot.code for lot in result.lots], sorted(ready), unserved)
+    return Completion(
+        ref, [lot.code for lot in result.lots], sorted(ready), unserved, sorted(reduced)
+    )
 
 
 def _ready_refs(session: Session, day: date, new_lot_ids: Sequence[int]) -> dict[str, list[str]]:

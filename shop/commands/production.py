@@ -205,7 +205,10 @@ def register(cli: click.Group) -> None:
                 lots=", ".join(done.lots) or "-",
                 ready=len(done.ready),
                 unserved=len(done.unserved),
+                reduced=len(done.reduced),
             )
         )
         for ref in done.unserved:
             click.echo("  " + say("cli.batch.unserved", ref=ref))
+        for ref in done.reduced:
+            click.echo("  " + say("cli.batch.part_delivered", ref=ref))

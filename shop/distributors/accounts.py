@@ -1,4 +1,5 @@
-"""Distributor accounts: company, contacts, payment on account, webhook endpoint."""
+"""Distributor accounts: company, contacts, payment on account, webhook endpoint, and the
+part-delivery setting."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError
+from inventory.events import publish
 from shop.distributors.errors import DistributorNotFound
 from shop.distributors.models import Distributor, DistributorContact
 
@@ -82,5 +84,27 @@ def get_distributor(session: Session, distributor_id: int) -> Distributor:
     if distributor is None:
         raise DistributorNotFound(
             "no such distributor", key="msg.dist.not_found", distributor_id=distributor_id
+        )
+    return distributor
+
+
+def set_part_delivery(
+    session: Session, distributor_id: int, accept: bool, *, by: str
+) -> Distributor:
+    """Whether the distributor takes what was made when the morning falls short (接受部分
+    交付). Applies to every live booking from the next shortfall on; recorded as an event,
+    so who changed it and when stays on file."""
+    distributor = get_distributor(session, distributor_id)
+    if distributor.accept_part_delivery != bool(accept):
+        distributor.accept_part_delivery = bool(accept)
+        publish(
+            session,
+            "distributor.settings_changed",
+            {
+                "distributor_id": distributor.id,
+                "accept_part_delivery": distributor.accept_part_delivery,
+                "by": by[:254],
+            },
+            key=f"distributor:{distributor.id}",
         )
     return distributor

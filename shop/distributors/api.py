@@ -23,7 +23,7 @@ from scheduling.cutoff import cutoff_for
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
 from shop.auth import current_user
-from shop.distributors import bookings, common, prices, standing, tokens
+from shop.distributors import accounts, bookings, common, prices, standing, tokens
 from shop.distributors.bookings import BookingWithSlot, with_slot
 from shop.distributors.models import StandingOrder
 from shop.models import Role, User
@@ -73,9 +73,23 @@ class LineSchema(Schema):
 
 class BookingLineOut(Schema):
     sku = fields.String()
-    cases = fields.Integer()
+    cases = fields.Integer(metadata={"description": "cases served (after a part delivery)"})
     pieces = fields.Integer()
     case_price_fen = fields.Integer()
+    ordered_cases = fields.Integer(
+        allow_none=True,
+        metadata={"description": "cases booked, when a part delivery served fewer; else null"},
+    )
+
+
+class SettingsSchema(Schema):
+    accept_part_delivery = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "接受部分交付: after a production shortfall, serve the whole cases "
+            "made and re-price the booking (true), or cancel the booking (false, the default)"
+        },
+    )
 
 
 class SlotOut(Schema):
@@ -235,6 +249,7 @@ def booking_dict(loaded: BookingWithSlot, rules: SlotRules) -> dict[str, Any]:
                 "cases": ln.cases,
                 "pieces": ln.pieces,
                 "case_price_fen": ln.case_price_fen,
+                "ordered_cases": ln.ordered_cases,
             }
             for ln in booking.lines
         ],
@@ -460,6 +475,30 @@ class Waitlist(MethodView):
             "status": entry.status.value,
             "booking_id": entry.booking_id,
         }
+
+
+@blp.route("/settings")
+class Settings(MethodView):
+    @blp.response(200, SettingsSchema)
+    @blp.doc(security=SECURITY)
+    def get(self) -> dict[str, Any]:
+        """The account's settings: what a production shortfall does to your bookings."""
+        distributor = read(accounts.get_distributor, caller_distributor_id())
+        return {"accept_part_delivery": distributor.accept_part_delivery}
+
+    @blp.arguments(SettingsSchema)
+    @blp.response(200, SettingsSchema)
+    @blp.doc(security=SECURITY)
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Accept part delivery (true) or whole bookings only (false), for every booking not
+        yet collected, from the next shortfall on."""
+        distributor_id = caller_distributor_id()
+        user = current_user()
+        by = user.email if user is not None else f"api-token:distributor:{distributor_id}"
+        distributor = run(
+            accounts.set_part_delivery, distributor_id, data["accept_part_delivery"], by=by
+        )
+        return {"accept_part_delivery": distributor.accept_part_delivery}
 
 
 @blp.route("/price-list")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -38,6 +39,9 @@ class Distributor(Base):
     webhook_url: Mapped[str] = mapped_column(String(500), default="")
     webhook_secret: Mapped[str] = mapped_column(String(80), default="")
     no_shows: Mapped[int] = mapped_column(Integer, default=0)
+    # When the day's last batch falls short: serve the lines (and whole cases) that were made
+    # and re-price the booking (True), or cancel the whole booking (False, the default).
+    accept_part_delivery: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -152,15 +156,25 @@ class BookingLine(Base):
     __tablename__ = "booking_lines"
     __table_args__ = (
         UniqueConstraint("booking_id", "sku"),
-        CheckConstraint("cases > 0", name="cases_positive"),
+        # 0 only for a line a production shortfall left with nothing (`ordered_cases` says
+        # what was booked); bookings themselves never take a line of 0 cases.
+        CheckConstraint("cases >= 0", name="cases_not_negative"),
+        CheckConstraint("ordered_cases IS NULL OR ordered_cases > cases", name="ordered_more"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
     sku: Mapped[str] = mapped_column(String(40))
+    # What the distributor gets and pays for: after a part delivery, the cases served.
     cases: Mapped[int] = mapped_column(Integer)
     pieces: Mapped[int] = mapped_column(Integer)
     case_price_fen: Mapped[int] = mapped_column(Integer)  # the price list at booking time
+    # The cases booked, kept when a shortfall served fewer (part delivery); None: as booked.
+    ordered_cases: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def reduced(self) -> bool:
+        return self.ordered_cases is not None
 
 
 class StandingOrder(Base):

@@ -70,6 +70,7 @@ class AccountView:
     preferred_slot: str
     note: str
     balance_fen: int
+    accept_part_delivery: bool = False
     contacts: list[dict[str, str]] = field(default_factory=list)
     users: list[dict[str, object]] = field(default_factory=list)
 
@@ -159,6 +160,7 @@ def account_view(session: Session, distributor_id: int) -> AccountView:
         preferred_slot=terms.preferred_slot if terms else "",
         note=terms.note if terms else "",
         balance_fen=balance_fen(session, distributor_id),
+        accept_part_delivery=d.accept_part_delivery,
         contacts=[
             {"name": c.name, "phone": c.phone, "email": c.email, "role": c.role} for c in d.contacts
         ],
@@ -185,6 +187,7 @@ def create_account(
     preference: str = "pickup",
     preferred_slot: str = "",
     note: str = "",
+    accept_part_delivery: bool | None = None,
 ) -> AccountView:
     code = code.strip().upper()
     if not CODE.match(code):
@@ -198,6 +201,7 @@ def create_account(
         session, code=code, company=company, region=region, address=address
     )
     distributor.contacts.extend(_contacts(contacts))
+    distributor.accept_part_delivery = bool(accept_part_delivery)
     session.add(
         DistributorTerms(
             distributor_id=distributor.id,
@@ -231,7 +235,10 @@ def update_account(
     preference: str,
     preferred_slot: str,
     note: str = "",
+    accept_part_delivery: bool | None = None,
+    by: str = "",
 ) -> AccountView:
+    """Change the account; `accept_part_delivery` None leaves that setting as it is."""
     d = _distributor(session, distributor_id)
     if not company.strip() or len(company) > 160 or len(region) > 40 or len(address) > 240:
         raise Refused("onb.err.company", code="bad_company")
@@ -244,6 +251,8 @@ def update_account(
     terms.credit_limit_fen, terms.payment_days = credit_limit_fen, payment_days
     terms.preference, terms.preferred_slot = preference, preferred_slot
     terms.note = note.strip()[:300]
+    if accept_part_delivery is not None:
+        accounts.set_part_delivery(session, distributor_id, accept_part_delivery, by=by)
     session.flush()
     return account_view(session, distributor_id)
 

@@ -54,6 +54,14 @@ class DistributorAccountChangeSchema(Schema):
         load_default="", validate=validate.Regexp(r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$")
     )
     note = fields.String(load_default="", validate=validate.Length(max=300))
+    accept_part_delivery = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "after a production shortfall, serve the whole cases made and "
+            "re-price the booking (true) or cancel it (false, the default); omitted on a "
+            "change: left as it is"
+        },
+    )
 
 
 class DistributorAccountSchema(DistributorAccountChangeSchema):
@@ -132,7 +140,9 @@ def get(distributor_id: int) -> Any:
 def update(body: dict[str, Any], distributor_id: int) -> Any:
     """Company, contacts, pickup or delivery preference, payment terms, credit limit."""
     contacts = _contacts(body)
-    return asdict(run(onboarding.update_account, distributor_id, contacts=contacts, **body))
+    user = current_user()
+    by = user.email if user else ""
+    return asdict(run(onboarding.update_account, distributor_id, contacts=contacts, by=by, **body))
 
 
 @blp.route("/<int:distributor_id>/active", methods=["PUT"])

@@ -86,6 +86,8 @@ def _account_fields() -> dict[str, object]:
         "preference": f.get("preference", "pickup"),
         "preferred_slot": f.get("preferred_slot", "").strip()[:5],
         "note": f.get("note", "")[:300],
+        # A checkbox: absent from the form means unchecked (whole orders only).
+        "accept_part_delivery": f.get("accept_part_delivery") == "1",
     }
 
 
@@ -133,7 +135,13 @@ def account(distributor_id: int) -> ResponseReturnValue:
 @require_role(Role.MANAGER)
 def save(distributor_id: int) -> ResponseReturnValue:
     try:
-        run(onboarding.update_account, distributor_id, **_account_fields())  # type: ignore[arg-type]
+        user = current_user()
+        run(
+            onboarding.update_account,
+            distributor_id,
+            by=user.email if user else "",
+            **_account_fields(),  # type: ignore[arg-type]
+        )
         flash(translate("onb.done.saved"), "ok")
     except DomainError as exc:
         flash(exc.message, "error")

@@ -335,6 +335,25 @@ def revoke(token_id: int) -> ResponseReturnValue:
     return redirect(url_for("distributors.api_tokens"))
 
 
+@portal.route("/settings", methods=["GET", "POST"])
+@require_role(Role.DISTRIBUTOR)
+def settings() -> ResponseReturnValue:
+    """The distributor's own settings: whether a short morning serves what was made."""
+    distributor_id = _distributor_id()
+    if request.method == "POST":
+        run(
+            accounts.set_part_delivery,
+            distributor_id,
+            request.form.get("accept_part_delivery") == "1",
+            by=_signed_in_email(),
+        )
+        flash(translate("part.setting.saved"), "ok")
+        return redirect(url_for("distributors.settings"))
+    return render_template(
+        "distributors/settings.html", distributor=read(accounts.get_distributor, distributor_id)
+    )
+
+
 @portal.get("/statement")
 @require_role(Role.DISTRIBUTOR)
 def statement() -> ResponseReturnValue:

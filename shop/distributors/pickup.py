@@ -1,5 +1,5 @@
 """The pickup morning: check-in, hand-out, no-shows, the manager's board, and the
-bookings' reactions to the morning batch (ready, unserved).
+bookings' reactions to the morning batch (ready, unserved, part served).
 """
 
 from __future__ import annotations
@@ -137,6 +137,67 @@ def cancel_unserved(
     return True
 
 
+def serve_part(
+    session: Session,
+    booking: Booking,
+    *,
+    now: datetime,
+    batch_ref: str,
+    served: Mapping[str, int],
+    short: Sequence[Mapping[str, Any]] = (),
+) -> bool:
+    """The distributor accepts part delivery and the day's last batch made only part of this
+    booking (`order.part_served`): each short line keeps the whole cases that were made, i.e.
+    `served` pieces (`ordered_cases` keeps what was booked; a line that got nothing stays with
+    0 cases), the booking is re-priced by its lines, and `booking.reduced` tells the
+    distributor (webhook and mail). The stock was already cut by the batch. Lines are set to
+    a number, not cut by a difference, so the event applied twice changes nothing; a booking
+    no longer live is left alone."""
+    if booking.status not in LIVE:
+        return False
+    was_total = booking_total_fen(booking)
+    changed = False
+    for line in booking.lines:
+        target = served.get(line.sku)
+        if target is None or not 0 <= target < line.pieces or line.cases <= 0:
+            continue
+        per_case = max(1, line.pieces // line.cases)
+        if line.ordered_cases is None:
+            line.ordered_cases = line.cases  # the first cut keeps what was booked
+        line.cases = target // per_case
+        line.pieces = line.cases * per_case
+        changed = True
+    if not changed:
+        return False
+    booking.version += 1
+    booking.updated_at = now
+    publish_booking(
+        session,
+        "booking.reduced",
+        booking,
+        reason="production_shortfall",
+        batch_ref=batch_ref,
+        short=[dict(item) for item in short],
+        part=part_lines(booking),
+        was_total_fen=was_total,
+        total_fen=booking_total_fen(booking),
+    )
+    return True
+
+
+def booking_total_fen(booking: Booking) -> int:
+    return sum(ln.cases * ln.case_price_fen for ln in booking.lines)
+
+
+def part_lines(booking: Booking) -> list[dict[str, Any]]:
+    """Reduced lines, ordered and served side by side (cases)."""
+    return [
+        {"sku": ln.sku, "ordered_cases": ln.ordered_cases, "cases": ln.cases, "pieces": ln.pieces}
+        for ln in booking.lines
+        if ln.ordered_cases is not None
+    ]
+
+
 @dataclass(frozen=True)
 class BoardRow:
     booking: Booking
@@ -201,7 +262,7 @@ class BookingSheet:
 
     @property
     def total_fen(self) -> int:
-        return sum(ln.cases * ln.case_price_fen for ln in self.booking.lines)
+        return booking_total_fen(self.booking)
 
 
 def booking_sheet(session: Session, distributor_id: int | None, booking_id: int) -> BookingSheet:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from inventory import events
 from inventory.db import utcnow
 from inventory.runtime import Runtime
+from scheduling.production.part_delivery import served_of
 from shop.api import get_api
 from shop.distributors import api, common, mail, pages, pickup, webhooks
 from shop.distributors.jobs import register_distributor_jobs
@@ -18,6 +19,7 @@ from shop.nav import add_nav
 # Consumer names are inbox keys: never rename.
 READY_CONSUMER = "distributors.booking-ready"
 UNSERVED_CONSUMER = "distributors.booking-unserved"
+PART_SERVED_CONSUMER = "distributors.booking-part-served"
 
 
 def on_order_ready(session: Session, event: events.Event) -> None:
@@ -43,12 +45,30 @@ def on_order_unserved(session: Session, event: events.Event) -> None:
     )
 
 
+def on_order_part_served(session: Session, event: events.Event) -> None:
+    """The distributor accepts part delivery and the batch made part of a booking: cut the
+    booking to the whole cases made and tell the distributor (`booking.reduced`)."""
+    booking = common.booking_for_ref(session, str(event.payload.get("ref") or ""))
+    if booking is None:
+        return
+    short = [s for s in event.payload.get("short") or [] if isinstance(s, dict)]
+    pickup.serve_part(
+        session,
+        booking,
+        now=utcnow(),
+        batch_ref=str(event.payload.get("batch_ref") or ""),
+        served=served_of(event.payload),
+        short=short,
+    )
+
+
 def register_subscribers(registry: events.Registry = events.registry) -> None:
     """Outbox consumers of this area; any process that runs the relay must call it."""
     webhooks.register_subscribers(registry)
     mail.register_subscribers(registry)
     registry.subscribe("order.ready", READY_CONSUMER, on_order_ready)
     registry.subscribe("order.unserved", UNSERVED_CONSUMER, on_order_unserved)
+    registry.subscribe("order.part_served", PART_SERVED_CONSUMER, on_order_part_served)
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:

@@ -3,7 +3,7 @@
 Two steps, so that a slow or dead receiver never holds a database lock:
 
 1. `on_booking_event` is an outbox subscriber (booking.confirmed, booking.changed,
-   booking.cancelled, order.ready). In the relay's transaction it writes one
+   booking.cancelled, booking.reduced, order.ready). In the relay's transaction it writes one
    `WebhookDelivery` row per event for the distributor, if they have a URL; `order.ready`
    only for booking refs, once per booking, to the distributor who owns the booking.
 2. `deliver_webhooks` (a scheduler job, every few seconds) leases due deliveries in a short
@@ -43,7 +43,13 @@ from shop.distributors.models import DeliveryStatus, Distributor, WebhookDeliver
 
 log = logging.getLogger("gaogan.distributors.webhooks")
 
-WEBHOOK_EVENTS = ("booking.confirmed", "booking.changed", "booking.cancelled", "order.ready")
+WEBHOOK_EVENTS = (
+    "booking.confirmed",
+    "booking.changed",
+    "booking.cancelled",
+    "booking.reduced",
+    "order.ready",
+)
 CONSUMER = "webhook.distributor"
 SIGNATURE_HEADER = "X-Gaogan-Signature"
 TIMESTAMP_HEADER = "X-Gaogan-Timestamp"

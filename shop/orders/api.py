@@ -110,13 +110,25 @@ class OrderIn(Schema):
             "the last fresh day before 除夕, each season, until they unsubscribe"
         },
     )
+    accept_part_delivery = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "after a production shortfall, serve what was made and refund the "
+            "rest (true) or cancel the order (false); omitted: the signed-in account's "
+            "setting, false for a guest. Recorded on the order."
+        },
+    )
 
 
 class OrderLineOut(Schema):
     sku = fields.String()
     name_zh = fields.String()
     name_en = fields.String()
-    quantity = fields.Integer()
+    quantity = fields.Integer(metadata={"description": "pieces served (after a part delivery)"})
+    ordered_quantity = fields.Integer(
+        allow_none=True,
+        metadata={"description": "pieces ordered, when a part delivery served fewer; else null"},
+    )
     unit_price_fen = fields.Integer()
     line_total_fen = fields.Integer()
 
@@ -135,6 +147,7 @@ class OrderOut(Schema):
     hold_expires_at = fields.DateTime(allow_none=True)
     cutoff_at = fields.DateTime()
     created_at = fields.DateTime()
+    accept_part_delivery = fields.Boolean()
     lines = fields.List(fields.Nested(OrderLineOut))
 
 
@@ -154,6 +167,7 @@ class PlacedOut(Schema):
     hold_expires_at = fields.String(allow_none=True)
     cutoff_at = fields.String()
     created_at = fields.String()
+    accept_part_delivery = fields.Boolean()
     lines = fields.List(fields.Nested(OrderLineOut))
     access_token = fields.String(
         metadata={"description": "send as X-Order-Token to read or cancel"}
@@ -251,6 +265,11 @@ class Orders(MethodView):
             language=data["language"],
             notify_channel=data["notify_channel"],
             season_reminders=data["season_reminders"],
+            accept_part_delivery=bool(
+                data["accept_part_delivery"]
+                if data["accept_part_delivery"] is not None
+                else user is not None and user.accept_part_delivery
+            ),
         )
         placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
         order = read(services.get_order, placed.public_id)

@@ -1,5 +1,6 @@
 """The storefront's reactions to production: the morning batch makes an order ready, or (in a
-shortfall) leaves it unserved. Both events come from `scheduling.production.batches.complete_batch` in
+shortfall) leaves it unserved or, when the customer accepted part delivery, cuts it to what
+was made. The events come from `scheduling.production.batches.complete_batch` in
 one shape for orders and bookings (docs/events/scheduling.md); this module takes the
 `order:<id>` refs and leaves `booking:<id>` to the distributor area.
 """
@@ -10,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from inventory.db import utcnow
 from inventory.events import Event, Registry, registry
-from shop.orders import notifications, services
+from scheduling.production.part_delivery import served_of
+from shop.orders import notifications, part_delivery, services
 from shop.orders.models import OrderStatus
 
 # Consumer names are inbox keys: never rename.
 READY_CONSUMER = "orders.ready"
 UNSERVED_CONSUMER = "orders.unserved"
+PART_SERVED_CONSUMER = "orders.part_served"
 
 
 def on_order_ready(session: Session, event: Event) -> None:
@@ -43,6 +46,23 @@ def on_order_unserved(session: Session, event: Event) -> None:
     )
 
 
+def on_order_part_served(session: Session, event: Event) -> None:
+    """The customer accepted part delivery: cut the order to what was made and re-price it;
+    `order.reduced` then tells the customer, and money paid online for the rest is a refund
+    due, issued after commit."""
+    order = services.order_for_ref(session, str(event.payload.get("ref") or ""))
+    if order is None:
+        return
+    part_delivery.reduce_order(
+        session,
+        order,
+        served=served_of(event.payload),
+        batch_ref=str(event.payload.get("batch_ref") or ""),
+        now=utcnow(),
+    )
+
+
 def register_subscribers(target: Registry = registry) -> None:
     target.subscribe("order.ready", READY_CONSUMER, on_order_ready)
     target.subscribe("order.unserved", UNSERVED_CONSUMER, on_order_unserved)
+    target.subscribe("order.part_served", PART_SERVED_CONSUMER, on_order_part_served)

@@ -71,6 +71,9 @@ class DeskLine:
     name_zh: str
     name_en: str
     quantity: int  # pieces
+    # A part delivery: (served, ordered), in pieces for an order, in cases for a booking.
+    part: tuple[int, int] | None = None
+    part_in_cases: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,18 @@ def _order_row(session: Session, order: Order) -> DeskRow:
         place=point.name_zh if point else (zone.name_zh if zone else ""),
         place_en=point.name_en if point else (zone.name_en if zone else ""),
         slot="",
-        lines=[DeskLine(ln.sku, ln.name_zh, ln.name_en, ln.quantity) for ln in order.lines],
+        lines=[
+            DeskLine(
+                ln.sku,
+                ln.name_zh,
+                ln.name_en,
+                ln.quantity,
+                part=(ln.quantity, ln.ordered_quantity)
+                if ln.ordered_quantity is not None
+                else None,
+            )
+            for ln in order.lines
+        ],
         ready=order.status is OrderStatus.READY,
     )
 
@@ -203,7 +217,13 @@ def _booking_row(
         place_en="factory gate",
         slot=slot.starts_at.astimezone(LOCAL_ZONE).strftime("%H:%M"),
         lines=[
-            DeskLine(ln.sku, *names.get(ln.sku, (ln.sku, ln.sku)), quantity=ln.pieces)
+            DeskLine(
+                ln.sku,
+                *names.get(ln.sku, (ln.sku, ln.sku)),
+                quantity=ln.pieces,
+                part=(ln.cases, ln.ordered_cases) if ln.ordered_cases is not None else None,
+                part_in_cases=True,
+            )
             for ln in booking.lines
         ],
         ready=booking.ready_at is not None,
@@ -285,7 +305,7 @@ class RefundView:
     status: str
     refund_ref: str
     error: str
-    requested_by: int
+    requested_by: int | None  # None: the shop itself (part delivery)
     created_at: datetime
 
 

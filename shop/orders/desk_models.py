@@ -54,6 +54,7 @@ class DeskRefund(Base):
     status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "desk_refund_status"))
     refund_ref: Mapped[str] = mapped_column(String(80), default="")
     error: Mapped[str] = mapped_column(String(300), default="")
-    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None: the shop itself (the part of a payment a production shortfall did not serve).
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -166,18 +166,32 @@ def issue_refund(sessions: sessionmaker[Session], settings: Settings, refund_id:
 
 
 def issue_due_refunds(sessions: sessionmaker[Session], settings: Settings) -> list[int]:
-    """The job behind `orders.issue_desk_refunds`: every desk refund still due (the provider
-    was down when it was asked for). One that fails again stays due."""
+    """The job behind `orders.issue_desk_refunds`: every refund staff asked for that is still
+    due (the provider was down when it was asked for). One that fails again stays due. The
+    refunds the shop asked for itself (part delivery) are `orders.issue_refunds`' work."""
     with sessions() as session:
         due = list(
             session.scalars(
                 select(DeskRefund.id)
-                .where(DeskRefund.status == RefundStatus.DUE)
+                .where(DeskRefund.status == RefundStatus.DUE, DeskRefund.requested_by.is_not(None))
                 .order_by(DeskRefund.id)
                 .limit(100)
             )
         )
     return [rid for rid in due if issue_refund(sessions, settings, rid)]
+
+
+def shop_refunds_due(session: Session, limit: int = 100) -> list[tuple[int, str]]:
+    """(refund id, order public id) of refunds the shop asked for itself and has not sent:
+    the unserved part of a paid order after a production shortfall."""
+    rows = session.execute(
+        select(DeskRefund.id, Order.public_id)
+        .join(Order, Order.id == DeskRefund.order_id)
+        .where(DeskRefund.status == RefundStatus.DUE, DeskRefund.requested_by.is_(None))
+        .order_by(DeskRefund.id)
+        .limit(limit)
+    ).all()
+    return [(refund_id, public_id) for refund_id, public_id in rows]
 
 
 def desk_cancel(

@@ -20,7 +20,7 @@ from inventory.errors import DomainError, SoldOut
 from inventory.metrics import CHECKOUTS, SOLD_OUT_REFUSALS
 from inventory.runtime import Runtime
 from inventory.settings import Settings
-from shop.orders import payment_records, placing, reminders, services
+from shop.orders import desk_refunds, payment_records, placing, reminders, services
 from shop.orders.models import Order, OrderStatus, ProcessedWebhookEvent
 from shop.payments import PaymentError, get_provider
 
@@ -121,11 +121,17 @@ def refund_order(
 
 def issue_due_refunds(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
     """Refund every cancelled or expired order whose payment went through (orders cancelled
-    by a production shortfall, refunds that failed before). Returns the public ids refunded;
-    one that fails stays due for the next run."""
+    by a production shortfall, refunds that failed before), and the part of a payment a
+    production shortfall did not serve (part delivery: a desk refund row the shop itself
+    asked for, sent with that row's own provider key). Returns the public ids refunded; one
+    that fails stays due for the next run."""
     with sessions() as session:
         due = payment_records.refunds_due(session)
+        parts = desk_refunds.shop_refunds_due(session)
     done: list[str] = []
+    for refund_id, public_id in parts:
+        if desk_refunds.issue_refund(sessions, settings, refund_id):
+            done.append(public_id)
     for refund in due:
         try:
             refund_order(

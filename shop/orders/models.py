@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -103,6 +104,9 @@ class Order(Base):
     language: Mapped[str] = mapped_column(String(2), default="zh")
     # How the customer is told of confirmation, ready and shortfall: "mail" or "sms".
     notify_channel: Mapped[str] = mapped_column(String(8), default="mail")
+    # The buyer's answer at checkout (from their account's setting, or the checkout form):
+    # after a production shortfall, serve what was made (True) or cancel the order (False).
+    accept_part_delivery: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A recipient's order inside a gift order (None for an ordinary order).
     gift_id: Mapped[int | None] = mapped_column(ForeignKey("gift_orders.id"), index=True)
     payment_method: Mapped[str] = mapped_column(String(24))
@@ -132,7 +136,12 @@ class OrderLine(Base):
     __tablename__ = "order_lines"
     __table_args__ = (
         UniqueConstraint("order_id", "line_no"),
-        CheckConstraint("quantity > 0", name="quantity_positive"),
+        # 0 only for a line a production shortfall left with nothing (`ordered_quantity` says
+        # what was ordered); a checkout never takes a line of 0.
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint(
+            "ordered_quantity IS NULL OR ordered_quantity > quantity", name="ordered_more"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,9 +150,16 @@ class OrderLine(Base):
     sku: Mapped[str] = mapped_column(String(40))
     name_zh: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
+    # What the customer gets and pays for: after a part delivery, the pieces served.
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_fen: Mapped[int] = mapped_column(Integer)
     line_total_fen: Mapped[int] = mapped_column(Integer)
+    # The pieces ordered, kept when a shortfall served fewer (part delivery); None: as ordered.
+    ordered_quantity: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def reduced(self) -> bool:
+        return self.ordered_quantity is not None
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

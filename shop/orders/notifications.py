@@ -37,6 +37,7 @@ MAILS: Mapping[str, tuple[str, str]] = {
     "order.paid": ("mail.order_paid", "order_confirmed"),
     "order.confirmed": ("mail.order_confirmed", "order_confirmed"),
     "order.cancelled": ("mail.order_cancelled", "order_cancelled"),
+    "order.reduced": ("mail.order_reduced", "order_reduced"),
 }
 
 
@@ -66,6 +67,12 @@ def build_message(
     # Say why, when the shop cancelled it: the customer did not ask for this.
     if kind == "order_cancelled" and event.payload.get("reason") == "production_shortfall":
         paragraphs.append(translate("mail.order_cancelled.shortfall", lang))
+    if kind == "order_reduced":
+        paragraphs += part_paragraphs(order, int(event.payload.get("refund_fen") or 0), lang)
+    elif kind == "order_ready" and any(ln.ordered_quantity is not None for ln in order.lines):
+        # The ready notice may go out before the part-delivery one: it already says what is in
+        # the bag.
+        paragraphs += part_paragraphs(order, None, lang)
     card = pickup_code.pickup_card(order, settings) if kind == "order_ready" else None
     if card is not None:
         paragraphs.append(pickup_code.mail_lines(card, lang))
@@ -84,6 +91,31 @@ def build_message(
             str(card.qr).encode(), maintype="image", subtype="svg+xml", filename="pickup-code.svg"
         )
     return msg
+
+
+def part_paragraphs(order: Order, refund_fen: int | None, lang: str) -> list[str]:
+    """A part delivery: every line, served against ordered; with `refund_fen` (the
+    `order.reduced` mail) also what happens to the money."""
+    lines = []
+    for ln in order.lines:
+        name = ln.name_zh if lang == "zh" else ln.name_en
+        if ln.ordered_quantity is None:
+            lines.append(
+                translate("part.mail.order.line_full", lang, name=name, quantity=ln.quantity)
+            )
+        else:
+            key = "part.mail.order.line_reduced" if ln.quantity else "part.mail.order.line_none"
+            lines.append(
+                translate(key, lang, name=name, served=ln.quantity, ordered=ln.ordered_quantity)
+            )
+    if refund_fen is None:
+        return ["\n".join(lines)]
+    money = (
+        translate("part.mail.order.refund", lang, refund=yuan(refund_fen))
+        if refund_fen
+        else translate("part.mail.order.pay_new_total", lang, total=yuan(order.total_fen))
+    )
+    return ["\n".join(lines), money]
 
 
 def deliver(settings: Settings, message: EmailMessage, event_id: str) -> bool:

@@ -158,6 +158,7 @@ def place_order_in_one_trip(
         contact_mobile=contact.mobile,
         contact_email=contact.email,
         language=request.language if request.language in {"zh", "en"} else "zh",
+        accept_part_delivery=bool(request.accept_part_delivery),
         payment_method=request.payment_method,
         subtotal_fen=subtotal,
         delivery_fee_fen=fee,

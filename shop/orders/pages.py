@@ -34,6 +34,7 @@ from shop.models import Role
 from shop.orders import (
     aftercare,
     flows,
+    part_delivery,
     payment_records,
     pickup_code,
     placing,
@@ -222,6 +223,8 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
         "payment_method": available_methods(runtime.settings)[-1],
         "notify_channel": "mail",
         "season_reminders": "",  # opting in is a box the customer ticks, never a default
+        # The account's standing answer, changeable for this order; recorded on the order.
+        "accept_part_delivery": "1" if user and user.accept_part_delivery else "",
     }
     defaults.update(form or {})
     rows, total = _cart_rows()
@@ -267,6 +270,7 @@ def checkout_submit() -> ResponseReturnValue:
         language=current_language(),
         notify_channel=form["notify_channel"] or "mail",
         season_reminders=form["season_reminders"] == "1",
+        accept_part_delivery=form["accept_part_delivery"] == "1",
     )
     try:
         placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
@@ -300,6 +304,7 @@ def _render_status(order: Order, *, token: str | None) -> ResponseReturnValue:
     return render_template(
         "store/status.html",
         order=order,
+        part=read(part_delivery.part_view, order),
         pickup=pickup_code.pickup_card(order, runtime.settings),
         advice=advice,
         attempt=attempt,

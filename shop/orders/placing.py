@@ -43,6 +43,8 @@ class PlaceOrder:
     notify_channel: str = "mail"  # "mail" | "sms"
     # The box at checkout: remind me before 小年 and 除夕 (shop.orders.reminders).
     season_reminders: bool = False
+    # After a production shortfall: serve what was made (True) or cancel (False, the default).
+    accept_part_delivery: bool = False
 
 
 def check_contact(contact: Contact) -> Contact:

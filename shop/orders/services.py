@@ -301,6 +301,7 @@ def place_order(
         contact_email=contact.email,
         language=request.language if request.language in {"zh", "en"} else "zh",
         notify_channel=request.notify_channel,
+        accept_part_delivery=bool(request.accept_part_delivery),
         payment_method=request.payment_method,
         subtotal_fen=subtotal,
         delivery_fee_fen=fee,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from inventory.settings import Settings, public_url
-from shop.i18n import translate
+from shop.i18n import translate, yuan
 from shop.orders import pickup_code
 from shop.orders.models import Order
 
@@ -81,7 +81,8 @@ def sender_for(settings: Settings) -> SmsSender:
 
 
 def order_text(settings: Settings, order: Order, kind: str, payload: dict[str, Any]) -> str:
-    """The message for `kind` (order_confirmed, order_ready, order_cancelled) about `order`."""
+    """The message for `kind` (order_confirmed, order_ready, order_cancelled, order_reduced)
+    about `order`."""
     lang = order.language or "zh"
     link = f"{public_url(settings).rstrip('/')}/track/{order.public_id}/{order.access_token}"
     params: dict[str, Any] = {"id": order.public_id, "day": order.day.isoformat(), "url": link}
@@ -97,6 +98,21 @@ def order_text(settings: Settings, order: Order, kind: str, payload: dict[str, A
             )
     if kind == "order_cancelled" and payload.get("reason") == "production_shortfall":
         key = "sms.order_shortfall"
+    if kind == "order_reduced":
+        # Short: the gateways charge by 70 characters; the status page has the detail.
+        part = [p for p in payload.get("part") or [] if isinstance(p, dict)]
+        params["lines"] = "，".join(
+            f"{p.get('name_zh') if lang == 'zh' else p.get('name_en')} "
+            f"{p.get('served')}/{p.get('ordered')}"
+            for p in part
+        )
+        refund = int(payload.get("refund_fen") or 0)
+        params["money"] = (
+            translate("part.sms.refund", lang, refund=yuan(refund))
+            if refund
+            else translate("part.sms.pay_new_total", lang, total=yuan(order.total_fen))
+        )
+        key = "part.sms.order_reduced"
     return translate(key, lang, **params)
 
 

@@ -15,6 +15,7 @@ from shop.orders import (
     gift_pages,
     notifications,
     pages,
+    part_delivery,
     payment_return,
     pickup_pages,
     reminder_pages,
@@ -47,6 +48,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     reminder_pages.init_app(app, runtime)
     waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
+    part_delivery.register_order_part_policy()
     register_job(
         EXPIRE_UNPAID_JOB,
         lambda ctx: services.expire_unpaid_orders(ctx.session, ctx.now()),
@@ -59,7 +61,8 @@ def init_app(app: Flask, runtime: Runtime) -> None:
         # run's transaction (ctx.session) untouched, so no lock is held over the network.
         lambda ctx: flows.issue_due_refunds(ctx.sessions, ctx.settings),
         {"trigger": "cron", "minute": "*"},
-        description="refund cancelled orders whose payment went through (shortfall, retries)",
+        description="refund cancelled orders whose payment went through, and the part of a "
+        "payment a production shortfall did not serve (shortfall, retries)",
     )
     nav.add_nav(app, "nav.shop", "/", 10)
     nav.add_nav(app, "nav.cart", "/cart", 20)

@@ -118,10 +118,12 @@ def batch_complete(ref: str) -> ResponseReturnValue:
     except DomainError as exc:
         flash(localise(exc), "error")
         return redirect(url_for("production.batch", ref=ref))
-    flash(
-        translate("production.batch.completed", ready=len(done.ready), unserved=len(done.unserved)),
-        "warning" if done.unserved else "success",
+    message = translate(
+        "production.batch.completed", ready=len(done.ready), unserved=len(done.unserved)
     )
+    if done.reduced:  # part delivery: buyers who accepted it got what was made
+        message += " " + translate("part.batch.reduced", count=len(done.reduced))
+    flash(message, "warning" if done.unserved or done.reduced else "success")
     return redirect(url_for("production.trace", batch=ref))
 
 
