@@ -26,7 +26,7 @@ from shop.auth import create_user, current_user, login, logout
 from shop.i18n import translate
 from shop.messages import localise
 from shop.models import Role
-from shop.orders import services
+from shop.orders import addresses, purchases, services
 from shop.runtime import read, run
 from shop.security.signin import sign_in as guarded_sign_in
 from shop.security.throttle import Throttled
@@ -118,7 +118,17 @@ def account() -> ResponseReturnValue:
     if user is None:
         return redirect(url_for("accounts.signin", next=request.full_path.rstrip("?")))
     orders = read(services.orders_of_user, user.id)
-    return render_template("accounts/account.html", user=user, orders=orders)
+    # Each day's order of a checkout for several days is shown linked to its purchase.
+    bought = read(purchases.purchases_by_id, sorted({o.purchase_id for o in orders if o.purchase_id}))
+    _points, zones = run(services.checkout_locations)
+    return render_template(
+        "accounts/account.html",
+        user=user,
+        orders=orders,
+        purchases=bought,
+        book=read(addresses.addresses_of, user.id),
+        zones=zones,
+    )
 
 
 def init_app(app: Flask, runtime: Runtime) -> None:

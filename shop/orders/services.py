@@ -180,6 +180,7 @@ def place_order(
     now: datetime,
     user_id: int | None = None,
     from_waitlist: bool = False,
+    fast: bool = True,
 ) -> Order:
     """Create the order and take its stock in one transaction: all of it or nothing.
 
@@ -189,13 +190,16 @@ def place_order(
     up to the day itself (`shop.orders.waitlist.claim_offer`).
 
     On PostgreSQL shop.orders.one_trip first tries it in two statements; what it cannot
-    decide alone (or SQLite) comes here.
+    decide alone (or SQLite) comes here. `fast=False` skips that lane: a checkout for several
+    days (shop.orders.purchases) has locked every supply row of all its days first, in id
+    order, and places each day here.
     """
     # The hot path (a pickup or card checkout told by mail) goes in two statements on
     # PostgreSQL; everything else, and anything the one trip is unsure of, comes here, where
     # every check is made and every refusal is worded for the reader.
     plain = (
-        not from_waitlist
+        fast
+        and not from_waitlist
         and request.payment_method in {"pay_at_pickup", "stripe"}
         and request.notify_channel == "mail"
     )

@@ -9,6 +9,8 @@ from inventory.runtime import Runtime
 from scheduling.scheduler.jobs import register_job
 from shop import accounts, nav
 from shop.orders import (
+    address_api,
+    address_pages,
     api,
     consumers,
     flows,
@@ -17,6 +19,8 @@ from shop.orders import (
     pages,
     payment_return,
     pickup_pages,
+    purchase_api,
+    purchase_pages,
     reorder,
     season_pages,
     services,
@@ -42,6 +46,11 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     payment_return.init_app(app, runtime)
     gift_pages.init_app(app, runtime)
     reorder.init_app(app, runtime)
+    # Issue 14 (after the sale): the address book and checkouts for several days.
+    address_pages.init_app(app, runtime)
+    address_api.init_app(app, runtime)
+    purchase_pages.init_app(app, runtime)
+    purchase_api.init_app(app, runtime)
     waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
     register_job(
