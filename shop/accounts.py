@@ -119,7 +119,9 @@ def account() -> ResponseReturnValue:
         return redirect(url_for("accounts.signin", next=request.full_path.rstrip("?")))
     orders = read(services.orders_of_user, user.id)
     # Each day's order of a checkout for several days is shown linked to its purchase.
-    bought = read(purchases.purchases_by_id, sorted({o.purchase_id for o in orders if o.purchase_id}))
+    bought = read(
+        purchases.purchases_by_id, sorted({o.purchase_id for o in orders if o.purchase_id})
+    )
     _points, zones = run(services.checkout_locations)
     return render_template(
         "accounts/account.html",
