@@ -203,6 +203,7 @@ def apply_payment_succeeded(
             publish_order_event(session, order, "order.expired")
             return PaymentOutcome("refund_due", order.public_id, provider_ref, amount_fen)
         publish_order_event(session, order, "order.paid", provider_ref=provider_ref)
+        _gift_paid_with(session, [order], provider_ref, now)
         return PaymentOutcome("paid", order.public_id)
     # Expired or cancelled meanwhile, or already paid through another attempt (the customer
     # retried while the first payment was still going through): this money goes back.
@@ -276,9 +277,7 @@ def shared_payment_succeeded(
             continue
         publish_order_event(session, order, "order.paid", provider_ref=provider_ref)
         paid.append(order)
-    gift_ids = {o.gift_id for o in orders}
-    if paid and len(gift_ids) == 1 and None not in gift_ids:
-        _mark_gift_paid(session, next(iter(gift_ids)), paid, provider_ref, now)  # type: ignore[arg-type]
+    _gift_paid_with(session, paid, provider_ref, now)
     return PaymentOutcome(
         "paid" if paid else "refund_due",
         first.public_id,
@@ -288,10 +287,14 @@ def shared_payment_succeeded(
     )
 
 
-def _mark_gift_paid(
-    session: Session, gift_id: int, paid: Sequence[Order], provider_ref: str, now: datetime
+def _gift_paid_with(
+    session: Session, paid: Sequence[Order], provider_ref: str, now: datetime
 ) -> None:
     """A gift paid online: stamp it paid once and tell the buyer (`gift.paid`: the receipt)."""
+    gift_ids = {o.gift_id for o in paid}
+    if len(gift_ids) != 1 or None in gift_ids:
+        return
+    gift_id = next(iter(gift_ids))
     stamped = session.execute(
         update(GiftOrder)
         .where(GiftOrder.id == gift_id, GiftOrder.paid_at.is_(None))

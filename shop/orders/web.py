@@ -14,6 +14,7 @@ from shop.orders import (
     api,
     consumers,
     flows,
+    gift_mail,
     gift_pages,
     notifications,
     pages,
@@ -53,6 +54,7 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     purchase_api.init_app(app, runtime)
     waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
+    gift_mail.register_subscribers()
     register_job(
         EXPIRE_UNPAID_JOB,
         lambda ctx: services.expire_unpaid_orders(ctx.session, ctx.now()),
