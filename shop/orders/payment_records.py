@@ -318,6 +318,27 @@ def _gift_paid_with(
     )
 
 
+def retire_shared_payment(session: Session, order: Order) -> None:
+    """A waiting order of a payment shared with other orders was cancelled: that payment's
+    amount is now wrong for what is left, so its started attempts are retired and the page
+    offers to pay again for the rest. (Money that arrives on it all the same still pays the
+    orders left and sends the cancelled order's share back.)"""
+    refs = select(PaymentAttempt.provider_ref).where(
+        PaymentAttempt.order_id == order.id,
+        PaymentAttempt.status == PaymentAttemptStatus.STARTED,
+        PaymentAttempt.provider_ref.is_not(None),
+    )
+    session.execute(
+        update(PaymentAttempt)
+        .where(
+            PaymentAttempt.provider_ref.in_(refs.scalar_subquery()),
+            PaymentAttempt.status == PaymentAttemptStatus.STARTED,
+        )
+        .values(status=PaymentAttemptStatus.FAILED, error="an order of this payment was cancelled")
+        .execution_options(synchronize_session=False)
+    )
+
+
 def apply_payment_failed(session: Session, provider_ref: str, error: str) -> PaymentOutcome:
     """A failed try: the order keeps waiting until its hold lapses. Never undoes a success."""
     result = session.execute(

@@ -23,6 +23,7 @@ from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
 from scheduling.early import check_not_before_day
 from scheduling.planning import calendar as production_calendar
+from shop.orders import payment_records
 from shop.orders.lifecycle import guarded_move, publish_order_event
 from shop.orders.models import (
     CustomerDayCap,
@@ -392,6 +393,8 @@ def cancel_order(
         )
     release(session, order.reservation_ref, reason=f"order cancelled: {reason}"[:200])
     publish_order_event(session, order, "order.cancelled", reason=reason[:200], was=was.value)
+    if was is OrderStatus.PENDING_PAYMENT and (order.purchase_id or order.gift_id):
+        payment_records.retire_shared_payment(session, order)
     if was is OrderStatus.PAID:
         return session.scalar(
             select(PaymentAttempt).where(

@@ -288,3 +288,27 @@ def test_cancelling_one_day_of_a_paid_purchase_leaves_the_other_day_and_its_shar
             ids[1]: PaymentAttemptStatus.SUCCEEDED,
         }
         assert [d.public_id for d in payment_records.refunds_due(s)] == [ids[1]]
+
+
+def test_cancelling_one_waiting_day_retires_the_shared_payment_so_the_rest_is_paid_anew(
+    shop: Shop, settings: Settings
+) -> None:
+    public_id, ids = _pending_purchase(shop, settings)
+    from shop.orders import services
+
+    with transaction(shop.sessions) as s:
+        order = services.get_order(s, ids[0])
+        assert services.cancel_order(s, order, settings=settings, now=utcnow(), reason="x") is None
+    with shop.sessions() as s:
+        # The payment for both days is retired: it no longer matches what is left to pay.
+        stale = s.scalars(
+            select(PaymentAttempt.status).where(PaymentAttempt.provider_ref == f"pi_{public_id}")
+        ).all()
+        assert set(stale) == {PaymentAttemptStatus.FAILED}
+    # The customer paid on the old payment all the same: the day left is paid, the
+    # cancelled day's share goes back.
+    with transaction(shop.sessions) as s:
+        outcome = payment_records.apply_payment_succeeded(s, f"pi_{public_id}", 22600, utcnow())
+    assert outcome.outcome == "paid"
+    assert [(r.public_id, r.amount_fen) for r in outcome.refunds()] == [(ids[0], 17600)]
+    assert _statuses(shop, ids) == [OrderStatus.CANCELLED, OrderStatus.PAID]
