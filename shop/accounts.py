@@ -27,7 +27,7 @@ from shop.auth import create_user, current_user, login, logout
 from shop.i18n import current_language, translate
 from shop.messages import localise
 from shop.models import Role, User
-from shop.orders import part_delivery, reminders, services
+from shop.orders import addresses, part_delivery, purchases, reminders, services
 from shop.runtime import current_runtime, read, run
 from shop.security.signin import sign_in as guarded_sign_in
 from shop.security.throttle import Throttled
@@ -114,10 +114,19 @@ def signout() -> ResponseReturnValue:
 
 
 def _account_page(user: User) -> str:
+    orders = read(services.orders_of_user, user.id)
+    # Each day's order of a checkout for several days is shown linked to its purchase.
+    bought = read(
+        purchases.purchases_by_id, sorted({o.purchase_id for o in orders if o.purchase_id})
+    )
+    _points, zones = run(services.checkout_locations)
     return render_template(
         "accounts/account.html",
         user=user,
-        orders=read(services.orders_of_user, user.id),
+        orders=orders,
+        purchases=bought,
+        book=read(addresses.addresses_of, user.id),
+        zones=zones,
         reminder=read(reminders.subscription_of_user, user.id),
         reminder_days=current_runtime().settings.reminder_days_before,
     )

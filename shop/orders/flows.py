@@ -170,7 +170,7 @@ def handle_stripe_event(runtime: Runtime, event: dict[str, Any]) -> str:
     event_type = str(event.get("type", ""))
     obj = (event.get("data") or {}).get("object") or {}
     now = utcnow()
-    refund: payment_records.PaymentOutcome | None = None
+    refunds: list[payment_records.RefundDue] = []
     try:
         with transaction(runtime.sessions) as session:
             # Inserted first so a concurrent redelivery waits on this row, then conflicts.
@@ -186,8 +186,7 @@ def handle_stripe_event(runtime: Runtime, event: dict[str, Any]) -> str:
                     int(obj.get("amount_received") or obj.get("amount") or 0),
                     now,
                 )
-                if outcome.outcome == "refund_due":
-                    refund = outcome
+                refunds = outcome.refunds()
             elif event_type == "payment_intent.payment_failed":
                 error = (obj.get("last_payment_error") or {}).get("message") or "payment failed"
                 outcome = payment_records.apply_payment_failed(
@@ -198,12 +197,24 @@ def handle_stripe_event(runtime: Runtime, event: dict[str, Any]) -> str:
             record.outcome = outcome.outcome
     except IntegrityError:
         return "duplicate"
-    if refund and refund.order_public_id and refund.provider_ref:
-        try:
-            _refund(runtime, refund.order_public_id, refund.provider_ref, refund.amount_fen)
-        except PaymentError:
-            log.error("refund failed for %s", refund.order_public_id, exc_info=True)
+    refund_after_commit(runtime.sessions, runtime.settings, refunds)
     return outcome.outcome
+
+
+def refund_after_commit(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    refunds: list[payment_records.RefundDue],
+) -> None:
+    """Send back what a payment outcome owes (a late payment, the share of an order that
+    expired meanwhile); one that fails is left to the refund job (`refunds_due`)."""
+    for refund in refunds:
+        try:
+            refund_order(
+                sessions, settings, refund.public_id, refund.provider_ref, refund.amount_fen
+            )
+        except PaymentError:
+            log.error("refund failed for %s", refund.public_id, exc_info=True)
 
 
 def already_processed(runtime: Runtime, event_id: str) -> bool:

@@ -15,6 +15,7 @@ import hmac
 import io
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,8 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.errors import DomainError
+from inventory.events import publish
+from inventory.locks import lock_supply
 from inventory.settings import Settings
-from shop.orders import placing, services
+from shop.orders import addresses, placing, purchases, services
 from shop.orders.models import DeliveryZone, GiftOrder, Order, PickupPoint
 from shop.orders.rules import (
     MAX_LINE_QUANTITY,
@@ -34,6 +37,7 @@ from shop.orders.rules import (
     check_orderable_day,
     delivery_window_days,
 )
+from shop.payments import ONLINE_METHODS
 
 COLUMNS = (
     "name",
@@ -45,7 +49,11 @@ COLUMNS = (
     "pickup_point",
     "delivery_zone",
     "address",
+    # Optional: the name of an entry of the signed-in buyer's address book; a delivery there
+    # (zone, address, and the recipient's name and phone when those cells are blank).
+    "address_book",
 )
+BANK_TRANSFER = "bank_transfer"
 MAX_RECIPIENTS = 500
 MAX_CSV_BYTES = 512 * 1024
 # 统一社会信用代码: 18 characters, digits and capitals without I, O, S, V, Z.
@@ -78,6 +86,10 @@ class GiftRequest:
     tax_number: str
     recipients_csv: str
     language: str = "zh"
+    # "bank_transfer" (against the invoice; the recipients' stock is taken at once) or an
+    # online method ("stripe", "alipay", "wechat_pay"): held until the one payment arrives.
+    payment_method: str = BANK_TRANSFER
+    user_id: int | None = None  # the signed-in buyer, whose address book rows may name
 
 
 @dataclass
@@ -96,9 +108,11 @@ def parse_recipients(
     zones: dict[str, int],
     now: datetime,
     settings: Settings,
+    book: Mapping[str, addresses.Delivery] | None = None,
 ) -> tuple[list[Recipient], dict[int, list[str]]]:
     """The recipients of a CSV and every row's problems (row numbers as a spreadsheet shows
-    them). `products`: sku -> freshness days; `zones`: code -> courier transit days."""
+    them). `products`: sku -> freshness days; `zones`: code -> courier transit days;
+    `book`: the buyer's address book by entry name."""
     if len(text.encode()) > MAX_CSV_BYTES:
         raise GiftRefused(f"the recipient file is larger than {MAX_CSV_BYTES // 1024} KB")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -119,6 +133,18 @@ def parse_recipients(
         cell = {k: (row.get(k) or "").strip() for k in COLUMNS}
         if not any(cell.values()):
             continue  # a blank line
+        if cell["address_book"]:
+            entry = (book or {}).get(cell["address_book"])
+            if entry is None:
+                found.add(number, f"no address named {cell['address_book']!r} in your address book")
+            elif (cell["fulfilment"] or "delivery") == "delivery":
+                cell.update(
+                    fulfilment="delivery",
+                    delivery_zone=entry.zone,
+                    address=entry.address,
+                    name=cell["name"] or entry.recipient,
+                    mobile=cell["mobile"] or entry.phone,
+                )
         if not cell["name"] or len(cell["name"]) > 120:
             found.add(number, "name is missing")
         if not placing.MOBILE.match(cell["mobile"]):
@@ -190,12 +216,34 @@ def _refuse(errors: dict[int, list[str]]) -> GiftRefused:
     )
 
 
+def _check_payment(method: str, settings: Settings) -> bool:
+    """True for an online payment (the orders wait for it), False for a bank transfer."""
+    if method == BANK_TRANSFER:
+        return False
+    if method not in ONLINE_METHODS:
+        raise GiftRefused(
+            "unknown payment method", key="msg.checkout.unknown_payment", field="payment_method"
+        )
+    if not settings.stripe_secret_key:
+        raise GiftRefused(
+            "online payment is not available",
+            key="msg.checkout.online_unavailable",
+            field="payment_method",
+        )
+    return True
+
+
 def place_gift(
     session: Session, request: GiftRequest, *, settings: Settings, now: datetime
 ) -> GiftOrder:
     """Check every row, then place one order per recipient and the gift over them, all in the
-    caller's transaction: every recipient's stock or none."""
+    caller's transaction: every recipient's stock or none.
+
+    Paid by bank transfer, the recipients' stock is allocated at once; paid online, it is
+    held (`settings.hold_minutes`) until the one payment for all arrives
+    (shop.orders.group_flows), like an ordinary online order."""
     buyer = placing.check_contact(request.buyer)
+    online = _check_payment(request.payment_method, settings)
     title = request.invoice_title.strip()
     if not title or len(title) > 200:
         raise GiftRefused(
@@ -217,6 +265,14 @@ def place_gift(
         z.code: z.transit_days
         for z in session.scalars(select(DeliveryZone).where(DeliveryZone.active))
     }
+    book = (
+        {
+            label: addresses.Delivery(a.zone.code, a.address, a.recipient, a.phone)
+            for label, a in addresses.by_label(session, request.user_id).items()
+        }
+        if request.user_id is not None
+        else {}
+    )
     recipients, errors = parse_recipients(
         request.recipients_csv,
         products=products,
@@ -224,9 +280,20 @@ def place_gift(
         zones=zones,
         now=now,
         settings=settings,
+        book=book,
     )
     if errors:
         raise _refuse(errors)
+    # Many recipients are many days and products: every supply row any of them may draw on
+    # is locked first, at once and in id order (as a checkout for several days does), so two
+    # gifts placed together queue instead of deadlocking.
+    lock_supply(
+        session,
+        purchases.supply_ranges_of(
+            [purchases.DayLines(r.day, [LineRequest(r.sku, r.quantity)]) for r in recipients],
+            services.products_by_sku(session),
+        ),
+    )
     gift = GiftOrder(
         public_id="F" + secrets.token_hex(6).upper(),
         access_token=secrets.token_urlsafe(24),
@@ -236,6 +303,7 @@ def place_gift(
         invoice_title=title,
         tax_number=tax,
         total_fen=0,
+        payment_method=request.payment_method,
         language=request.language if request.language in {"zh", "en"} else "zh",
         created_at=now,
     )
@@ -251,7 +319,9 @@ def place_gift(
                     lines=[LineRequest(person.sku, person.quantity)],
                     contact=placing.Contact(person.name, person.mobile, buyer.email),
                     fulfilment=person.fulfilment,
-                    payment_method="gift",
+                    # Online: each recipient's order waits (its stock held) for the gift's
+                    # one payment; by bank transfer it is taken at once.
+                    payment_method=request.payment_method if online else "gift",
                     pickup_point=person.pickup_point,
                     delivery_zone=person.delivery_zone,
                     delivery_address=person.address,
@@ -269,6 +339,20 @@ def place_gift(
         total += order.total_fen
     gift.total_fen = total
     session.flush()
+    # The buyer's confirmation (recipients, days, invoice details) goes out from this event:
+    # at once for a bank transfer; paid online, the receipt follows `gift.paid`.
+    publish(
+        session,
+        "gift.placed",
+        {
+            "gift_id": gift.id,
+            "public_id": gift.public_id,
+            "payment_method": gift.payment_method,
+            "total_fen": gift.total_fen,
+            "recipients": len(recipients),
+        },
+        key=f"gift:{gift.id}",
+    )
     return gift
 
 

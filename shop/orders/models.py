@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -109,6 +110,8 @@ class Order(Base):
     accept_part_delivery: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A recipient's order inside a gift order (None for an ordinary order).
     gift_id: Mapped[int | None] = mapped_column(ForeignKey("gift_orders.id"), index=True)
+    # One day's order of a checkout for several days (None for a one-day checkout).
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), index=True)
     payment_method: Mapped[str] = mapped_column(String(24))
     subtotal_fen: Mapped[int] = mapped_column(Integer)
     delivery_fee_fen: Mapped[int] = mapped_column(Integer, default=0)
@@ -164,6 +167,57 @@ class OrderLine(Base):
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
+class Purchase(Base):
+    """One checkout for several pickup days: one order (and one stock hold) per day, placed
+    all or nothing, paid with one payment for the total. The payment is recorded per order as
+    that order's share (`PaymentAttempt` rows with one provider_ref), so cancelling, refunding
+    and the desk work on each day's order as on any other."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (CheckConstraint("total_fen >= 0", name="total_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True)
+    # The purchase page's link secret, as for an order's status link.
+    access_token: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    payment_method: Mapped[str] = mapped_column(String(24))
+    total_fen: Mapped[int] = mapped_column(Integer)
+    contact_email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Address(Base):
+    """A signed-in customer's named delivery address (address book); at most one default per
+    customer, kept by a partial unique index."""
+
+    __tablename__ = "customer_addresses"
+    __table_args__ = (
+        UniqueConstraint("user_id", "label"),
+        Index(
+            "uq_customer_addresses_default",
+            "user_id",
+            unique=True,
+            postgresql_where=text("is_default"),
+            sqlite_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(20))  # "家", "公司", "父母家"
+    recipient: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(32))
+    zone_id: Mapped[int] = mapped_column(ForeignKey("delivery_zones.id"))
+    address: Mapped[str] = mapped_column(String(300))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    zone: Mapped[DeliveryZone] = relationship(lazy="joined")
+
+
 class PaymentAttemptStatus(enum.StrEnum):
     STARTED = "started"
     SUCCEEDED = "succeeded"
@@ -172,16 +226,23 @@ class PaymentAttemptStatus(enum.StrEnum):
 
 
 class PaymentAttempt(Base):
-    """One try at paying an order with a provider; `number` feeds the idempotency key."""
+    """One try at paying an order with a provider; `number` feeds the idempotency key.
+
+    One provider payment may pay several orders at once (a checkout for several days, a gift
+    paid online): each order then has its own attempt for its share (`amount_fen`), all with
+    the same `provider_ref` and `number`. A provider_ref is unique per order, not overall."""
 
     __tablename__ = "payment_attempts"
-    __table_args__ = (UniqueConstraint("order_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "number"),
+        UniqueConstraint("order_id", "provider_ref"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     provider: Mapped[str] = mapped_column(String(24))
-    provider_ref: Mapped[str | None] = mapped_column(String(80), unique=True)
+    provider_ref: Mapped[str | None] = mapped_column(String(80), index=True)
     client_secret: Mapped[str | None] = mapped_column(String(200))
     amount_fen: Mapped[int] = mapped_column(Integer)
     status: Mapped[PaymentAttemptStatus] = mapped_column(

@@ -32,12 +32,15 @@ from shop.i18n import current_language, translate
 from shop.messages import localise
 from shop.models import Role
 from shop.orders import (
+    addresses,
     aftercare,
+    cart,
+    checkout_forms,
     flows,
+    group_flows,
     part_delivery,
     payment_records,
     pickup_code,
-    placing,
     queries,
     season,
     services,
@@ -68,11 +71,8 @@ def explain(exc: DomainError) -> str:
     return localise(exc)
 
 
-def _cart() -> dict[str, Any]:
-    cart = session.get(CART) or {}
-    if not isinstance(cart, dict) or "day" not in cart:
-        return {"day": None, "lines": {}}
-    return cart
+def _cart() -> cart.Days:
+    return cart.days_of(session.get(CART))
 
 
 def _parse_day(raw: str | None) -> date:
@@ -103,7 +103,7 @@ def catalogue() -> ResponseReturnValue:
 def product(sku: str) -> ResponseReturnValue:
     runtime = current_runtime()
     now = utcnow()
-    chosen = request.args.get("day") or _cart()["day"]
+    chosen = request.args.get("day") or next(iter(_cart()), None)
     start = season.requested_start(
         request.args.get("from"), season.parse_day(chosen), now, CALENDAR_DAYS
     )
@@ -144,61 +144,61 @@ def cart_add() -> ResponseReturnValue:
         flash(translate("store.cart.day_gone", reason=reason), "error")
         # A sold-out day: the product page names the next open day and offers it.
         return redirect(url_for("store.product", sku=sku, day=day.isoformat()))
-    cart = _cart()
-    if cart["day"] and cart["day"] != day.isoformat() and cart["lines"]:
-        flash(translate("store.cart.other_day", day=cart["day"]), "warning")
+    try:
+        # Another day beside the ones already in the cart is welcome: one checkout places an
+        # order per day (shop.orders.purchases).
+        session[CART] = cart.stored(cart.add(_cart(), day, sku, quantity))
+    except DomainError as exc:
+        flash(localise(exc), "error")
         return redirect(url_for("store.cart_view"))
-    lines = dict(cart["lines"])
-    lines[sku] = lines.get(sku, 0) + quantity
-    check_lines([LineRequest(s, q) for s, q in lines.items()])
-    session[CART] = {"day": day.isoformat(), "lines": lines}
     flash(translate("store.cart.added"), "ok")
     return redirect(url_for("store.cart_view"))
 
 
-def _cart_rows() -> tuple[list[dict[str, Any]], int]:
-    cart = _cart()
-    rows: list[dict[str, Any]] = []
-    total = 0
+def _cart_days() -> tuple[list[dict[str, Any]], int]:
+    """The cart by day: [{"day", "rows", "total"}], and the total of all days."""
+    groups: list[dict[str, Any]] = []
     products = read(services.products_by_sku)
-    for sku, quantity in cart["lines"].items():
-        item = products.get(sku)
-        if item is None:
-            continue
-        line_total = (item.price_fen or 0) * int(quantity)
-        total += line_total
-        rows.append({"product": item, "quantity": quantity, "total": line_total})
-    return rows, total
+    for day, lines in _cart().items():
+        rows: list[dict[str, Any]] = []
+        for sku, quantity in lines.items():
+            item = products.get(sku)
+            if item is None:
+                continue
+            rows.append(
+                {"product": item, "quantity": quantity, "total": (item.price_fen or 0) * quantity}
+            )
+        if rows:
+            groups.append(
+                {
+                    "day": date.fromisoformat(day),
+                    "key": day,
+                    "rows": rows,
+                    "total": sum(r["total"] for r in rows),
+                }
+            )
+    return groups, sum(g["total"] for g in groups)
 
 
 @bp.get("/cart")
 def cart_view() -> ResponseReturnValue:
-    rows, total = _cart_rows()
-    day = _cart()["day"]
-    return render_template(
-        "store/cart.html", rows=rows, total=total, day=date.fromisoformat(day) if day else None
-    )
+    days, total = _cart_days()
+    return render_template("store/cart.html", days=days, total=total)
 
 
 @bp.post("/cart/update")
 def cart_update() -> ResponseReturnValue:
-    cart = _cart()
-    lines: dict[str, int] = {}
-    for sku in cart["lines"]:
-        try:
-            quantity = _parse_quantity(request.form.get(f"qty_{sku}", str(cart["lines"][sku])))
-        except DomainError as exc:
-            flash(localise(exc), "error")
-            return redirect(url_for("store.cart_view"))
-        if quantity > 0:
-            lines[sku] = quantity
-    if lines:
-        try:
-            check_lines([LineRequest(s, q) for s, q in lines.items()])
-        except DomainError as exc:
-            flash(localise(exc), "error")
-            return redirect(url_for("store.cart_view"))
-    session[CART] = {"day": cart["day"] if lines else None, "lines": lines}
+    days = _cart()
+    wanted: dict[tuple[str, str], int] = {}
+    try:
+        for day, lines in days.items():
+            for sku in lines:
+                raw = request.form.get(f"qty_{day}_{sku}")
+                if raw is not None:
+                    wanted[(day, sku)] = _parse_quantity(raw)
+        session[CART] = cart.stored(cart.with_quantities(days, wanted))
+    except DomainError as exc:
+        flash(localise(exc), "error")
     return redirect(url_for("store.cart_view"))
 
 
@@ -212,14 +212,17 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
     runtime = current_runtime()
     points, zones = run(services.checkout_locations)
     user = current_user()
+    book = read(addresses.addresses_of, user.id) if user else []
+    default = next((a for a in book if a.is_default), None)
     defaults = {
         "name": user.name if user else "",
         "mobile": user.mobile if user else "",
         "email": user.email if user else "",
         "fulfilment": "pickup",
         "pickup_point": points[0].code if points else "",
-        "delivery_zone": "",
-        "delivery_address": "",
+        "delivery_zone": default.zone.code if default else "",
+        "delivery_address": default.address if default else "",
+        "address_id": str(default.id) if default else "",
         "payment_method": available_methods(runtime.settings)[-1],
         "notify_channel": "mail",
         "season_reminders": "",  # opting in is a box the customer ticks, never a default
@@ -227,14 +230,13 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
         "accept_part_delivery": "1" if user and user.accept_part_delivery else "",
     }
     defaults.update(form or {})
-    rows, total = _cart_rows()
-    day = _cart()["day"]
+    days, total = _cart_days()
     return {
-        "rows": rows,
+        "days": days,
         "total": total,
-        "day": date.fromisoformat(day) if day else None,
         "points": points,
         "zones": zones,
+        "book": book,
         "methods": available_methods(runtime.settings),
         # Pay at pickup cannot pay for a delivery: without another provider (Stripe today) a
         # delivery could never be completed, so it is not offered at all (issue 10).
@@ -246,34 +248,42 @@ def _checkout_context(form: dict[str, str] | None = None) -> dict[str, Any]:
 
 @bp.get("/checkout")
 def checkout_form() -> ResponseReturnValue:
-    if not _cart()["lines"]:
+    if not _cart():
         return redirect(url_for("store.cart_view"))
     return render_template("store/checkout.html", **_checkout_context())
 
 
 @bp.post("/checkout")
 def checkout_submit() -> ResponseReturnValue:
-    cart = _cart()
-    if not cart["lines"]:
+    days = _cart()
+    if not days:
         return redirect(url_for("store.cart_view"))
-    form = {k: request.form.get(k, "") for k in _checkout_context()["form"]}
+    form = {k: request.form.get(k, "") for k in checkout_forms.FIELDS}
     user = current_user()
-    place = placing.PlaceOrder(
-        day=date.fromisoformat(cart["day"]),
-        lines=[LineRequest(sku, int(q)) for sku, q in cart["lines"].items()],
-        contact=placing.Contact(form["name"], form["mobile"], form["email"]),
-        fulfilment=form["fulfilment"],
-        payment_method=form["payment_method"],
-        pickup_point=form["pickup_point"],
-        delivery_zone=form["delivery_zone"],
-        delivery_address=form["delivery_address"],
-        language=current_language(),
-        notify_channel=form["notify_channel"] or "mail",
-        season_reminders=form["season_reminders"] == "1",
-        accept_part_delivery=form["accept_part_delivery"] == "1",
-    )
+    runtime = current_runtime()
     try:
-        placed = flows.checkout(current_runtime(), place, user_id=user.id if user else None)
+        # A delivery to an address-book entry takes its zone, address, recipient and phone.
+        form = checkout_forms.with_address(form, user.id if user else None)
+        if len(days) > 1:
+            bought = group_flows.checkout_days(
+                runtime,
+                checkout_forms.purchase_request(
+                    checkout_forms.cart_days(days), form, current_language()
+                ),
+                user_id=user.id if user else None,
+            )
+            session.pop(CART, None)
+            if not bought.online:
+                flash(translate("store.status.thanks"), "ok")
+            return redirect(
+                url_for(
+                    "purchases.purchase_page",
+                    public_id=bought.public_id,
+                    token=bought.access_token,
+                )
+            )
+        place = checkout_forms.order_request(days, form, current_language())
+        placed = flows.checkout(runtime, place, user_id=user.id if user else None)
     except DomainError as exc:
         flash(translate("store.checkout.failed", reason=explain(exc)), "error")
         return render_template("store/checkout.html", **_checkout_context(form)), exc.status

@@ -49,14 +49,7 @@ def sync_payment(runtime: Runtime, public_id: str, provider_ref: str) -> str:
         return "pending"
     with transaction(runtime.sessions) as session:
         outcome = payment_records.apply_payment_succeeded(session, provider_ref, amount, utcnow())
-    if outcome.outcome == "refund_due" and outcome.order_public_id and outcome.provider_ref:
-        flows.refund_order(
-            runtime.sessions,
-            runtime.settings,
-            outcome.order_public_id,
-            outcome.provider_ref,
-            outcome.amount_fen,
-        )
+    flows.refund_after_commit(runtime.sessions, runtime.settings, outcome.refunds())
     return outcome.outcome
 
 

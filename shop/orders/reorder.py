@@ -16,12 +16,12 @@ from inventory.runtime import Runtime
 from shop.auth import current_user
 from shop.i18n import translate
 from shop.models import Role
-from shop.orders import order_calendar, services
+from shop.orders import cart, order_calendar, services
 from shop.orders.rules import DayState, OrderNotFound
 from shop.runtime import current_runtime, read
 
 bp = Blueprint("reorder", __name__)
-CART = "cart"  # the storefront's session cart: {"day": iso date, "lines": {sku: quantity}}
+CART = "cart"  # the storefront's session cart (shop.orders.cart)
 
 
 def first_day_for(
@@ -72,7 +72,8 @@ def reorder(public_id: str) -> ResponseReturnValue:
     if day is None:
         flash(translate("reorder.none"), "warning")
         return redirect(url_for("accounts.account"))
-    session[CART] = {"day": day.isoformat(), "lines": wanted}
+    # The reordered lines replace the cart, as one day.
+    session[CART] = cart.stored({day.isoformat(): wanted})
     flash(translate("reorder.done", day=day.isoformat()), "ok")
     return redirect(url_for("store.cart_view"))
 

@@ -23,6 +23,7 @@ from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
 from scheduling.early import check_not_before_day
 from scheduling.planning import calendar as production_calendar
+from shop.orders import payment_records
 from shop.orders.lifecycle import guarded_move, publish_order_event
 from shop.orders.models import (
     CustomerDayCap,
@@ -180,6 +181,7 @@ def place_order(
     now: datetime,
     user_id: int | None = None,
     from_waitlist: bool = False,
+    fast: bool = True,
 ) -> Order:
     """Create the order and take its stock in one transaction: all of it or nothing.
 
@@ -189,13 +191,16 @@ def place_order(
     up to the day itself (`shop.orders.waitlist.claim_offer`).
 
     On PostgreSQL shop.orders.one_trip first tries it in two statements; what it cannot
-    decide alone (or SQLite) comes here.
+    decide alone (or SQLite) comes here. `fast=False` skips that lane: a checkout for several
+    days (shop.orders.purchases) has locked every supply row of all its days first, in id
+    order, and places each day here.
     """
     # The hot path (a pickup or card checkout told by mail) goes in two statements on
     # PostgreSQL; everything else, and anything the one trip is unsure of, comes here, where
     # every check is made and every refusal is worded for the reader.
     plain = (
-        not from_waitlist
+        fast
+        and not from_waitlist
         and request.payment_method in {"pay_at_pickup", "stripe"}
         and request.notify_channel == "mail"
     )
@@ -389,6 +394,8 @@ def cancel_order(
         )
     release(session, order.reservation_ref, reason=f"order cancelled: {reason}"[:200])
     publish_order_event(session, order, "order.cancelled", reason=reason[:200], was=was.value)
+    if was is OrderStatus.PENDING_PAYMENT and (order.purchase_id or order.gift_id):
+        payment_records.retire_shared_payment(session, order)
     if was is OrderStatus.PAID:
         return session.scalar(
             select(PaymentAttempt).where(

@@ -9,15 +9,20 @@ from inventory.runtime import Runtime
 from scheduling.scheduler.jobs import register_job
 from shop import accounts, nav
 from shop.orders import (
+    address_api,
+    address_pages,
     api,
     consumers,
     flows,
+    gift_mail,
     gift_pages,
     notifications,
     pages,
     part_delivery,
     payment_return,
     pickup_pages,
+    purchase_api,
+    purchase_pages,
     reminder_pages,
     reorder,
     season_pages,
@@ -46,8 +51,14 @@ def init_app(app: Flask, runtime: Runtime) -> None:
     reorder.init_app(app, runtime)
     # Issue 14: season reminders (the unsubscribe link, the daily job, the sending consumer).
     reminder_pages.init_app(app, runtime)
+    # Issue 14 (after the sale): the address book and checkouts for several days.
+    address_pages.init_app(app, runtime)
+    address_api.init_app(app, runtime)
+    purchase_pages.init_app(app, runtime)
+    purchase_api.init_app(app, runtime)
     waitlist.register_subscribers(runtime.settings)
     consumers.register_subscribers()
+    gift_mail.register_subscribers()
     part_delivery.register_order_part_policy()
     register_job(
         EXPIRE_UNPAID_JOB,
