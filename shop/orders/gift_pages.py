@@ -98,7 +98,9 @@ def _form_request() -> gifts.GiftRequest:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise gifts.GiftRefused("save the recipient file as CSV in UTF-8") from None
+            raise gifts.GiftRefused(
+                "save the recipient file as CSV in UTF-8", key="msg.gift.not_utf8"
+            ) from None
     return gifts.GiftRequest(
         buyer=placing.Contact(
             request.form.get("name", ""),

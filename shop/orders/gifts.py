@@ -27,6 +27,8 @@ from inventory.errors import DomainError
 from inventory.events import publish
 from inventory.locks import lock_supply
 from inventory.settings import Settings
+from shop.i18n import translate
+from shop.messages import localise
 from shop.orders import addresses, placing, purchases, services
 from shop.orders.models import DeliveryZone, GiftOrder, Order, PickupPoint
 from shop.orders.rules import (
@@ -94,10 +96,16 @@ class GiftRequest:
 
 @dataclass
 class RowErrors:
+    """Each row's problems, worded for the buyer (the gift's language: Chinese by default)."""
+
+    language: str = "zh"
     errors: dict[int, list[str]] = field(default_factory=dict)
 
-    def add(self, row: int, message: str) -> None:
-        self.errors.setdefault(row, []).append(message)
+    def add(self, row: int, key: str, **params: Any) -> None:
+        self.errors.setdefault(row, []).append(translate(key, self.language, **params))
+
+    def refusal(self, row: int, exc: DomainError) -> None:
+        self.errors.setdefault(row, []).append(localise(exc, self.language))
 
 
 def parse_recipients(
@@ -109,12 +117,17 @@ def parse_recipients(
     now: datetime,
     settings: Settings,
     book: Mapping[str, addresses.Delivery] | None = None,
+    language: str = "zh",
 ) -> tuple[list[Recipient], dict[int, list[str]]]:
     """The recipients of a CSV and every row's problems (row numbers as a spreadsheet shows
     them). `products`: sku -> freshness days; `zones`: code -> courier transit days;
     `book`: the buyer's address book by entry name."""
     if len(text.encode()) > MAX_CSV_BYTES:
-        raise GiftRefused(f"the recipient file is larger than {MAX_CSV_BYTES // 1024} KB")
+        raise GiftRefused(
+            f"the recipient file is larger than {MAX_CSV_BYTES // 1024} KB",
+            key="msg.gift.file_too_large",
+            kb=MAX_CSV_BYTES // 1024,
+        )
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [
         c
@@ -123,20 +136,27 @@ def parse_recipients(
     ]
     if missing:
         raise GiftRefused(
-            f"the recipient file needs the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}"
+            f"the recipient file needs the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}",
+            key="msg.gift.columns_missing",
+            columns=", ".join(COLUMNS),
+            missing_columns=", ".join(missing),
         )
-    found = RowErrors()
+    found = RowErrors(language)
     out: list[Recipient] = []
     for number, row in enumerate(reader, start=2):
         if number - 1 > MAX_RECIPIENTS:
-            raise GiftRefused(f"at most {MAX_RECIPIENTS} recipients per gift order")
+            raise GiftRefused(
+                f"at most {MAX_RECIPIENTS} recipients per gift order",
+                key="msg.gift.too_many",
+                limit=MAX_RECIPIENTS,
+            )
         cell = {k: (row.get(k) or "").strip() for k in COLUMNS}
         if not any(cell.values()):
             continue  # a blank line
         if cell["address_book"]:
             entry = (book or {}).get(cell["address_book"])
             if entry is None:
-                found.add(number, f"no address named {cell['address_book']!r} in your address book")
+                found.add(number, "gift.row.no_address", name=cell["address_book"])
             elif (cell["fulfilment"] or "delivery") == "delivery":
                 cell.update(
                     fulfilment="delivery",
@@ -146,44 +166,44 @@ def parse_recipients(
                     mobile=cell["mobile"] or entry.phone,
                 )
         if not cell["name"] or len(cell["name"]) > 120:
-            found.add(number, "name is missing")
+            found.add(number, "gift.row.name")
         if not placing.MOBILE.match(cell["mobile"]):
-            found.add(number, f"mobile {cell['mobile']!r} is not a phone number")
+            found.add(number, "gift.row.mobile", mobile=cell["mobile"])
         freshness = products.get(cell["product"])
         if freshness is None:
-            found.add(number, f"no product {cell['product']!r}")
+            found.add(number, "gift.row.product", sku=cell["product"])
         quantity = 0
         try:
             quantity = int(cell["quantity"])
             if not 1 <= quantity <= MAX_LINE_QUANTITY:
                 raise ValueError
         except ValueError:
-            found.add(number, f"quantity must be 1 to {MAX_LINE_QUANTITY}")
+            found.add(number, "gift.row.quantity", limit=MAX_LINE_QUANTITY)
         day: date | None = None
         try:
             day = date.fromisoformat(cell["day"])
             check_orderable_day(day, now, settings.order_cutoff)
         except ValueError:
-            found.add(number, f"day {cell['day']!r} is not a date like 2027-02-01")
+            found.add(number, "gift.row.day", day=cell["day"])
         except DomainError as exc:
-            found.add(number, exc.message)
+            found.refusal(number, exc)
         fulfilment = cell["fulfilment"] or "pickup"
         if fulfilment == "pickup":
             if (cell["pickup_point"] or "factory") not in points:
-                found.add(number, f"no pickup point {cell['pickup_point']!r}")
+                found.add(number, "gift.row.pickup_point", point=cell["pickup_point"])
         elif fulfilment == "delivery":
             transit = zones.get(cell["delivery_zone"])
             if transit is None:
-                found.add(number, f"no delivery zone {cell['delivery_zone']!r}")
+                found.add(number, "gift.row.zone", zone=cell["delivery_zone"])
             elif freshness is not None:
                 try:
                     delivery_window_days(freshness, transit)
                 except DeliveryRefused as exc:
-                    found.add(number, exc.message)
+                    found.refusal(number, exc)
             if not cell["address"] or len(cell["address"]) > 300:
-                found.add(number, "a delivery needs an address")
+                found.add(number, "gift.row.address")
         else:
-            found.add(number, "fulfilment must be pickup or delivery")
+            found.add(number, "gift.row.fulfilment")
         if number not in found.errors and day is not None:
             out.append(
                 Recipient(
@@ -200,7 +220,7 @@ def parse_recipients(
                 )
             )
     if not out and not found.errors:
-        raise GiftRefused("the recipient file has no recipients")
+        raise GiftRefused("the recipient file has no recipients", key="msg.gift.empty")
     return out, found.errors
 
 
@@ -281,6 +301,7 @@ def place_gift(
         now=now,
         settings=settings,
         book=book,
+        language=request.language,
     )
     if errors:
         raise _refuse(errors)
@@ -334,7 +355,7 @@ def place_gift(
         except DomainError as exc:
             # Sold out for this row's day (or the like): the whole gift is refused, rolled back
             # by the caller, and the row is named.
-            raise _refuse({person.row: [exc.message]}) from None
+            raise _refuse({person.row: [localise(exc, gift.language)]}) from None
         order.gift_id = gift.id
         total += order.total_fen
     gift.total_fen = total

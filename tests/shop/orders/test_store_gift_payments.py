@@ -237,7 +237,9 @@ def test_a_recipient_row_can_name_an_address_book_entry_of_the_signed_in_buyer(
     headers = {"X-CSRF-Token": token}
     refused = client.post("/api/v1/gifts", json=gift_json(unknown), headers=headers)
     assert refused.status_code == 422
-    assert "no address named '没有这个'" in refused.get_json()["details"]["rows"][0]["errors"][0]
+    assert (
+        "地址簿中没有名为“没有这个”的地址" in refused.get_json()["details"]["rows"][0]["errors"][0]
+    )
     placed = client.post("/api/v1/gifts", json=gift_json(csv), headers=headers)
     assert placed.status_code == 201, placed.get_data(as_text=True)
     with shop.sessions() as s:

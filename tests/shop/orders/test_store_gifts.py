@@ -3,6 +3,8 @@ a link per recipient without prices; every recipient's gaogan inside its freshne
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -57,8 +59,15 @@ def test_fifty_recipients_with_two_bad_rows_are_refused_naming_both_then_placed_
     assert "第 7, 30 行" in body["message"]
     rows = {r["row"]: " ".join(r["errors"]) for r in body["details"]["rows"]}
     assert set(rows) == {7, 30}
-    assert "no product 'GG-NOPE'" in rows[7]
-    assert "stays fresh for only 1 day" in rows[30]  # Beijing is a day away: stale on arrival
+    # Worded for the buyer: Chinese by default, English when the gift is in English.
+    assert "没有商品“GG-NOPE”" in rows[7]
+    assert not re.search(r"[A-Za-z]{4,} [a-z]{3,}", rows[7] + rows[30]), rows
+    english = client.post(
+        "/api/v1/gifts", json={**gift_json(staff_csv(shop, bad)), "language": "en"}
+    ).get_json()
+    rows_en = {r["row"]: " ".join(r["errors"]) for r in english["details"]["rows"]}
+    assert "no product 'GG-NOPE'" in rows_en[7]
+    assert "stays fresh for only 1 day" in rows_en[30]  # Beijing is a day away: stale on arrival
     with shop.sessions() as s:
         assert s.scalar(select(func.count()).select_from(GiftOrder)) == 0
         assert s.scalar(select(func.count()).select_from(Order)) == 0  # nothing was taken
