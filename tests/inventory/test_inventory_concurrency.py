@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -29,6 +28,7 @@ from inventory.models import (
 from inventory.production import hand_out, receive_production
 from inventory.reservations import Line, confirm, expire_holds, release, reserve
 from tests.inventory.conftest import CLASSIC, HOLD, NOW, OSMANTHUS, Floor, day
+from tests.support.races import race
 
 pytestmark = pytest.mark.postgres
 
@@ -44,34 +44,7 @@ def wide_engine(database_url: str, floor: Floor) -> Iterator[Engine]:
 
 
 def _race(factory: sessionmaker[Session], jobs: list[Callable[[Session], object]]) -> list[object]:
-    """Run each job in its own thread and session; all start together at a barrier.
-
-    Each thread connects before the barrier, so the race is over the rows, not the pool.
-    Returns per job the value or the exception it raised.
-    """
-    barrier = threading.Barrier(len(jobs), timeout=30)
-    outcomes: list[object] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[Session], object]) -> None:
-        session = factory()
-        try:
-            session.connection()  # check out (and open) the connection now
-            session.rollback()
-            barrier.wait()
-            with session.begin():
-                outcomes[index] = job(session)
-        except Exception as exc:  # every outcome is asserted by the test
-            outcomes[index] = exc
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a client hung"
-    return outcomes
+    return race(factory, jobs, join_timeout=60)
 
 
 def _live_claims(session: Session) -> dict[int, int]:

@@ -3,7 +3,6 @@ deadlock, no oversold supply row, and every purchase has all its days or none.""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -22,6 +21,7 @@ from shop.orders import placing, purchases
 from shop.orders.models import Order, Purchase
 from shop.orders.rules import LineRequest
 from tests.shop.orders.conftest import Shop
+from tests.support.races import race
 
 pytestmark = pytest.mark.postgres
 
@@ -38,31 +38,7 @@ def wide_engine(database_url: str, shop: Shop) -> Iterator[Engine]:
 
 
 def _race(factory: sessionmaker[Session], jobs: list[Callable[[Session], object]]) -> list[object]:
-    """Each job in its own thread and transaction, all released together by a barrier
-    (connections are opened before it, so the race is over the rows, not the pool)."""
-    barrier = threading.Barrier(len(jobs), timeout=30)
-    outcomes: list[object] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[Session], object]) -> None:
-        session = factory()
-        try:
-            session.connection()
-            session.rollback()
-            barrier.wait()
-            with session.begin():
-                outcomes[index] = job(session)
-        except Exception as exc:  # every outcome is asserted by the test
-            outcomes[index] = exc
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a client hung"
-    return outcomes
+    return race(factory, jobs, join_timeout=120)
 
 
 def test_multi_day_checkouts_whose_rows_cross_never_deadlock_oversell_or_half_place(
