@@ -159,7 +159,7 @@ def _cart_rows() -> tuple[list[dict[str, Any]], int]:
     cart = _cart()
     rows: list[dict[str, Any]] = []
     total = 0
-    products = read(services.products_by_sku)
+    products = read(services.shop_products)
     for sku, quantity in cart["lines"].items():
         item = products.get(sku)
         if item is None:
