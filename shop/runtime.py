@@ -12,6 +12,7 @@ WSGI and CLI entry points.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
 from flask import Flask, current_app
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from inventory.db import transaction
 from inventory.runtime import Runtime
+from scheduling.scheduler.clock import clock_for
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -38,6 +40,13 @@ def get_runtime(app: Flask) -> Runtime:
 def current_runtime() -> Runtime:
     """The runtime of the app handling the current request (or app context)."""
     return get_runtime(current_app)
+
+
+def clock_now() -> datetime:
+    """The time the order desk stamps: the rehearsal clock (GAOGAN_CLOCK_FILE) when one is
+    set, the one `gaogan orders advance` and the scheduler read, so a rehearsed day can be run
+    at the desk without the CLI; else the wall clock."""
+    return clock_for(current_runtime().settings).now()
 
 
 def run(use_case: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

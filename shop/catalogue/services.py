@@ -336,6 +336,7 @@ def price_history(session: Session, sku: str | None = None) -> list[PriceChangeV
         .limit(500)
     )
     if sku:
+        _item(session, sku)  # an unknown product is a 404, not an empty history
         stmt = stmt.where(PriceChange.sku == sku)
     return [
         PriceChangeView(

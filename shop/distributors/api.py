@@ -507,7 +507,7 @@ class PriceList(MethodView):
     @blp.doc(security=SECURITY)
     def get(self) -> list[Any]:
         distributor_id = caller_distributor_id()
-        return read(prices.price_list, distributor_id)
+        return read(prices.price_list, distributor_id, bookable_only=True)
 
 
 @blp.route("/tokens")

@@ -23,6 +23,7 @@ from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
 from shop.distributors.accounts import get_distributor
 from shop.distributors.common import atomic, day_slots, is_open_day, priced_lines, publish_booking
+from shop.distributors.credit import AccountSuspended, check_credit, lock_account
 from shop.distributors.errors import BookingNotFound, BookingStateError, QuotaExceeded
 from shop.distributors.models import (
     Booking,
@@ -91,6 +92,11 @@ def _check_quota(
             )
 
 
+def _value(priced: Sequence[tuple[str, int, int, int]]) -> int:
+    """What the lines are worth at the distributor's case prices, in fen."""
+    return sum(cases * price for _, cases, _, price in priced)
+
+
 @atomic
 def create_booking(
     session: Session,
@@ -105,15 +111,16 @@ def create_booking(
     standing_order_id: int | None = None,
     note: str = "",
     enforce_cutoff: bool = True,
+    wait_for_account: bool = True,
 ) -> Booking:
     """Book a slot seat and reserve the stock, all or nothing.
 
-    Order of locks: the slot row (one guarded UPDATE), then the supply rows (inside
-    reservations.reserve, by id): every booking path takes them in this order.
+    Order of locks: the distributor row (suspension and credit limit, `credit.lock_account`),
+    the slot row (one guarded UPDATE), then the supply rows (inside reservations.reserve, by
+    id): every booking path takes them in this order. `wait_for_account=False` for callers
+    already holding slot or supply rows (the waitlist, standing orders): see `credit`.
     """
-    distributor = get_distributor(session, distributor_id)
-    if not distributor.active:
-        raise DomainError("this distributor account is suspended", key="msg.dist.suspended")
+    lock_account(session, distributor_id, wait=wait_for_account)
     if enforce_cutoff:
         check_cutoff(day, now, rules, "book")
     if not is_open_day(session, day):
@@ -127,6 +134,7 @@ def create_booking(
     check_slot_ready(slot, rules)
     priced = priced_lines(session, distributor_id, day, lines)
     _check_quota(session, distributor_id, day, priced)
+    check_credit(session, distributor_id, _value(priced))
     booking = Booking(
         distributor_id=distributor_id,
         day=day,
@@ -192,7 +200,9 @@ def change_booking(
     slot_id: int | None = None,
 ) -> Booking:
     """Move to another slot and/or change quantities before the cut-off, atomically: the old
-    seat and stock are given back in the same transaction as the new ones are taken."""
+    seat and stock are given back in the same transaction as the new ones are taken. A
+    suspended account changes nothing; more goods must fit under the credit limit."""
+    lock_account(session, distributor_id)
     booking = get_booking(session, distributor_id, booking_id, lock=True)
     if booking.status is not BookingStatus.CONFIRMED:
         raise BookingStateError(
@@ -215,6 +225,8 @@ def change_booking(
         new = {sku: cases for sku, cases, _, _ in priced}
         if old != new:
             _check_quota(session, distributor_id, booking.day, priced, excluding_booking=booking.id)
+            if _value(priced) > sum(ln.cases * ln.case_price_fen for ln in booking.lines):
+                check_credit(session, distributor_id, _value(priced), excluding_booking=booking.id)
             reservations.change(
                 session,
                 booking.ref,
@@ -290,6 +302,8 @@ def join_waitlist(
     reason: str = "",
     standing_order_id: int | None = None,
 ) -> WaitlistEntry:
+    if not get_distributor(session, distributor_id).active:
+        raise AccountSuspended("this distributor account is suspended", key="msg.dist.suspended")
     priced = priced_lines(session, distributor_id, day, lines)
     entry = WaitlistEntry(
         distributor_id=distributor_id,
@@ -350,6 +364,7 @@ def serve_waitlist(session: Session, rules: SlotRules, day: date, *, now: dateti
                         source="waitlist",
                         standing_order_id=entry.standing_order_id,
                         enforce_cutoff=False,
+                        wait_for_account=False,
                     )
             except SlotFull:
                 continue

@@ -20,6 +20,7 @@ from scheduling.pickup import slots as slot_rules
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
 from scheduling.planning import calendar
+from shop.catalogue.channels import DISTRIBUTOR, check_sold_on
 from shop.distributors.errors import NotOnPriceList
 from shop.distributors.models import Booking, CasePack, DistributorPrice
 
@@ -79,6 +80,9 @@ def priced_lines(
         raise InvalidQuantity(
             "a booking needs at least one product with a number of cases", key="msg.dist.no_cases"
         )
+    # A product the manager does not sell to distributors is refused by name, even if an
+    # old price list still has it (catalogue channels).
+    check_sold_on(session, DISTRIBUTOR, cleaned)
     result = []
     for sku, cases in sorted(cleaned.items()):
         if cases < 0:

@@ -16,19 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from inventory.errors import DomainError
 from inventory.events import publish
 from shop.auth import MIN_PASSWORD_LENGTH, create_user
-from shop.distributors import accounts
+from shop.distributors import accounts, credit
 from shop.distributors import prices as bookings
 from shop.distributors.models import (
-    Booking,
-    BookingLine,
-    BookingStatus,
     Distributor,
     DistributorContact,
 )
@@ -69,7 +66,10 @@ class AccountView:
     preference: str
     preferred_slot: str
     note: str
-    balance_fen: int
+    balance_fen: int  # the statement: collected goods less payments
+    open_bookings_fen: int  # booked, not yet collected
+    open_balance_fen: int  # the two together: what the credit limit is held against
+    credit_available_fen: int | None  # None: no credit limit set
     accept_part_delivery: bool = False
     contacts: list[dict[str, str]] = field(default_factory=list)
     users: list[dict[str, object]] = field(default_factory=list)
@@ -122,21 +122,8 @@ def _contacts(contacts: Sequence[ContactIn]) -> list[DistributorContact]:
 
 
 def balance_fen(session: Session, distributor_id: int, *, before: date | None = None) -> int:
-    """What the distributor owes: collected goods priced as booked, less payments received
-    (both before `before` when given)."""
-    charges = select(
-        func.coalesce(func.sum(BookingLine.cases * BookingLine.case_price_fen), 0)
-    ).join(Booking, Booking.id == BookingLine.booking_id)
-    charges = charges.where(
-        Booking.distributor_id == distributor_id, Booking.status == BookingStatus.COLLECTED
-    )
-    paid = select(func.coalesce(func.sum(AccountPayment.amount_fen), 0)).where(
-        AccountPayment.distributor_id == distributor_id
-    )
-    if before is not None:
-        charges = charges.where(Booking.day < before)
-        paid = paid.where(AccountPayment.received_on < before)
-    return int(session.scalar(charges) or 0) - int(session.scalar(paid) or 0)
+    """What the distributor owes on its statement (`shop.distributors.credit`)."""
+    return credit.statement_balance_fen(session, distributor_id, before=before)
 
 
 def account_view(session: Session, distributor_id: int) -> AccountView:
@@ -147,6 +134,7 @@ def account_view(session: Session, distributor_id: int) -> AccountView:
     users = session.scalars(
         select(User).where(User.distributor_id == distributor_id).order_by(User.id)
     )
+    standing = credit.credit_of(session, distributor_id)
     return AccountView(
         id=d.id,
         code=d.code,
@@ -159,7 +147,10 @@ def account_view(session: Session, distributor_id: int) -> AccountView:
         preference=terms.preference if terms else "pickup",
         preferred_slot=terms.preferred_slot if terms else "",
         note=terms.note if terms else "",
-        balance_fen=balance_fen(session, distributor_id),
+        balance_fen=standing.statement_fen,
+        open_bookings_fen=standing.open_bookings_fen,
+        open_balance_fen=standing.open_fen,
+        credit_available_fen=standing.available_fen,
         accept_part_delivery=d.accept_part_delivery,
         contacts=[
             {"name": c.name, "phone": c.phone, "email": c.email, "role": c.role} for c in d.contacts

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from inventory import catalog
 from inventory.errors import DomainError, InvalidQuantity
 from inventory.models import Item
+from shop.catalogue.channels import DISTRIBUTOR, not_sold_on
 from shop.distributors.accounts import get_distributor
 from shop.distributors.models import (
     Booking,
@@ -84,7 +85,12 @@ class PriceListEntry:
     case_price_fen: int
 
 
-def price_list(session: Session, distributor_id: int) -> list[PriceListEntry]:
+def price_list(
+    session: Session, distributor_id: int, *, bookable_only: bool = False
+) -> list[PriceListEntry]:
+    """The distributor's price list. `bookable_only`: without the products the catalogue
+    does not sell to distributors (what the portal offers); the manager sees them all."""
+    hidden = not_sold_on(session, DISTRIBUTOR) if bookable_only else set()
     rows = session.execute(
         select(DistributorPrice, CasePack, Item)
         .join(CasePack, CasePack.sku == DistributorPrice.sku)
@@ -95,6 +101,7 @@ def price_list(session: Session, distributor_id: int) -> list[PriceListEntry]:
     return [
         PriceListEntry(p.sku, item.name_zh, item.name_en, pack.pieces, p.case_price_fen)
         for p, pack, item in rows
+        if p.sku not in hidden
     ]
 
 
@@ -135,7 +142,7 @@ def monthly_statement(
 
 def price_skus(session: Session, distributor_id: int) -> list[str]:
     """The products a distributor can book: the form fields the portal reads cases from."""
-    return [entry.sku for entry in price_list(session, distributor_id)]
+    return [entry.sku for entry in price_list(session, distributor_id, bookable_only=True)]
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,11 @@ from inventory.rules import local_moment
 from scheduling.errors import SlotFull
 from scheduling.pickup.slots import SlotRules
 from scheduling.pickup.standing_orders import Occurrence, StandingPattern, days_between, occurrences
+from shop.catalogue.channels import NotSoldHere
 from shop.distributors.accounts import get_distributor
 from shop.distributors.bookings import cancel_booking, create_booking, join_waitlist, serve_waitlist
 from shop.distributors.common import atomic, closed_days, day_slots, priced_lines
+from shop.distributors.credit import AccountBusy, AccountSuspended, CreditLimitExceeded
 from shop.distributors.errors import QuotaExceeded, StandingOrderNotFound
 from shop.distributors.models import (
     Booking,
@@ -277,13 +279,22 @@ def _book_occurrence(
                 source="standing",
                 standing_order_id=occurrence.order_id,
                 enforce_cutoff=False,
+                # This run already holds other accounts' slot and supply rows: never wait
+                # for an account's lock (shop.distributors.credit).
+                wait_for_account=False,
             )
         except DayClosed:
             return None  # production closed that day after all: nothing to book or wait for
+        except (AccountSuspended, NotSoldHere, AccountBusy):
+            # Suspended, or a product no longer sold to distributors: nothing is booked and
+            # nothing waits. A busy account is simply tried again at the next hourly run.
+            return None
         except SlotFull as exc:
             refusal = exc
             continue
-        except (SoldOut, QuotaExceeded) as exc:
+        except (SoldOut, QuotaExceeded, CreditLimitExceeded) as exc:
+            # Over the credit limit: it waits, and each run serves the waitlist first, so
+            # it is booked once a payment brings the balance down.
             refusal = exc
             break
     join_waitlist(
@@ -302,4 +313,7 @@ def standing_overview(
     session: Session, distributor_id: int
 ) -> tuple[list[PriceListEntry], list[StandingOrder]]:
     """The standing-orders page: the products one can order and the active orders."""
-    return price_list(session, distributor_id), list_standing_orders(session, distributor_id)
+    return (
+        price_list(session, distributor_id, bookable_only=True),
+        list_standing_orders(session, distributor_id),
+    )

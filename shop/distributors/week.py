@@ -42,7 +42,7 @@ def week_view(
 ) -> WeekView:
     first, last = days[0], days[-1]
     distributor = get_distributor(session, distributor_id)
-    prices = price_list(session, distributor_id)
+    prices = price_list(session, distributor_id, bookable_only=True)
     bookings = list_bookings(session, distributor_id, first, last)
     closed = closed_days(session, first, last)
     slot_rows = {day: day_slots(session, day, rules) if day >= today else [] for day in days}

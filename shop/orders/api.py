@@ -19,7 +19,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from inventory.catalog import get_product, list_products
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.api import get_api
@@ -180,15 +179,16 @@ class PlacedOut(Schema):
 class Products(MethodView):
     @blp.response(200, ProductSchema(many=True))
     def get(self) -> Any:
-        """Active products, by SKU."""
-        return read(list_products)
+        """Active products sold in the online shop, by SKU."""
+        return list(read(services.shop_products).values())
 
 
 @blp.route("/products/<sku>")
 class ProductOne(MethodView):
     @blp.response(200, ProductSchema)
     def get(self, sku: str) -> Any:
-        return read(get_product, sku)
+        """One product of the online shop (404 when unknown or not sold there)."""
+        return read(services.shop_product, sku)
 
 
 @blp.route("/availability")

@@ -8,7 +8,6 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from inventory.db import utcnow
 from inventory.rules import local_day
 from shop.auth import current_user, require_role
 from shop.orders import desk, desk_refunds
@@ -21,7 +20,7 @@ from shop.orders.desk_rules import (
     STATUSES,
 )
 from shop.refusals import bilingual_validation_errors
-from shop.runtime import current_runtime, read, run
+from shop.runtime import clock_now, current_runtime, read, run
 from shop.staff.rules import DESK_ROLES
 
 blp = Blueprint(
@@ -130,7 +129,7 @@ def _order_json(public_id: str) -> dict[str, Any]:
 def list_orders(query: dict[str, Any]) -> Any:
     """A day's customer orders and distributor bookings (default: today), filtered."""
     flt = desk.DeskFilter(
-        day=query["day"] or local_day(utcnow()),
+        day=query["day"] or local_day(clock_now()),
         pickup_point=query["pickup_point"],
         slot_id=query["slot"],
         channel=query["channel"],
@@ -146,7 +145,7 @@ def list_orders(query: dict[str, Any]) -> Any:
 @blp.arguments(PackingQuerySchema, location="query")
 def packing_list(query: dict[str, Any]) -> Any:
     """What to pack for a day: totals per product and every live order and booking."""
-    packing = read(desk.packing_list, query["day"] or local_day(utcnow()), query["pickup_point"])
+    packing = read(desk.packing_list, query["day"] or local_day(clock_now()), query["pickup_point"])
     return {
         "day": packing.day.isoformat(),
         "totals": [
@@ -173,7 +172,7 @@ def mark_order(body: dict[str, Any], public_id: str) -> Any:
         public_id[:40],
         body["status"],
         user_id=_uid(),
-        now=utcnow(),
+        now=clock_now(),
         override_reason=body["override_reason"],
     )
     return _order_json(public_id[:40])
@@ -190,7 +189,7 @@ def take_payment(body: dict[str, Any], public_id: str) -> Any:
         method=body["method"],
         amount_fen=body["amount_fen"],
         user_id=_uid(),
-        now=utcnow(),
+        now=clock_now(),
     )
     return _order_json(public_id[:40])
 
@@ -205,7 +204,7 @@ def cancel_order(body: dict[str, Any], public_id: str) -> Any:
         public_id[:40],
         reason=body["reason"],
         user_id=_uid(),
-        now=utcnow(),
+        now=clock_now(),
     )
     if refund_id is not None:
         runtime = current_runtime()
@@ -225,7 +224,7 @@ def refund_order(body: dict[str, Any], public_id: str) -> Any:
         reason=body["reason"],
         request_key=body["request_key"],
         user_id=_uid(),
-        now=utcnow(),
+        now=clock_now(),
     )
     runtime = current_runtime()
     desk_refunds.issue_refund(runtime.sessions, runtime.settings, refund.id)
@@ -237,5 +236,5 @@ def refund_order(body: dict[str, Any], public_id: str) -> Any:
 @blp.arguments(BookingMarkSchema)
 def mark_booking(body: dict[str, Any], booking_id: int) -> Any:
     """Check a distributor's booking in, or hand its goods out."""
-    status = run(desk.mark_booking, booking_id, body["action"], now=utcnow())
+    status = run(desk.mark_booking, booking_id, body["action"], now=clock_now())
     return {"booking_id": booking_id, "status": status}

@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.rules import local_day
 from shop.auth import current_user, require_role
@@ -21,7 +20,7 @@ from shop.i18n import current_language, translate, yuan
 from shop.orders import aftercare, desk, desk_refunds
 from shop.orders.desk_rules import CHANNELS, COUNTER_METHODS, MAX_QUERY, PAYMENT_STATES, STATUSES
 from shop.refusals import Refused
-from shop.runtime import current_runtime, read, run
+from shop.runtime import clock_now, current_runtime, read, run
 from shop.staff.rules import DESK_ROLES
 
 bp = Blueprint("desk", __name__, url_prefix="/manager/orders")
@@ -36,7 +35,7 @@ def _user_id() -> int:
 
 def _day(raw: str | None) -> date:
     if not raw:
-        return local_day(utcnow())
+        return local_day(clock_now())
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
@@ -83,7 +82,7 @@ def day_list() -> ResponseReturnValue:
         payments=PAYMENT_STATES,
         methods=COUNTER_METHODS,
         # Before the day the goods are not made: marking needs a reason (issue 10, item 5).
-        day_is_future=flt.day > local_day(utcnow()),
+        day_is_future=flt.day > local_day(clock_now()),
     )
 
 
@@ -104,7 +103,7 @@ def order(public_id: str) -> ResponseReturnValue:
         methods=COUNTER_METHODS,
         request_key=secrets.token_hex(12),
         # Before its day the goods are not made: marking it ready needs a reason (issue 10).
-        order_is_future=view.day > local_day(utcnow()),
+        order_is_future=view.day > local_day(clock_now()),
     )
 
 
@@ -117,7 +116,7 @@ def mark(public_id: str) -> ResponseReturnValue:
             public_id[:40],
             request.form.get("target", ""),
             user_id=_user_id(),
-            now=utcnow(),
+            now=clock_now(),
             override_reason=request.form.get("override_reason", "").strip()[:200] or None,
         )
         flash(
@@ -138,7 +137,7 @@ def paid(public_id: str) -> ResponseReturnValue:
             public_id[:40],
             method=request.form.get("method", ""),
             user_id=_user_id(),
-            now=utcnow(),
+            now=clock_now(),
         )
         flash(translate("desk.done.paid", amount=yuan(payment.amount_fen)), "ok")
     except DomainError as exc:
@@ -162,7 +161,7 @@ def cancel(public_id: str) -> ResponseReturnValue:
             public_id[:40],
             reason=request.form.get("reason", ""),
             user_id=_user_id(),
-            now=utcnow(),
+            now=clock_now(),
         )
         _issue(refund_id)
         flash(translate("desk.done.cancelled", number=public_id), "ok")
@@ -183,7 +182,7 @@ def refund(public_id: str) -> ResponseReturnValue:
             reason=request.form.get("reason", ""),
             request_key=request.form.get("request_key", ""),
             user_id=_user_id(),
-            now=utcnow(),
+            now=clock_now(),
         )
         _issue(refund.id)
         state = read(desk_refunds.refund_state, refund.id)
@@ -202,7 +201,7 @@ def refund(public_id: str) -> ResponseReturnValue:
 @require_role(*DESK_ROLES)
 def mark_booking(booking_id: int) -> ResponseReturnValue:
     try:
-        status = run(desk.mark_booking, booking_id, request.form.get("action", ""), now=utcnow())
+        status = run(desk.mark_booking, booking_id, request.form.get("action", ""), now=clock_now())
         flash(
             translate(
                 "desk.done.marked", number=f"B{booking_id}", status=translate(f"desk.st.{status}")

@@ -278,7 +278,7 @@ def place_gift(
         )
     services.ensure_locations(session)
     products = {
-        sku: item.freshness_days or 1 for sku, item in services.products_by_sku(session).items()
+        sku: item.freshness_days or 1 for sku, item in services.shop_products(session).items()
     }
     points = {p.code for p in session.scalars(select(PickupPoint).where(PickupPoint.active))}
     zones = {

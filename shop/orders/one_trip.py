@@ -19,10 +19,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
-from inventory.models import OutboxEvent
+from inventory.models import Item, OutboxEvent
 from inventory.one_trip import (
     _next_id,
     attach,
@@ -39,6 +39,8 @@ from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
 from scheduling.planning.calendar import production_given
 from scheduling.planning.models import CalendarEntry
+from shop.catalogue.channels import SHOP, sold_on
+from shop.catalogue.models import ProductProfile
 from shop.orders import placing
 from shop.orders.models import (
     CustomerDayCap,
@@ -77,6 +79,9 @@ def place_order_in_one_trip(
         "day_cap": select(CustomerDayCap.max_pieces)
         .where(CustomerDayCap.day == request.day)
         .scalar_subquery(),
+        # Lines of products the manager does not sell in the online shop: the ordinary path
+        # refuses them in words. (An alias: the snapshot's own FROM is `items`.)
+        "off_shop": _off_shop({ln.sku for ln in lines}),
     }
     pickup = request.fulfilment == Fulfilment.PICKUP.value
     delivery = request.fulfilment == Fulfilment.DELIVERY.value
@@ -103,7 +108,7 @@ def place_order_in_one_trip(
 
     # Whatever would be refused, or needs more than this snapshot, takes the ordinary path,
     # which refuses with the reader's words (a refusal is not the hot path).
-    if facts["day_cap"] is not None:
+    if facts["day_cap"] is not None or facts["off_shop"]:
         return None
     if not production_given(request.day, facts["cal_official"], facts["cal_production"]):
         return None
@@ -206,3 +211,15 @@ def place_order_in_one_trip(
     attach(session, order)
     finish(session, planned, made)
     return order
+
+
+def _off_shop(skus: set[str]) -> Any:
+    """How many of `skus` the catalogue keeps out of the online shop (a scalar subquery)."""
+    product = aliased(Item)
+    return (
+        select(func.count())
+        .select_from(ProductProfile)
+        .join(product, product.id == ProductProfile.item_id)
+        .where(product.sku.in_(sorted(skus)), ~sold_on(SHOP))
+        .scalar_subquery()
+    )

@@ -158,7 +158,7 @@ def cart_add() -> ResponseReturnValue:
 def _cart_days() -> tuple[list[dict[str, Any]], int]:
     """The cart by day: [{"day", "rows", "total"}], and the total of all days."""
     groups: list[dict[str, Any]] = []
-    products = read(services.products_by_sku)
+    products = read(services.shop_products)
     for day, lines in _cart().items():
         rows: list[dict[str, Any]] = []
         for sku, quantity in lines.items():

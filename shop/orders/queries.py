@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from inventory.atp import available_to_promise
-from inventory.catalog import get_product
 from inventory.db import utcnow
 from inventory.models import Item
 from inventory.settings import Settings
@@ -30,8 +29,8 @@ class ProductDays:
 def catalogue_calendars(
     session: Session, *, settings: Settings, now: datetime, days: int
 ) -> tuple[list[Item], dict[str, list[DayState]]]:
-    """Every active product and its next `days` days of availability."""
-    products = services.products_by_sku(session)
+    """Every active product of the online shop and its next `days` days of availability."""
+    products = services.shop_products(session)
     calendars = order_calendar.calendars(
         session, list(products), settings=settings, now=now, days=days
     )
@@ -47,8 +46,9 @@ def product_days(
     start: date | None = None,
     days: int = CALENDAR_DAYS,
 ) -> ProductDays:
-    """One product (404 when unknown) and its order calendar from `start` (default tomorrow)."""
-    item = get_product(session, sku)
+    """One product (404 when unknown or not sold in the online shop) and its order calendar
+    from `start` (default tomorrow)."""
+    item = services.shop_product(session, sku)
     return ProductDays(
         item,
         order_calendar.calendar(session, sku, settings=settings, now=now, start=start, days=days),
@@ -66,7 +66,7 @@ def availability(
     session: Session, product: str, start: date, end: date, now: datetime
 ) -> Availability:
     """What can still be promised of a product per day, and the days production is closed."""
-    sku = get_product(session, product).sku
+    sku = services.shop_product(session, product).sku
     atp = available_to_promise(session, [sku], start, end, now=now).get(sku, {})
     return Availability(sku, atp, order_calendar.closed_days(session, [sku], start, end))
 

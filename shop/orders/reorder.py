@@ -52,7 +52,7 @@ def _plan(
     wanted: dict[str, int] = {}
     for line in order.lines:
         wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
-    active = services.products_by_sku(db)
+    active = services.shop_products(db)
     wanted = {sku: q for sku, q in wanted.items() if sku in active}
     calendars = order_calendar.calendars(
         db, list(wanted), settings=current_runtime().settings, now=utcnow()

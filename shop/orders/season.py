@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from inventory.catalog import get_product
 from inventory.errors import DomainError
 from inventory.rules import local_day
 from inventory.settings import Settings
@@ -148,7 +147,7 @@ def season_view(
         markers = season_markers(year)
     except CalendarError as exc:
         raise DomainError(str(exc), field="year") from None
-    product = get_product(session, sku)
+    product = services.shop_product(session, sku)
     freshness = product.freshness_days or 1
     first = markers[0].day
     last = markers[-1].day + timedelta(days=DAYS_AFTER_FESTIVAL)

@@ -10,12 +10,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import Schema, fields, validate
 
-from inventory.catalog import list_products
 from inventory.db import utcnow
 from inventory.errors import DomainError
 from inventory.runtime import Runtime
 from shop.api import get_api
-from shop.orders import season
+from shop.orders import season, services
 from shop.orders.season import SeasonView
 from shop.runtime import current_runtime, read
 
@@ -31,7 +30,7 @@ FIRST_YEAR, LAST_YEAR = 1901, 2099  # what the lunar library covers
 
 def _view(session: Any, year: int, sku: str | None) -> SeasonView:
     if sku is None:
-        products = list_products(session)
+        products = list(services.shop_products(session).values())
         if not products:
             raise DomainError("there is nothing to order yet", field="product")
         sku = products[0].sku
@@ -67,7 +66,7 @@ def season_page() -> ResponseReturnValue:
     if sku is not None and len(sku) > 40:
         raise DomainError("no such product", field="product")
     view = read(_view, year, sku)
-    products = read(list_products)
+    products = list(read(services.shop_products).values())
     return render_template(
         "store/season.html",
         view=view,

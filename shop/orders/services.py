@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from inventory.catalog import list_products
+from inventory.catalog import get_product, list_products
 from inventory.db import is_postgres
 from inventory.errors import DayClosed, DomainError, UnknownItem
 from inventory.events import publish
@@ -23,6 +23,7 @@ from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
 from scheduling.early import check_not_before_day
 from scheduling.planning import calendar as production_calendar
+from shop.catalogue.channels import SHOP, check_sold_on, not_sold_on
 from shop.orders import payment_records
 from shop.orders.lifecycle import guarded_move, publish_order_event
 from shop.orders.models import (
@@ -170,7 +171,21 @@ def _delivery_zone(session: Session, code: str) -> DeliveryZone | None:
 
 
 def products_by_sku(session: Session) -> dict[str, Item]:
+    """Every active product (the desk and the reports name them all)."""
     return {p.sku: p for p in list_products(session)}
+
+
+def shop_products(session: Session) -> dict[str, Item]:
+    """The active products sold in the online shop: what the storefront lists."""
+    hidden = not_sold_on(session, SHOP)
+    return {sku: p for sku, p in products_by_sku(session).items() if sku not in hidden}
+
+
+def shop_product(session: Session, sku: str) -> Item:
+    """One product of the online shop; a product not sold there is a 404 to customers."""
+    item = get_product(session, sku)
+    check_sold_on(session, SHOP, [item.sku], status=404)
+    return item
 
 
 def place_order(
@@ -247,6 +262,8 @@ def place_order(
             raise UnknownItem(
                 f"no product with SKU {line.sku!r}", key="msg.checkout.no_product", sku=line.sku
             )
+    # The manager may sell a product to distributors only (catalogue channels).
+    check_sold_on(session, SHOP, [ln.sku for ln in lines])
 
     window: int | None = None
     pickup: PickupPoint | None = None

@@ -88,7 +88,7 @@ def join(
     """Put the customer on the list of a sold-out day (only a sold-out one: an open day is
     ordered, a closed or past day will not come back)."""
     (line,) = check_lines([LineRequest(request.sku, request.quantity)])
-    product = get_product(session, request.sku)
+    product = services.shop_product(session, request.sku)
     contact = placing.check_contact(request.contact)
     if request.notify_channel not in CHANNELS:
         raise DomainError(

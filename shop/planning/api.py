@@ -12,13 +12,14 @@ from marshmallow import Schema, fields, validate
 
 from inventory.errors import DomainError
 from scheduling.planning import calendar as cal
+from scheduling.planning.forecast_basis import forecast_basis
 from scheduling.planning.plan_runs import PlanRunActive
 from scheduling.planning.plans import PlanRequest
 from shop.api import get_api
 from shop.auth import current_user, require_role
 from shop.models import Role
 from shop.planning import progress, services
-from shop.runtime import current_runtime, run
+from shop.runtime import current_runtime, read, run
 
 blp = Blueprint(
     "planning",
@@ -96,6 +97,47 @@ class ScenarioSchema(Schema):
 
 class CalendarQuerySchema(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=1901, max=2099))
+
+
+class BasisQuerySchema(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+@blp.route("/forecast-basis", methods=["GET"])
+@require_role(Role.MANAGER)
+@blp.arguments(BasisQuerySchema, location="query")
+def forecast_basis_get(query: dict[str, Any]) -> Any:
+    """Which sales history the forecast of [start, end] draws on: per product and past
+    season, the dates, days and pieces in that span, by source and by channel."""
+    start, end = query["start"], query["end"]
+    if end < start or (end - start).days > 400:
+        raise DomainError(
+            "end must be on or after start, at most 400 days later",
+            key="fc.err.window",
+            field="end",
+        )
+    basis = read(forecast_basis, start, end)
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "first_offset": basis.first_offset,
+        "last_offset": basis.last_offset,
+        "seasons": [
+            {
+                "sku": b.sku,
+                "season": b.season,
+                "first_day": b.first_day.isoformat() if b.first_day else None,
+                "last_day": b.last_day.isoformat() if b.last_day else None,
+                "days": b.days,
+                "pieces": b.pieces,
+                "source_days": b.source_days,
+                "channel_pieces": b.channel_pieces,
+            }
+            for b in basis.seasons
+        ],
+        "without_history": basis.without_history,
+    }
 
 
 @blp.route("/capacity", methods=["GET"])

@@ -106,6 +106,7 @@ def overview() -> ResponseReturnValue:
         chart=chart,
         plans=page.plans,
         profiles=page.profiles,
+        basis=page.basis,
         warnings=page.warnings,
         markers=cal.lunar_markers(year),
         marker_names=cal.MARKER_NAMES,
@@ -159,6 +160,7 @@ def show_plan(plan_id: int) -> ResponseReturnValue:
         products=page.products,
         rows=page.rows,
         chart=_plan_chart(page.plan),
+        basis=page.basis,
         resources=sorted({k for r in page.rows for k in r["utilisation"]}),
     )
 

@@ -37,6 +37,7 @@ from scheduling.planning.capacity import (
     set_capacity_day,
     update_profile,
 )
+from scheduling.planning.forecast_basis import ForecastBasis, forecast_basis
 from scheduling.planning.models import (
     CapacityProfile,
     OfficialStatus,
@@ -101,6 +102,7 @@ class Overview:
     warnings: list[str]
     plans: list[Plan]
     profiles: list[CapacityProfile]
+    basis: ForecastBasis  # which history the outlook's forecast stands on
 
 
 def overview(session: Session, start: date, end: date, *, harvest_month: int) -> Overview:
@@ -112,7 +114,8 @@ def overview(session: Session, start: date, end: date, *, harvest_month: int) ->
         harvest_month=harvest_month,
     )
     plans = [_load_plan(p) for p in list_plans(session)]
-    return Overview(outlook, warnings, plans, list_profiles(session))
+    basis = forecast_basis(session, start, end)
+    return Overview(outlook, warnings, plans, list_profiles(session), basis)
 
 
 # --- plans made in the background (scheduling.planning.plan_runs) ---------------------------
@@ -213,12 +216,13 @@ class PlanPage:
     plan: Plan
     products: list[str]
     rows: list[dict[str, Any]]
+    basis: ForecastBasis  # the history on record now for the plan's window
 
 
 def plan_page(session: Session, plan_id: int) -> PlanPage:
     plan = _load_plan(get_plan(session, plan_id))
     products, rows = plan_table(session, plan)
-    return PlanPage(plan, products, rows)
+    return PlanPage(plan, products, rows, forecast_basis(session, plan.start, plan.end))
 
 
 def plan_csv_export(session: Session, plan_id: int) -> tuple[str, str]:

@@ -1,8 +1,17 @@
-"""The manager console in headless Chromium on a 390 px phone, walking the issue's check:
-create a product, onboard a distributor with a price list and a portal user, receive 500 kg
-of new-crop rice, see the sugar purchase suggestion of the published plan, mark an order
-ready and collected, refund part of another, export the day's sales CSV; staff can use the
-order desk and are refused the catalogue."""
+"""The manager console in headless Chromium, walking the issue's check with no CLI and no
+code between the steps: create a product, onboard a distributor with a price list and a
+portal user, make a plan that the rice in stock binds, receive 500 kg of new-crop rice and
+see the same plan no longer bound by rice, publish a plan from the planner's pages, see the
+sugar purchase suggestion, take a customer's order through the storefront (as the customer),
+mark it ready on its pickup day and collected, refund part of another, export the day's
+sales CSV; staff can use the order desk and are refused the catalogue.
+
+On a 390 px phone; a second walk looks at every page this work changed on a desktop screen.
+
+The desk's "pickup day" is reached the way a rehearsal reaches it: the server reads the
+rehearsal clock file (GAOGAN_CLOCK_FILE, as `gaogan orders advance` and the scheduler do),
+and the test moves that clock to 07:00 of the order's day before the desk marks it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,13 +31,13 @@ from werkzeug.serving import make_server
 
 from inventory.catalog import create_raw_material
 from inventory.db import transaction, utcnow
-from inventory.rules import current_crop_year, local_day
+from inventory.rules import current_crop_year, local_day, local_moment
 from inventory.settings import Settings
 from scheduling.planning.demo_history import seed_sales_history
-from scheduling.planning.plans import PlanRequest, create_plan, publish_plan
 from scheduling.planning.recipes import set_recipe
+from scheduling.scheduler.clock import FileClock
 from shop.app import create_app
-from tests.shop.conftest import Desk, build_desk, place
+from tests.shop.conftest import Desk, build_desk
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -36,8 +45,7 @@ CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
+def _chromium(profile: Path, width: int, height: int, *, phone: bool) -> object:
     if not (CHROMIUM and CHROMEDRIVER):
         if os.environ.get("CI") == "true":
             raise RuntimeError("chromium and chromedriver are required in CI")
@@ -58,21 +66,39 @@ def browser(tmp_path: Path) -> Iterator[object]:
         "--no-first-run",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=390,844",  # a phone
-        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--lang=zh-CN",
+        f"--window-size={width},{height}",
+        f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
-    # Chrome keeps a desktop window at least ~500 px wide whatever --window-size says: emulate
-    # the phone's viewport so the pages are laid out at 390 px for real.
-    options.add_experimental_option(
-        "mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1}}
-    )
+    if phone:
+        # Chrome keeps a desktop window at least ~500 px wide whatever --window-size says:
+        # emulate the phone's viewport so the pages are laid out at 390 px for real.
+        options.add_experimental_option(
+            "mobileEmulation",
+            {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1}},
+        )
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    driver = _chromium(tmp_path / "chromium", 390, 844, phone=True)
     try:
         yield driver
     finally:
-        driver.quit()
+        driver.quit()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def desktop(tmp_path: Path) -> Iterator[object]:
+    driver = _chromium(tmp_path / "chromium-desktop", 1280, 900, phone=False)
+    try:
+        yield driver
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -81,8 +107,16 @@ def desk(db: sessionmaker[Session], settings: Settings) -> Desk:
 
 
 @pytest.fixture
-def server(settings: Settings, desk: Desk) -> Iterator[str]:
-    app: Flask = create_app(settings)
+def clock_file(tmp_path: Path) -> Path:
+    """The rehearsal clock the server's order desk reads; it starts at the wall time."""
+    path = tmp_path / "clock"
+    FileClock.write(path, utcnow())
+    return path
+
+
+@pytest.fixture
+def server(settings: Settings, desk: Desk, clock_file: Path) -> Iterator[str]:
+    app: Flask = create_app(settings.with_overrides(clock_file=clock_file))
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
@@ -106,26 +140,35 @@ def _shot(driver: object, name: str) -> None:
         driver.save_screenshot(os.path.join(folder, f"manager-{name}.png"))  # type: ignore[attr-defined]
 
 
-def _wait(driver: object, css: str) -> object:
+def _wait(driver: object, css: str, seconds: int = 20) -> object:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, 20).until(  # type: ignore[arg-type]
+    return WebDriverWait(driver, seconds).until(  # type: ignore[arg-type]
         expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
     )
 
 
-def _fill(driver: object, form: str, values: dict[str, str]) -> None:
+def _find(driver: object, css: str) -> object:
     from selenium.webdriver.common.by import By
 
+    return driver.find_element(By.CSS_SELECTOR, css)  # type: ignore[attr-defined]
+
+
+def _fill(driver: object, form: str, values: dict[str, str]) -> None:
     for name, value in values.items():
-        field = driver.find_element(By.CSS_SELECTOR, f'{form} [name="{name}"]')  # type: ignore[attr-defined]
-        field.clear()
-        field.send_keys(value)
+        field = _find(driver, f'{form} [name="{name}"]')
+        field.clear()  # type: ignore[attr-defined]
+        field.send_keys(value)  # type: ignore[attr-defined]
 
 
-def _click(driver: object, element: object) -> None:
+def _set_date(driver: object, css: str, day: date) -> None:
+    """A date input's value: typing into Chromium's date widget depends on the locale."""
+    driver.execute_script("arguments[0].value = arguments[1];", _find(driver, css), day.isoformat())  # type: ignore[attr-defined]
+
+
+def _click(driver: object, element: object, seconds: int = 20) -> None:
     """Click and wait until the next page replaced this one: a wait for an element alone
     could find it still on the old page. The old page is marked with a script variable;
     a new document does not have it. Errors while the page is half gone (Chromium answers
@@ -145,17 +188,15 @@ def _click(driver: object, element: object) -> None:
         except WebDriverException:
             return False
 
-    WebDriverWait(driver, 20).until(replaced)  # type: ignore[arg-type]
+    WebDriverWait(driver, seconds).until(replaced)  # type: ignore[arg-type]
 
 
-def _submit(driver: object, form: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    button = driver.find_element(By.CSS_SELECTOR, f'{form} button[type="submit"]')  # type: ignore[attr-defined]
-    _click(driver, button)
+def _submit(driver: object, form: str, seconds: int = 20) -> None:
+    _click(driver, _find(driver, f'{form} button[type="submit"]'), seconds)
 
 
 def _sign_in(driver: object, base: str, email: str) -> None:
+    driver.delete_all_cookies()  # type: ignore[attr-defined]
     driver.get(f"{base}/signin")  # type: ignore[attr-defined]
     _fill(driver, "form", {"email": email, "password": "long-enough-pw"})
     _submit(driver, "form")
@@ -163,7 +204,8 @@ def _sign_in(driver: object, base: str, email: str) -> None:
 
 
 def _plan_material_world(db: sessionmaker[Session]) -> None:
-    """Recipes, past seasons and raw materials: what the planner stands on."""
+    """Recipes, past seasons and the raw materials (none in stock): what the planner stands
+    on. The shop's own world (products, supply, users, a distributor) is the desk fixture."""
     with transaction(db) as s:
         for sku in ("GG-CLASSIC", "GG-GIFT"):
             set_recipe(s, sku, rice_g=180, sugar_g=50, units_per_tray=24, loss_fraction=0.04)
@@ -174,10 +216,77 @@ def _plan_material_world(db: sessionmaker[Session]) -> None:
         )
 
 
+def _make_plan(driver: object, base: str, start: date, *, limit_materials: bool) -> int:
+    """A three-day plan from the planner's form; its unmet demand, read on its page."""
+    form = 'form[action$="/manager/plan/plans"]'
+    driver.get(f"{base}/manager/plan/")  # type: ignore[attr-defined]
+    _set_date(driver, f'{form} [name="start"]', start)
+    _set_date(driver, f'{form} [name="end"]', start + timedelta(days=2))
+    box = _find(driver, f'{form} [name="limit_materials"]')
+    if box.is_selected() != limit_materials:  # type: ignore[attr-defined]
+        box.click()  # type: ignore[attr-defined]
+    _submit(driver, form, seconds=120)  # the solver runs in the request
+    unmet = _wait(driver, "#plan-unmet")
+    return int(unmet.get_attribute("data-unmet"))  # type: ignore[attr-defined]
+
+
+def _bottleneck(driver: object) -> str | None:
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.CSS_SELECTOR, "#bottleneck")  # type: ignore[attr-defined]
+    return found[0].get_attribute("data-material") if found else None
+
+
+def _order_in_shop(
+    driver: object, base: str, *, quantity: int, name: str, mobile: str
+) -> tuple[date, str]:
+    """The signed-in customer orders classic gaogan for the first open day, paying at
+    pickup; the day and the order's number."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(base + "/")  # type: ignore[attr-defined]
+    _click(driver, driver.find_element(By.LINK_TEXT, "杨村糕干（经典）"))  # type: ignore[attr-defined]
+    label = _find(driver, 'label.day[data-state="open"]')
+    day = date.fromisoformat(label.get_attribute("data-day"))  # type: ignore[attr-defined]
+    label.click()  # type: ignore[attr-defined]
+    field = _find(driver, "#quantity")
+    field.send_keys(Keys.CONTROL, "a")  # type: ignore[attr-defined]
+    field.send_keys(str(quantity))  # type: ignore[attr-defined]
+    _click(driver, _find(driver, "#add-to-cart"))
+    _click(driver, _wait(driver, "#checkout"))
+    _wait(driver, "#place-order")
+    _fill(driver, "form", {"name": name, "mobile": mobile})
+    _find(driver, 'input[name="payment_method"][value="pay_at_pickup"]').click()  # type: ignore[attr-defined]
+    _click(driver, _find(driver, "#place-order"))
+    status = _wait(driver, "#order-status")
+    assert status.get_attribute("data-status") == "confirmed"  # type: ignore[attr-defined]
+    found = re.search(r"/track/([A-Z0-9]+)/", driver.current_url)  # type: ignore[attr-defined]
+    assert found, driver.current_url  # type: ignore[attr-defined]
+    return day, found.group(1)
+
+
+def _fits(driver: object, base: str, paths: list[str], width: int) -> None:
+    """Every page is in Chinese and nothing is wider than the screen."""
+    for path in paths:
+        driver.get(base + path)  # type: ignore[attr-defined]
+        lang = driver.execute_script("return document.documentElement.lang")  # type: ignore[attr-defined]
+        page_width = driver.execute_script("return document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+        viewport = driver.execute_script("return window.innerWidth")  # type: ignore[attr-defined]
+        wide = driver.execute_script(WIDER_THAN_SCREEN)  # type: ignore[attr-defined]
+        assert lang == "zh-CN" or lang.startswith("zh"), (path, lang)
+        assert viewport == width and page_width <= viewport, (path, page_width, viewport, wide)
+
+
 def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
-    browser: object, server: str, desk: Desk, settings: Settings, db: sessionmaker[Session]
+    browser: object,
+    server: str,
+    desk: Desk,
+    db: sessionmaker[Session],
+    clock_file: Path,
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     driver = browser
     _plan_material_world(db)
@@ -212,6 +321,7 @@ def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
     )
     _submit(driver, "#new-distributor")
     _wait(driver, "#price-list")
+    account_path = driver.current_url.removeprefix(server)  # type: ignore[attr-defined]
     _fill(driver, "#price-list", {"price_GG-OSMANTHUS": "120.00", "price_GG-CLASSIC": "96.50"})
     _submit(driver, "#price-list")
     _wait(driver, "#invite-form")
@@ -222,15 +332,20 @@ def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
     assert invitation
     _shot(driver, "distributor")
 
+    # The next three days planned within the materials in stock: there is no rice at all,
+    # so the plan is bound by rice and says so.
+    start = local_day(utcnow()) + timedelta(days=1)
+    bound_unmet = _make_plan(driver, server, start, limit_materials=True)
+    assert _bottleneck(driver) == "rice"
+    assert "瓶颈是大米库存" in _find(driver, "#bottleneck").text  # type: ignore[attr-defined]
+    assert bound_unmet > 0
+    _shot(driver, "plan-bound-by-rice")
+
     # 500 kg of new-crop rice and a little sugar into stock.
     crop = current_crop_year(local_day(utcnow()))
     for sku, quantity, year in (("RICE", "500", str(crop)), ("SUGAR", "5", "")):
         driver.get(f"{server}/manager/stock/")  # type: ignore[attr-defined]
-        from selenium.webdriver.support.ui import Select
-
-        Select(driver.find_element(By.CSS_SELECTOR, '#receive-form [name="sku"]')).select_by_value(
-            sku
-        )  # type: ignore[attr-defined]
+        Select(_find(driver, '#receive-form [name="sku"]')).select_by_value(sku)
         _fill(
             driver,
             "#receive-form",
@@ -242,47 +357,48 @@ def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
     assert "500.0 kg" in driver.page_source  # type: ignore[attr-defined]
     _shot(driver, "stock")
 
-    # The plan for the next days is published (the planner's own pages are issue 9's); the
-    # requirements page then suggests buying sugar.
-    start = local_day(utcnow()) + timedelta(days=1)
-    with transaction(db) as s:
-        plan = create_plan(
-            s,
-            PlanRequest(
-                start=start, end=start + timedelta(days=2), limit_materials=False, time_limit=10
-            ),
-            now=utcnow(),
-        )
-        publish_plan(s, plan.id)
+    # The same plan again: no longer bound by rice (the 5 kg of sugar is what binds now).
+    after_rice = _make_plan(driver, server, start, limit_materials=True)
+    assert _bottleneck(driver) != "rice"
+    assert after_rice < bound_unmet
+
+    # The plan of the whole demand, published from its page; the requirements page then
+    # suggests buying sugar.
+    _make_plan(driver, server, start, limit_materials=False)
+    plan_path = driver.current_url.removeprefix(server)  # type: ignore[attr-defined]
+    _submit(driver, 'form[action$="/publish"]')
+    _wait(driver, ".flash")
+    assert "已发布" in driver.find_element(By.TAG_NAME, "h1").text  # type: ignore[attr-defined]
+    assert "已发布：商城与经销商按此计划接单" in driver.page_source  # type: ignore[attr-defined]
+    assert 'id="forecast-basis"' in driver.page_source  # type: ignore[attr-defined]
+    _shot(driver, "plan-published")
     driver.get(f"{server}/manager/stock/requirements")  # type: ignore[attr-defined]
-    sugar = driver.find_element(By.CSS_SELECTOR, 'section[data-sku="SUGAR"]')  # type: ignore[attr-defined]
-    assert "建议采购" in sugar.text and sugar.get_attribute("data-short") != "0"
+    sugar = _find(driver, 'section[data-sku="SUGAR"]')
+    assert "建议采购" in sugar.text and sugar.get_attribute("data-short") != "0"  # type: ignore[attr-defined]
     _shot(driver, "requirements")
 
-    # The desk: an order made ready and collected; another paid at the counter, part refunded.
-    other = place(
-        db, settings, desk.day, name="赵敏", mobile="13700001111", lines=[("GG-CLASSIC", 4)]
-    )
-    driver.get(f"{server}/manager/orders/?day={desk.day.isoformat()}")  # type: ignore[attr-defined]
+    # A customer orders through the storefront, twice, paying at pickup.
+    _sign_in(driver, server, "customer@example.com")
+    day, first = _order_in_shop(driver, server, quantity=4, name="王芳", mobile="13800138000")
+    other_day, other = _order_in_shop(driver, server, quantity=2, name="赵敏", mobile="13700001111")
+    assert other_day == day
+    _shot(driver, "customer-order")
+
+    # On the morning of the pickup day the desk marks the first ready, then collected: no
+    # "made early" reason is asked, it is its day.
+    FileClock.write(clock_file, local_moment(day, time(7, 0)))
+    _sign_in(driver, server, "manager@example.com")
+    driver.get(f"{server}/manager/orders/?day={day.isoformat()}")  # type: ignore[attr-defined]
+    row = f'article[data-number="{first}"]'
+    assert not driver.find_elements(By.CSS_SELECTOR, f'{row} input[name="override_reason"]')  # type: ignore[attr-defined]
     for target in ("ready", "collected"):
-        row = f'article[data-number="{desk.pickup}"]'
-        # The desk's day is ahead of today: the goods are not made yet, so each mark needs a
-        # reason, typed beside the button (issue 10, item 5).
-        form = f'{row} form:has(button[value="{target}"])'
-        driver.find_element(By.CSS_SELECTOR, f'{form} input[name="override_reason"]').send_keys(  # type: ignore[attr-defined]
-            "提前备货演练"
-        )
-        _click(driver, driver.find_element(By.CSS_SELECTOR, f'{row} button[value="{target}"]'))  # type: ignore[attr-defined]
+        _click(driver, _find(driver, f'{row} button[value="{target}"]'))
         _wait(driver, ".flash")
-    assert (
-        driver.find_element(By.CSS_SELECTOR, f'article[data-number="{desk.pickup}"]').get_attribute(
-            "data-status"
-        )
-        == "collected"
-    )  # type: ignore[attr-defined]
+    assert _find(driver, row).get_attribute("data-status") == "collected"  # type: ignore[attr-defined]
     _shot(driver, "desk")
+    # The other is paid at the counter and part refunded.
     driver.get(f"{server}/manager/orders/{other}")  # type: ignore[attr-defined]
-    _click(driver, driver.find_element(By.CSS_SELECTOR, 'form[action$="/paid"] button'))  # type: ignore[attr-defined]
+    _click(driver, _find(driver, 'form[action$="/paid"] button'))
     _wait(driver, "#refund-form")
     _fill(driver, "#refund-form", {"amount": "5.00", "reason": "压坏一块"})
     _submit(driver, "#refund-form")
@@ -290,9 +406,9 @@ def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
     assert "部分退款" in driver.page_source  # type: ignore[attr-defined]
     _shot(driver, "refund")
 
-    # The day's sales as CSV.
-    driver.get(f"{server}/manager/reports/?start={desk.day.isoformat()}&by=product")  # type: ignore[attr-defined]
-    link = driver.find_element(By.ID, "sales-csv").get_attribute("href")  # type: ignore[attr-defined]
+    # The day's sales as CSV: the storefront's six pieces.
+    driver.get(f"{server}/manager/reports/?start={day.isoformat()}&by=product")  # type: ignore[attr-defined]
+    link = _find(driver, "#sales-csv").get_attribute("href")  # type: ignore[attr-defined]
     cookies = {c["name"]: c["value"] for c in driver.get_cookies()}  # type: ignore[attr-defined]
     csv_body = requests.get(link, cookies=cookies, timeout=10).content.decode("utf-8-sig")
     assert csv_body.splitlines()[0] == "product,lines,pieces,revenue_fen"
@@ -300,10 +416,9 @@ def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
     _shot(driver, "reports")
 
     # Staff: the desk yes, the catalogue no.
-    driver.delete_all_cookies()  # type: ignore[attr-defined]
     _sign_in(driver, server, "staff@example.com")
-    driver.get(f"{server}/manager/orders/?day={desk.day.isoformat()}")  # type: ignore[attr-defined]
-    assert "订单台" in driver.page_source and desk.delivery in driver.page_source  # type: ignore[attr-defined]
+    driver.get(f"{server}/manager/orders/?day={day.isoformat()}")  # type: ignore[attr-defined]
+    assert "订单台" in driver.page_source and other in driver.page_source  # type: ignore[attr-defined]
     driver.get(f"{server}/manager/catalogue/")  # type: ignore[attr-defined]
     assert "商品与价格" not in driver.page_source  # type: ignore[attr-defined]
     assert "not allowed" in driver.page_source or "403" in driver.page_source  # type: ignore[attr-defined]
@@ -315,25 +430,94 @@ def test_the_manager_runs_the_day_from_a_phone_and_staff_get_the_desk_only(
     _submit(driver, "#accept-form")
     _wait(driver, ".site-nav")
     _shot(driver, "portal")
-    assert "¥96.50" in driver.page_source, driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
+    assert "¥96.50" in driver.page_source, _find(driver, "main").text  # type: ignore[attr-defined]
 
     # Every page fits a 390 px phone: nothing wider than the screen.
     _sign_in(driver, server, "manager@example.com")
-    for path in (
-        "/manager/orders/",
-        f"/manager/orders/{other}",
-        "/manager/catalogue/",
-        "/manager/stock/",
-        "/manager/stock/requirements",
-        "/manager/stock/purchases",
-        "/manager/distributors/",
-        "/manager/reports/",
-        "/manager/reports/season",
-        "/manager/history/",
-        "/manager/staff/",
-    ):
-        driver.get(server + path)  # type: ignore[attr-defined]
-        width = driver.execute_script("return document.documentElement.scrollWidth")  # type: ignore[attr-defined]
-        viewport = driver.execute_script("return window.innerWidth")  # type: ignore[attr-defined]
-        wide = driver.execute_script(WIDER_THAN_SCREEN)  # type: ignore[attr-defined]
-        assert viewport == 390 and width <= viewport, (path, width, viewport, wide)
+    _fits(
+        driver,
+        server,
+        [
+            "/manager/orders/",
+            f"/manager/orders/{other}",
+            "/manager/catalogue/",
+            "/manager/stock/",
+            "/manager/stock/requirements",
+            "/manager/stock/purchases",
+            "/manager/distributors/",
+            account_path,
+            "/manager/plan/",
+            plan_path,
+            "/manager/reports/",
+            "/manager/reports/season",
+            "/manager/history/",
+            "/manager/staff/",
+        ],
+        390,
+    )
+
+
+def test_the_changed_pages_on_a_desktop_screen(
+    desktop: object, server: str, desk: Desk, db: sessionmaker[Session]
+) -> None:
+    """The pages this work changed, in Chinese on a 1280 px screen: the storefront without a
+    product kept off the web shop, the portal without one kept from distributors, an account
+    over its credit limit, and the forecast's basis on the planner's overview."""
+    driver = desktop
+    _plan_material_world(db)
+    _sign_in(driver, server, "manager@example.com")
+    cookies = {c["name"]: c["value"] for c in driver.get_cookies()}  # type: ignore[attr-defined]
+    token = re.search(r'name="csrf-token" content="([^"]+)"', driver.page_source)  # type: ignore[attr-defined]
+    headers = {"X-CSRF-Token": token.group(1)} if token else {}
+    api = f"{server}/api/v1/manager"
+    # The gift box is sold to distributors only; the classic one in the shop only.
+    for sku, channels in (("GG-GIFT", ["distributor"]), ("GG-CLASSIC", ["shop"])):
+        changed = requests.patch(
+            f"{api}/catalogue/products/{sku}",
+            json={"channels": channels},
+            cookies=cookies,
+            headers=headers,
+            timeout=10,
+        )
+        assert changed.status_code == 200, changed.text
+    accounts = requests.get(f"{api}/distributors", cookies=cookies, timeout=10).json()
+    tj01 = next(a for a in accounts if a["code"] == "TJ01")
+    limited = requests.put(
+        f"{api}/distributors/{tj01['id']}",
+        json={"company": tj01["company"], "credit_limit_fen": 10_000},
+        cookies=cookies,
+        headers=headers,
+        timeout=10,
+    )
+    assert limited.status_code == 200 and limited.json()["credit_available_fen"] == 10_000 - 19_200
+
+    driver.get(f"{server}/manager/distributors/{tj01['id']}")  # type: ignore[attr-defined]
+    credit = _find(driver, "#credit")
+    assert "已超额度 ¥92.00" in credit.text and "¥100.00" in credit.text  # type: ignore[attr-defined]
+    assert _find(driver, '[data-not-sold="GG-CLASSIC"]').text == "不向经销商销售"  # type: ignore[attr-defined]
+    _shot(driver, "desktop-credit")
+    driver.get(f"{server}/manager/plan/")  # type: ignore[attr-defined]
+    basis = _find(driver, "#forecast-basis")
+    assert "预测依据" in basis.text and "演示/初始数据" in basis.text  # type: ignore[attr-defined]
+    _shot(driver, "desktop-basis")
+    _fits(
+        driver,
+        server,
+        ["/manager/distributors/", f"/manager/distributors/{tj01['id']}", "/manager/plan/"],
+        1280,
+    )
+
+    driver.delete_all_cookies()  # type: ignore[attr-defined]
+    driver.get(server + "/")  # type: ignore[attr-defined]
+    assert "杨村糕干（经典）" in driver.page_source  # type: ignore[attr-defined]
+    assert "糕干礼盒" not in driver.page_source  # type: ignore[attr-defined]
+    driver.get(server + "/products/GG-GIFT")  # type: ignore[attr-defined]
+    assert "GG-GIFT 不在网店销售" in driver.page_source  # type: ignore[attr-defined]
+    _shot(driver, "desktop-store")
+    _fits(driver, server, ["/", "/products/GG-CLASSIC"], 1280)
+
+    _sign_in(driver, server, "distributor@example.com")
+    driver.get(f"{server}/distributor/?week={desk.day.isoformat()}")  # type: ignore[attr-defined]
+    assert 'name="cases_GG-CLASSIC"' not in driver.page_source  # type: ignore[attr-defined]
+    _shot(driver, "desktop-portal")
+    _fits(driver, server, ["/distributor/", "/distributor/statement"], 1280)
