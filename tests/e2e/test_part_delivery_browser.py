@@ -16,12 +16,13 @@ from tests.e2e.test_manager_browser import (
     _submit,
     _wait,
     browser,
+    clock_file,
     desk,
     server,
 )
 from tests.shop.conftest import Desk
 
-__all__ = ["browser", "desk", "server"]
+__all__ = ["browser", "clock_file", "desk", "server"]
 
 pytestmark = pytest.mark.browser
 
