@@ -21,6 +21,7 @@ from inventory.settings import Settings
 from scheduling.planning.plan_runs import wait_for_background
 from shop.app import create_app
 from shop.schema import import_all_models, upgrade
+from tests.support.browser import browser, desktop
 
 POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
 
@@ -28,6 +29,8 @@ POSTGRES_URL = os.environ.get("GAOGAN_TEST_DATABASE_URL", "")
 # (inventory.settings.cli_language). The suite's command tests read its English; the tests of
 # the language choice itself set GAOGAN_LANG and LANG per invocation.
 os.environ["GAOGAN_LANG"] = "en"
+
+__all__ = ["browser", "desktop"]  # the browser fixtures, for every test
 
 
 @pytest.fixture(scope="session")

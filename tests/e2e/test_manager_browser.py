@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from datetime import date, time, timedelta
@@ -38,67 +37,9 @@ from scheduling.planning.recipes import set_recipe
 from scheduling.scheduler.clock import FileClock
 from shop.app import create_app
 from tests.shop.conftest import Desk, build_desk
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+from tests.support.browser import WIDER_THAN_SCREEN, click_and_wait
 
 pytestmark = pytest.mark.browser
-
-
-def _chromium(profile: Path, width: int, height: int, *, phone: bool) -> object:
-    if not (CHROMIUM and CHROMEDRIVER):
-        if os.environ.get("CI") == "true":
-            raise RuntimeError("chromium and chromedriver are required in CI")
-        pytest.skip(
-            "chromium/chromedriver not installed (apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--disable-component-update",
-        "--disable-sync",
-        "--lang=zh-CN",
-        f"--window-size={width},{height}",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    if phone:
-        # Chrome keeps a desktop window at least ~500 px wide whatever --window-size says:
-        # emulate the phone's viewport so the pages are laid out at 390 px for real.
-        options.add_experimental_option(
-            "mobileEmulation",
-            {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1}},
-        )
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    return driver
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
-    driver = _chromium(tmp_path / "chromium", 390, 844, phone=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def desktop(tmp_path: Path) -> Iterator[object]:
-    driver = _chromium(tmp_path / "chromium-desktop", 1280, 900, phone=False)
-    try:
-        yield driver
-    finally:
-        driver.quit()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -125,13 +66,6 @@ def server(settings: Settings, desk: Desk, clock_file: Path) -> Iterator[str]:
     finally:
         http.shutdown()
         thread.join(timeout=5)
-
-
-WIDER_THAN_SCREEN = """
-return Array.from(document.querySelectorAll('body *'))
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-  .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id);
-"""
 
 
 def _shot(driver: object, name: str) -> None:
@@ -169,26 +103,7 @@ def _set_date(driver: object, css: str, day: date) -> None:
 
 
 def _click(driver: object, element: object, seconds: int = 20) -> None:
-    """Click and wait until the next page replaced this one: a wait for an element alone
-    could find it still on the old page. The old page is marked with a script variable;
-    a new document does not have it. Errors while the page is half gone (Chromium answers
-    "node does not belong to the document" instead of "stale") mean: not there yet."""
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.execute_script("window.__gaoganOldPage = true;")  # type: ignore[attr-defined]
-    driver.execute_script("arguments[0].scrollIntoView();", element)  # type: ignore[attr-defined]
-    element.click()  # type: ignore[attr-defined]
-
-    def replaced(d: object) -> bool:
-        try:
-            return d.execute_script(  # type: ignore[attr-defined, no-any-return]
-                "return document.readyState !== 'loading' && window.__gaoganOldPage !== true;"
-            )
-        except WebDriverException:
-            return False
-
-    WebDriverWait(driver, seconds).until(replaced)  # type: ignore[arg-type]
+    click_and_wait(driver, element, seconds)
 
 
 def _submit(driver: object, form: str, seconds: int = 20) -> None:

@@ -10,19 +10,18 @@ from sqlalchemy import select
 from shop.distributors.models import Distributor
 from shop.models import User
 from tests.e2e.test_manager_browser import (
-    WIDER_THAN_SCREEN,
     _shot,
     _sign_in,
     _submit,
     _wait,
-    browser,
     clock_file,
     desk,
     server,
 )
 from tests.shop.conftest import Desk
+from tests.support.browser import WIDER_THAN_SCREEN
 
-__all__ = ["browser", "clock_file", "desk", "server"]
+__all__ = ["clock_file", "desk", "server"]
 
 pytestmark = pytest.mark.browser
 

@@ -20,16 +20,13 @@ from shop.app import create_app
 from shop.auth import create_user
 from shop.models import Role
 from tests.e2e.test_manager_browser import (
-    WIDER_THAN_SCREEN,
     _click,
     _shot,
     _sign_in,
     _wait,
-    browser,
 )
+from tests.support.browser import WIDER_THAN_SCREEN
 from tests.support.planning import make_products
-
-__all__ = ["browser"]
 
 pytestmark = pytest.mark.browser
 

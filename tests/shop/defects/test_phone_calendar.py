@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.e2e.test_store_browser import browser
 from tests.shop.orders.conftest import LiveServer, Shop, serve
-
-__all__ = ["browser"]
 
 pytestmark = pytest.mark.browser
 

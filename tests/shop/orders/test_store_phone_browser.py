@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.settings import Settings
 from shop.orders import pickup_code
-from tests.e2e.test_store_browser import browser  # noqa: F401  (the phone fixture)
 from tests.shop.orders.conftest import LiveServer, Shop
 from tests.shop.orders.test_store_pickup_code import _place
 from tests.shop.orders.test_store_season import _season_supply
 from tests.shop.orders.test_store_stripe import localstripe  # noqa: F401  (the local Stripe server)
+from tests.support.browser import page_width, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -28,15 +28,8 @@ def as_phone(driver: object, height: int = 844) -> None:
     )
 
 
-def page_width(driver: object) -> list[int]:
-    """[viewport width, page width]: equal when nothing scrolls sideways."""
-    return driver.execute_script(  # type: ignore[attr-defined,no-any-return]
-        "return [window.innerWidth, document.documentElement.scrollWidth]"
-    )
-
-
 def test_the_2027_season_calendar_fits_a_phone_and_marks_the_four_days(
-    browser: object,  # noqa: F811
+    browser: object,
     live_server: LiveServer,
     shop: Shop,
     db: sessionmaker[Session],
@@ -65,7 +58,7 @@ def test_the_2027_season_calendar_fits_a_phone_and_marks_the_four_days(
 
 
 def test_the_pickup_card_with_code_and_qr_fits_a_phone(
-    browser: object,  # noqa: F811
+    browser: object,
     live_server: LiveServer,
     shop: Shop,
     settings: Settings,
@@ -88,7 +81,7 @@ def test_the_pickup_card_with_code_and_qr_fits_a_phone(
 @pytest.mark.slow
 @pytest.mark.parametrize(("method", "label"), [("alipay", "支付宝"), ("wechat_pay", "微信支付")])
 def test_a_phone_customer_pays_with_a_wallet_and_comes_back_to_a_paid_order(
-    browser: object,  # noqa: F811
+    browser: object,
     shop: Shop,
     settings: Settings,
     localstripe: str,  # noqa: F811
@@ -99,7 +92,6 @@ def test_a_phone_customer_pays_with_a_wallet_and_comes_back_to_a_paid_order(
     from selenium.webdriver.common.by import By
 
     from shop.app import create_app
-    from tests.e2e.test_store_browser import wait_for
     from tests.shop.orders.conftest import serve
     from tests.shop.orders.test_store_stripe import stripe_settings
 

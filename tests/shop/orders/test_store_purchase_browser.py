@@ -15,10 +15,10 @@ from shop.app import create_app
 from shop.auth import create_user
 from shop.models import Role
 from shop.orders.models import Order, OrderStatus, Purchase
-from tests.e2e.test_store_browser import browser, wait_for  # noqa: F401  (the phone fixture)
 from tests.shop.orders.conftest import LiveServer, Shop, serve
-from tests.shop.orders.test_store_phone_browser import as_phone, page_width
+from tests.shop.orders.test_store_phone_browser import as_phone
 from tests.shop.orders.test_store_stripe import localstripe  # noqa: F401  (the local Stripe server)
+from tests.support.browser import page_width, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def _add(driver: object, base: str, sku: str, day: str, quantity: int) -> None:
 
 
 def test_a_phone_customer_places_a_two_day_order_in_one_checkout(
-    browser: object,  # noqa: F811
+    browser: object,
     live_server: LiveServer,
     shop: Shop,
 ) -> None:
@@ -110,7 +110,7 @@ def test_a_phone_customer_places_a_two_day_order_in_one_checkout(
 
 
 def test_a_phone_customer_saves_an_address_and_checkout_fills_the_delivery_from_it(
-    browser: object,  # noqa: F811
+    browser: object,
     shop: Shop,
     settings: Settings,
 ) -> None:
@@ -184,7 +184,7 @@ def test_a_phone_customer_saves_an_address_and_checkout_fills_the_delivery_from_
 
 @pytest.mark.slow
 def test_a_phone_buyer_pays_a_gift_online_and_sees_it_paid(
-    browser: object,  # noqa: F811
+    browser: object,
     shop: Shop,
     settings: Settings,
     localstripe: str,  # noqa: F811

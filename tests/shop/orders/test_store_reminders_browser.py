@@ -15,10 +15,10 @@ from shop.auth import create_user
 from shop.models import Role
 from shop.orders.models import Order, WaitlistEntry
 from shop.orders.reminder_models import ReminderSubscription
-from tests.e2e.test_manager_browser import WIDER_THAN_SCREEN, _click, _fill, _wait
-from tests.e2e.test_store_browser import browser  # noqa: F401  (the phone fixture)
+from tests.e2e.test_manager_browser import _click, _fill, _wait
 from tests.shop.orders.conftest import LiveServer, Shop
-from tests.shop.orders.test_store_phone_browser import as_phone, page_width
+from tests.shop.orders.test_store_phone_browser import as_phone
+from tests.support.browser import WIDER_THAN_SCREEN, page_width
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ def _sign_in(driver: object, base: str, email: str) -> None:
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_reminders_waitlist_sms_and_the_ticket_on_a_phone_in_chinese(
-    browser: object,  # noqa: F811
+    browser: object,
     live_server: LiveServer,
     shop: Shop,
     db: sessionmaker[Session],

@@ -3,8 +3,6 @@ console shows no Content-Security-Policy violation (nor any other script error).
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +12,7 @@ from flask import Flask
 from tests.shop.orders.conftest import LiveServer, serve
 from tests.shop.security.conftest import PASSWORD, Shop, signed_in
 from tests.shop.security.crawler import crawl
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+from tests.support.browser import start_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -36,34 +32,12 @@ START = {
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[object]:
-    if not (CHROMIUM and CHROMEDRIVER):
-        if os.environ.get("CI") == "true":
-            raise RuntimeError("chromium and chromedriver are required in CI")
-        pytest.skip("chromium/chromedriver not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    """A desktop browser that keeps the console log: a CSP violation is reported there."""
+    driver = start_chromium(tmp_path / "chromium", 1280, 900, phone=False, console_log=True)
     try:
         yield driver
     finally:
-        driver.quit()
+        driver.quit()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
