@@ -4,7 +4,7 @@ gaogan bench checkout     --database-url URL [--clients 16] [--processes 2] [--s
 gaogan bench reserve      --database-url URL [--clients 16] [--processes 2] [--seconds 10]
 gaogan bench availability --database-url URL [--claims 100000] [--connections 32]
 gaogan bench relay        --database-url URL [--events 20000]
-gaogan bench plan         [--days 30,60,120] [--products 12] [--budget 10]
+gaogan bench plan         [--days 30,60,120] [--products 12] [--budget 10] [--database-url URL]
 
 Every command WIPES the database it is given (drop and create every table): give it a
 scratch one (`createdb -h 127.0.0.1 -U postgres gaogan_perf_bench`); a database named `test`
@@ -45,6 +45,7 @@ from shop.commands.bench_load import (
     seed_events,
     start_gunicorn,
 )
+from shop.commands.bench_plan import register as register_plan
 from shop.schema import import_all_models
 
 BASE = "BENCH-BASE"
@@ -525,53 +526,7 @@ def register(cli: click.Group) -> None:
         click.echo(f"ratio {i / n:.2f}; inbox records {inbox} (= events x rounds: once each)")
         engine.dispose()
 
-    @bench.command("plan")
-    @click.option("--days", default="30,60,120", show_default=True)
-    @click.option("--products", default=12, show_default=True)
-    @click.option("--budget", default=10.0, show_default=True, help="seconds for all stages")
-    @click.option("--seeds", default=3, show_default=True, help="seasons per size (median)")
-    def plan(days: str, products: int, budget: float, seeds: int) -> None:
-        """The season planner under one budget vs its LP bound (and greedy)."""
-        from scheduling.planner import SolveOptions, greedy_plan, lp_bound, solve, violations
-        from scheduling.planner.synthetic import synthetic_season
-
-        table = []
-        for n_days in _ints(days):
-            runs = []
-            for seed in range(1, seeds + 1):
-                data = synthetic_season(days=n_days, products=products, seed=seed)
-                started = time.perf_counter()
-                result = solve(data, SolveOptions(time_limit=budget))
-                seconds = time.perf_counter() - started
-                bound = lp_bound(data)
-                greedy = greedy_plan(data)
-                if violations(data, result):
-                    raise click.ClickException(f"{n_days} days seed {seed}: invalid plan")
-                gap = (result.unmet_total() - bound.unmet_total) / max(1.0, bound.unmet_total)
-                runs.append((seconds, gap, result, greedy.unmet_total(), bound.unmet_total))
-                click.echo(
-                    f"  {n_days} days x {products} seed {seed}: {seconds:.2f} s, unmet "
-                    f"{result.unmet_total()} vs LP bound {bound.unmet_total:.0f} "
-                    f"(gap {gap:.3%}), greedy {greedy.unmet_total()}, stages "
-                    f"{result.stage_seconds}, cut short {result.cut_short or 'none'}"
-                )
-            table.append((n_days, runs))
-        click.echo("")
-        click.echo(
-            f"| days x {products} products (budget {budget:g} s, {seeds} seeds) | total s "
-            "(median, max) | gap to LP bound (median, worst) | greedy unmet / plan unmet "
-            "| stages cut short |"
-        )
-        click.echo("| --- | ---: | ---: | ---: | --- |")
-        for n_days, runs in table:
-            secs = [r[0] for r in runs]
-            gaps = [r[1] for r in runs]
-            cut = sorted({name for r in runs for name in r[2].cut_short})
-            ratio = _median([r[3] / max(1, r[2].unmet_total()) for r in runs])
-            click.echo(
-                f"| {n_days} | {_median(secs):.2f}, {max(secs):.2f} | {_median(gaps):.3%}, "
-                f"{max(gaps):.3%} | {ratio:.2f} | {', '.join(cut) or 'none'} |"
-            )
+    register_plan(bench)
 
 
 # ---------------------------------------------------------------- availability helpers
