@@ -7,14 +7,16 @@ One batch is one transaction:
    waiting on each other and never hold the same event. On SQLite every write transaction is
    `BEGIN IMMEDIATE`, so relays simply take turns.
 2. Record every `(consumer, event_id)` pair of the batch in the inbox with ONE insert
-   (`ON CONFLICT DO NOTHING RETURNING`: a pair already there was applied by an earlier
-   delivery and is skipped), hand each event, in id order, to its subscribers, and mark them
-   all done with ONE update, inside one SAVEPOINT. This is the usual case and costs a handful
-   of statements per batch, not four per event.
-   If any handler raises, that savepoint is rolled back and the batch is delivered again
-   event by event: each subscriber in its own SAVEPOINT together with its inbox record, so a
-   handler that raises rolls back only its savepoint; the others' effects and inbox records
-   stay.
+   (`ON CONFLICT DO NOTHING RETURNING`; on PostgreSQL one `unnest` of two array parameters:
+   a pair already there was applied by an earlier delivery and is skipped), hand each event,
+   in id order, to its subscribers, and mark them all done with ONE update (`id = ANY(:ids)`
+   on PostgreSQL). No savepoint: four statements a batch (claim, pending keys, inbox, done),
+   whatever its size; the rows are read as plain values, never loaded as ORM objects.
+   If any handler raises, the whole transaction is rolled back and the batch is claimed and
+   delivered again the careful way: the events before the failing one in one SAVEPOINT, the
+   failing event's subscribers each in its own SAVEPOINT together with its inbox record (the
+   one that failed is not called again: its error is known), so a handler that raises rolls
+   back only its savepoint; the others' effects and inbox records stay.
 3. Mark the event done, or, if any subscriber failed, count a failed attempt: retry after
    `backoff_delay(attempts)`, or park it as dead after `relay_max_attempts` attempts. The last
    error is kept on the row either way.
