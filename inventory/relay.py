@@ -2,7 +2,8 @@
 
 One batch is one transaction:
 
-1. Claim up to `relay_batch_size` pending events that are due, oldest first. On PostgreSQL the
+1. Claim up to `relay_batch_size` pending events that are due, longest due first (the
+   order of the pending index), and deliver them in id order. On PostgreSQL the
    claim is `SELECT ... FOR UPDATE SKIP LOCKED`, so several relays share the work without
    waiting on each other and never hold the same event. On SQLite every write transaction is
    `BEGIN IMMEDIATE`, so relays simply take turns.
@@ -44,7 +45,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Table, any_, bindparam, exists, or_, select, update
+from sqlalchemy import Integer, String, Table, any_, bindparam, exists, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -350,24 +351,35 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Claimed]:
             OutboxEvent.next_attempt_at <= now,
             or_(OutboxEvent.key == "", ~behind_a_waiting_event),
         )
-        .order_by(OutboxEvent.id)
+        # In the order of ix_outbox_pending (status, next_attempt_at, id): the scan stops at
+        # `limit` rows. Ordered by id alone, PostgreSQL read and sorted every due event
+        # (and tested each against the subquery) for each batch: 17 ms for a batch of 50
+        # out of 10,000 pending. Delivery is still in id order (sorted below), and an event
+        # claimed without an earlier pending one of its key is held back as before.
+        .order_by(OutboxEvent.next_attempt_at, OutboxEvent.id)
         .limit(limit)
     )
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True, of=OutboxEvent)
-    return [Claimed(*row) for row in session.execute(stmt)]
+    return sorted(Claimed(*row) for row in session.execute(stmt))
 
 
 def _pending_of_keys(session: Session, rows: Sequence[Claimed]) -> list[tuple[int, str]]:
     keys = {r.key for r in rows if r.key}
     if not keys:
         return []
+    # One array parameter on PostgreSQL: the same statement text for any number of keys.
+    of_keys = (
+        _OUTBOX.c.key == any_(bindparam("keys", sorted(keys), type_=ARRAY(String)))
+        if is_postgres(session)
+        else _OUTBOX.c.key.in_(sorted(keys))
+    )
     # A plain read: it sees rows other relays hold locked, and their committed statuses.
     result = session.execute(
-        select(OutboxEvent.id, OutboxEvent.key).where(
-            OutboxEvent.status == OutboxStatus.PENDING,
-            OutboxEvent.key.in_(sorted(keys)),
-            OutboxEvent.id < max(r.id for r in rows),
+        select(_OUTBOX.c.id, _OUTBOX.c.key).where(
+            _OUTBOX.c.status == OutboxStatus.PENDING,
+            of_keys,
+            _OUTBOX.c.id < max(r.id for r in rows),
         )
     )
     return [(event_id, key) for event_id, key in result]
