@@ -26,13 +26,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory.db import Base, make_engine, make_session_factory, transaction, utcnow
+from inventory.db import make_engine, make_session_factory, transaction, utcnow
 from inventory.events import Registry
 from inventory.models import Item, Supply
 from inventory.relay import relay_once
@@ -40,13 +39,14 @@ from inventory.reservations import Line, reserve
 from inventory.settings import Settings
 from shop.commands.bench_load import (
     HOT,
+    check_url,
+    fresh_database,
     http_load,
     seed_claims,
     seed_events,
     start_gunicorn,
 )
 from shop.commands.bench_plan import register as register_plan
-from shop.schema import import_all_models
 
 BASE = "BENCH-BASE"
 SKUS = [HOT, BASE, "BENCH-2", "BENCH-3", "BENCH-4"]
@@ -58,29 +58,6 @@ Work = Callable[[int], None]
 
 
 # ---------------------------------------------------------------- shared plumbing
-
-
-def _check_url(url: str) -> str:
-    if not url.startswith(("postgresql", "postgres")):
-        raise click.BadParameter("a PostgreSQL URL (postgresql+psycopg://...)", param_hint="url")
-    name = urlsplit(url).path.lstrip("/")
-    if name in {"", "test", "postgres"}:
-        raise click.BadParameter(
-            f"refusing to wipe database {name or '(default)'!r}: give a scratch benchmark "
-            "database (createdb gaogan_perf_bench)",
-            param_hint="url",
-        )
-    if url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
-def _fresh(url: str) -> Engine:
-    import_all_models()
-    engine = make_engine(url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    return engine
 
 
 def _median(values: Sequence[float]) -> float:
@@ -310,8 +287,8 @@ def register(cli: click.Group) -> None:
         from shop.orders import placing, services
         from shop.orders.rules import LineRequest
 
-        url = _check_url(url)
-        engine = _fresh(url)
+        url = check_url(url)
+        engine = fresh_database(url)
         factory = make_session_factory(engine)
         day = _order_day()
         _seed_products(factory, day)
@@ -359,8 +336,8 @@ def register(cli: click.Group) -> None:
     @with_common
     def reserve_cmd(url: str, clients: str, processes: int, seconds: float, rounds: int) -> None:
         """Hot-day reserve() (a 15-minute hold, one line) vs a bare UPDATE."""
-        url = _check_url(url)
-        engine = _fresh(url)
+        url = check_url(url)
+        engine = fresh_database(url)
         factory = make_session_factory(engine)
         day = _order_day()
         _seed_products(factory, day)
@@ -424,10 +401,10 @@ def register(cli: click.Group) -> None:
         rounds: int,
     ) -> None:
         """GET /api/v1/availability (14 days) vs GET /healthz over HTTP, through gunicorn."""
-        url = _check_url(url)
+        url = check_url(url)
         rows = []
         for n_claims in _ints(claims):
-            engine = _fresh(url)
+            engine = fresh_database(url)
             factory = make_session_factory(engine)
             start = _order_day()
             click.echo(f"seeding {n_claims} claims ...")
@@ -485,8 +462,8 @@ def register(cli: click.Group) -> None:
     @click.option("--rounds", default=3, show_default=True)
     def relay(url: str, events: int, batch: int, rounds: int) -> None:
         """Relay events/s with an inbox-recording subscriber vs with no subscriber."""
-        url = _check_url(url)
-        engine = _fresh(url)
+        url = check_url(url)
+        engine = fresh_database(url)
         factory = make_session_factory(engine)
         settings = Settings(database_url=url, secret_key="bench")
         if batch:

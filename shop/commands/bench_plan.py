@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from scheduling.planner import PlanResult
+from shop.commands.bench_load import check_url, fresh_database
 
 
 def _median(values: Sequence[float]) -> float:
@@ -84,9 +85,8 @@ def through_database(url: str, days: list[int], products: int, budget: float, ro
     from scheduling.planning.calendar import spring_festival
     from scheduling.planning.demo_history import seed_recipes, seed_sales_history
     from scheduling.planning.plans import PlanRequest, create_plan
-    from shop.commands.bench import _fresh
 
-    engine = _fresh(url)
+    engine = fresh_database(url)
     factory = make_session_factory(engine)
     with transaction(factory) as s:
         for i in range(products):
@@ -165,9 +165,7 @@ def register(bench: click.Group) -> None:
     ) -> None:
         """The season planner under one budget vs its LP bound (and greedy)."""
         if url is not None:
-            from shop.commands.bench import _check_url
-
-            url = _check_url(url)
+            url = check_url(url)
         if seeds:
             synthetic(_ints(days), products, budget, seeds)
         if url is not None:
