@@ -14,12 +14,29 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from inventory.db import utcnow
 from inventory.models import OutboxEvent, OutboxStatus
+
+
+class EventRecord(Protocol):
+    """What an event is made from: an outbox row, or the relay's plain copy of one."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +51,7 @@ class Event:
     payload: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: OutboxEvent) -> Event:
+    def from_row(cls, row: EventRecord) -> Event:
         return cls(
             event_id=row.event_id,
             type=row.type,

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from inventory.db import utcnow
+from inventory.db import UTCDateTime, utcnow
 from inventory.models import InboxRecord
 
 
@@ -80,13 +80,33 @@ def record_many(session: Session, pairs: Sequence[tuple[str, str]]) -> set[tuple
     for consumer, event_id in pairs:
         if not consumer or not event_id:
             raise ValueError("record_many needs a consumer name and an event id in every pair")
+    unique = list(dict.fromkeys(pairs))
     now = utcnow()
-    values = [{"consumer": c, "event_id": e, "applied_at": now} for c, e in dict.fromkeys(pairs)]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    if session.get_bind().dialect.name == "postgresql":
+        # Two array parameters, whatever the number of pairs: one statement text (planned
+        # once per connection) instead of three parameters a row.
+        result = session.execute(
+            _INSERT_UNNEST,
+            {
+                "consumers": [c for c, _ in unique],
+                "event_ids": [e for _, e in unique],
+                "now": now,
+            },
+        )
+        return {(consumer, event_id) for consumer, event_id in result}
+    values = [{"consumer": c, "event_id": e, "applied_at": now} for c, e in unique]
     stmt = (
-        insert(InboxRecord)
+        sqlite.insert(InboxRecord)
         .values(values)
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
         .returning(InboxRecord.consumer, InboxRecord.event_id)
     )
     return {(consumer, event_id) for consumer, event_id in session.execute(stmt)}
+
+
+_INSERT_UNNEST = text(
+    "INSERT INTO inbox (consumer, event_id, applied_at) "
+    "SELECT c, e, :now FROM unnest(CAST(:consumers AS varchar[]), CAST(:event_ids AS varchar[])) "
+    "AS pairs(c, e) "
+    "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING consumer, event_id"
+).bindparams(bindparam("now", type_=UTCDateTime()))

@@ -3,14 +3,25 @@
 Per product, the demand units that can all be served form a transversal matroid (pieces are
 matched to demand days within the freshness window), so adding demand greedily in tier order
 gives the best served vector tier by tier, and a basis is a maximum: the most that can be sold,
-so also the least waste. Feasibility of a demand vector is checked by serving each day from the
-oldest still-fresh pieces first (earliest expiry first), which is exact because every piece of
-one product has the same window length.
+so also the least waste.
+
+How much of one more demand still fits is computed, not searched for. Every piece of a
+product has the same window length L, so a demand vector D can be served from supply S
+exactly when, for every run of consecutive demand days [a, b], the demand in it fits the
+pieces made in [a - L + 1, b] (Hall's condition; a set of days with a gap wider than L splits
+into independent parts, and filling a narrower gap adds demand but no supply). With prefix
+sums that slack separates: slack(a, b) = F(b) + G(a), so the most that day t can take on top
+of what is accepted is min over b >= t of F(b) plus min over a <= t of G(a), two numpy
+minima per demand entry instead of a binary search of full re-serves (5.7 s of Python for a
+120-day plan before). The sales themselves come from serving each day from the oldest
+still-fresh pieces first (earliest expiry first), which is exact for equal window lengths.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+
+import numpy as np
 
 from scheduling.planner.model import PlanInput
 
@@ -39,6 +50,38 @@ def _serve(
     return sales
 
 
+def _accept(
+    supply: dict[date, int], demands: list[tuple[int, date, int]], window: int
+) -> tuple[dict[date, int], list[int]]:
+    """Serve `demands` (tier, day, quantity), in the order given, as far as `supply` allows:
+    what is accepted per day, and how much of each demand."""
+    first = min(min(supply), min(d for _t, d, _q in demands))
+    last = max(max(supply), max(d for _t, d, _q in demands))
+    n = (last - first).days + 1
+    made = np.zeros(n, dtype=np.int64)
+    for day, q in supply.items():
+        made[(day - first).days] = q
+    # made_before[i] = pieces made on days < i; window_start[a] = made before a's window.
+    made_before = np.concatenate(([0], np.cumsum(made)))
+    window_start = made_before[np.maximum(0, np.arange(n) - window + 1)]
+    accepted = np.zeros(n, dtype=np.int64)
+    served: list[int] = []
+    for _tier, day, q in demands:
+        t = (day - first).days
+        wanted_before = np.concatenate(([0], np.cumsum(accepted)))
+        # F(b) = made in [.., b] - wanted in [.., b]; G(a) = wanted before a - made before
+        # a's window; the slack of [a, b] is F(b) + G(a).
+        later = int((made_before[t + 1 :] - wanted_before[t + 1 :]).min())
+        earlier = int((wanted_before[: t + 1] - window_start[: t + 1]).min())
+        take = max(0, min(q, later + earlier))
+        accepted[t] += take
+        served.append(take)
+    return (
+        {first + timedelta(days=i): int(q) for i, q in enumerate(accepted.tolist()) if q > 0},
+        served,
+    )
+
+
 def allocate(
     data: PlanInput, made: dict[tuple[str, date], int]
 ) -> tuple[dict[tuple[str, date, date], int], dict[tuple[str, date, int], int]]:
@@ -50,30 +93,20 @@ def allocate(
         served[sku, day, tier] = 0
         if q > 0:
             by_product.setdefault(sku, []).append((tier, day, q))
+    supply_of: dict[str, dict[date, int]] = {}
+    for (sku, day), q in made.items():
+        if q > 0:
+            supply_of.setdefault(sku, {})[day] = q
     for product in data.products:
         sku = product.sku
         window = product.freshness_days
-        supply = {d: q for (s, d), q in made.items() if s == sku and q > 0}
-        accepted: dict[date, int] = {}
-        if not supply:
+        supply = supply_of.get(sku)
+        demands = sorted(by_product.get(sku, []))
+        if not supply or not demands:
             continue
-        for tier, day, q in sorted(by_product.get(sku, [])):
-            trial = dict(accepted)
-            trial[day] = trial.get(day, 0) + q
-            if _serve(supply, trial, window) is not None:
-                accepted, low = trial, q
-            else:
-                low, high = 0, q - 1
-                while low < high:  # the most of this demand that still fits
-                    mid = (low + high + 1) // 2
-                    trial[day] = accepted.get(day, 0) + mid
-                    if _serve(supply, trial, window) is None:
-                        high = mid - 1
-                    else:
-                        low = mid
-                if low:
-                    accepted[day] = accepted.get(day, 0) + low
-            served[sku, day, tier] = low
+        accepted, taken = _accept(supply, demands, window)
+        for (tier, day, _q), take in zip(demands, taken, strict=True):
+            served[sku, day, tier] = take
         for made_day, sold_day, q in _serve(supply, accepted, window) or []:
             key = (sku, made_day, sold_day)
             sales[key] = sales.get(key, 0) + q

@@ -54,9 +54,14 @@ def result_for(data: PlanInput, trays: dict[tuple[str, date], int], *, status: s
     for (sku, made_day, _t), q in sales.items():
         sold_from[sku, made_day] += q
     waste = {k: q - sold_from.get(k, 0) for k, q in made.items()}
+    # Grouped by day once (in the order of `trays`), not filtered out of all trays per day.
+    trays_on: dict[date, dict[str, int]] = defaultdict(dict)
+    for (sku, day), n in trays.items():
+        if n > 0:
+            trays_on[day][sku] = n
     overtime = {}
     for cap in data.days:
-        day_trays = {s: n for (s, d), n in trays.items() if d == cap.day and n > 0}
+        day_trays = trays_on.get(cap.day)
         ot = min_overtime(data, cap, day_trays) if day_trays else 0.0
         overtime[cap.day] = round(ot, 6)
     return PlanResult(

@@ -53,13 +53,25 @@ class SolveOptions:
     mip_rel_gap: float = 1e-4  # for the unmet-demand stages
     secondary_gap: float = 0.01  # waste and overtime: close enough, and much faster
     waste_share: float = 0.6
+    # HiGHS's default heuristic effort is 0.05. The waste stage's bound is weak, so its
+    # progress comes from heuristics around the incumbent: for 60 days x 12 products (4-5 s
+    # of waste stage) 0.5 found 1,256-2,395 pieces in most runs, where with 0.05 several runs
+    # ended where they started (7,100 pieces after trimming).
+    waste_heuristic_effort: float = 0.5
     threads: int = 1  # the machines have two cores shared with the web process
     seed_with_greedy: bool = True
 
 
 # Below this a stage is not started: HiGHS needs some time to even read the model back.
 MIN_STAGE_SECONDS = 0.2
+# HiGHS checks its time limit between phases (cut rounds, sub-MIPs): a stage stopped by the
+# limit overran it by up to 0.4 s for 60 days x 12 products. This share of the budget (at
+# most MAX_OVERRUN_SECONDS) is kept back so that the whole solve, not only the stages, ends
+# within the budget.
+OVERRUN_SHARE = 0.04
+MAX_OVERRUN_SECONDS = 1.0
 TIME_LIMIT_STATUS = "Time limit reached"
+DEFAULT_HEURISTIC_EFFORT = 0.05  # HiGHS's own default
 
 
 def stage_budget(
@@ -170,13 +182,27 @@ class _Model:
                 self.v[sku, day, tier] = self._col(0.0, float(q))
 
         products = {p.sku: p for p in data.products}
+        # Grouped once: looking the sales of every (product, day) up in all of `s` made the
+        # build quadratic (0.4 s for 120 days).
+        sold_from: dict[tuple[str, date], list[int]] = {}
+        sold_on: dict[tuple[str, date], list[int]] = {}
+        for (sku, d, t), col in self.s.items():
+            sold_from.setdefault((sku, d), []).append(col)
+            sold_on.setdefault((sku, t), []).append(col)
+        # For `trimmed`: each sales column's production column, and pieces a tray.
+        self.sale_cols = np.fromiter(self.s.values(), dtype=np.int32, count=len(self.s))
+        owner = {col: i for i, col in enumerate(self.n.values())}
+        self.sale_owner = np.fromiter(
+            (owner[self.n[sku, d]] for (sku, d, _t) in self.s), dtype=np.int64, count=len(self.s)
+        )
+        self.tray_cols = np.fromiter(self.n.values(), dtype=np.int32, count=len(self.n))
+        self.tray_units = np.array(
+            [float(products[sku].units_per_tray) for (sku, _d) in self.n], dtype=np.float64
+        )
         for (sku, d), col in self.n.items():
-            idx = [col] + [c for (s2, d2, _t), c in self.s.items() if s2 == sku and d2 == d]
+            idx = [col, *sold_from.get((sku, d), [])]
             val = [-float(products[sku].units_per_tray)] + [1.0] * (len(idx) - 1)
             self.rows.append((-inf, 0.0, idx, val))
-        sold_on: dict[tuple[str, date], list[int]] = {}
-        for (sku, _d, t), col in self.s.items():
-            sold_on.setdefault((sku, t), []).append(col)
         served_on: dict[tuple[str, date], list[int]] = {}
         for (sku, t, _k), col in self.v.items():
             served_on.setdefault((sku, t), []).append(col)
@@ -192,8 +218,11 @@ class _Model:
             )
 
         subsets = data.step_subsets()
+        made_on: dict[date, list[tuple[ProductSpec, int]]] = {}
+        for (s, d), col in self.n.items():
+            made_on.setdefault(d, []).append((products[s], col))
         for cap in data.days:
-            made = [(products[s], col) for (s, d), col in self.n.items() if d == cap.day]
+            made = made_on.get(cap.day, [])
             if not made:
                 continue
             ot = self.ot.get(cap.day)
@@ -266,40 +295,61 @@ class _Model:
             self.h.changeColsIntegrality(
                 len(int_idx), int_idx, np.array([highspy.HighsVarType.kInteger] * len(int_idx))
             )
-        for lower, upper, idx_list, val_list in self.rows:
-            self._add_row(lower, upper, idx_list, val_list)
+        # Every row in ONE call (row-wise sparse arrays), in the order they were built.
+        if self.rows:
+            lengths = np.array([len(idx) for _lo, _up, idx, _val in self.rows], dtype=np.int32)
+            starts = np.zeros(len(self.rows), dtype=np.int32)
+            np.cumsum(lengths[:-1], out=starts[1:])
+            self.h.addRows(
+                len(self.rows),
+                np.array([lo for lo, _up, _idx, _val in self.rows], dtype=np.float64),
+                np.array([up for _lo, up, _idx, _val in self.rows], dtype=np.float64),
+                int(lengths.sum()),
+                starts,
+                np.fromiter(
+                    (i for _lo, _up, idx, _val in self.rows for i in idx),
+                    dtype=np.int32,
+                    count=int(lengths.sum()),
+                ),
+                np.fromiter(
+                    (v for _lo, _up, _idx, val in self.rows for v in val),
+                    dtype=np.float64,
+                    count=int(lengths.sum()),
+                ),
+            )
 
-    def _add_row(self, lower: float, upper: float, idx: list[int], val: list[float]) -> None:
+    def _add_row(self, lower: float, upper: float, idx: np.ndarray, val: np.ndarray) -> None:
         self.h.addRow(
-            lower, upper, len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64)
+            lower, upper, len(idx), np.asarray(idx, dtype=np.int32), np.asarray(val, np.float64)
         )
 
     # --- stages ---------------------------------------------------------------------
 
-    def stages(self) -> list[tuple[str, dict[int, float], float]]:
-        """(name, cost per column, constant) for each goal in priority order; a stage's value
-        is cost . x + constant."""
-        out: list[tuple[str, dict[int, float], float]] = []
+    def stages(self) -> list[Goal]:
+        """Each goal in priority order; a stage's value is cost . x + constant."""
+        out: list[Goal] = []
         for tier, name in enumerate(TIERS):
-            cols = {col: -1.0 for (_s, _d, k), col in self.v.items() if k == tier}
+            cols = [col for (_s, _d, k), col in self.v.items() if k == tier]
             if cols:
                 demand = float(sum(q for (_s, _d, k), q in self.data.demand.items() if k == tier))
-                out.append((f"unmet_{name}", cols, demand))
+                out.append(Goal.of(f"unmet_{name}", {col: -1.0 for col in cols}, demand))
         products = {p.sku: p for p in self.data.products}
         waste: dict[int, float] = {
             col: float(products[sku].units_per_tray) for (sku, _d), col in self.n.items()
         }
         for col in self.s.values():
             waste[col] = -1.0
-        out.append(("waste", waste, 0.0))
+        out.append(Goal.of("waste", waste, 0.0))
         heads = {c.day: max(1, c.headcount) for c in self.data.days}
         if self.ot:
-            out.append(("overtime", {col: float(heads[d]) for d, col in self.ot.items()}, 0.0))
+            out.append(
+                Goal.of("overtime", {col: float(heads[d]) for d, col in self.ot.items()}, 0.0)
+            )
         return out
 
     def solve_stage(
         self,
-        cost: dict[int, float],
+        goal: Goal,
         *,
         time_limit: float,
         gap: float,
@@ -307,16 +357,18 @@ class _Model:
         start: np.ndarray | None,
         name: str = "",
         constant: float = 0.0,
+        heuristic_effort: float = DEFAULT_HEURISTIC_EFFORT,
     ) -> tuple[str, np.ndarray | None, float]:
         self._watched = (name, constant)
         ncol = len(self.lower)
         full = np.zeros(ncol)
-        for col, c in cost.items():
-            full[col] = c
+        full[goal.cols] = goal.coefs
         self.h.changeColsCost(ncol, np.arange(ncol, dtype=np.int32), full)
         self.h.setOptionValue("time_limit", max(MIN_STAGE_SECONDS, time_limit))
         self.h.setOptionValue("mip_rel_gap", gap)
         self.h.setOptionValue("threads", threads)
+        if self.integer_cols:
+            self.h.setOptionValue("mip_heuristic_effort", heuristic_effort)
         if start is not None and self.integer_cols:
             self.h.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
         self.h.run()
@@ -324,12 +376,71 @@ class _Model:
         info = self.h.getInfo()
         if info.primal_solution_status != 2:  # 2 = feasible
             return status, None, info.mip_gap if self.integer_cols else 0.0
-        values = np.array(self.h.getSolution().col_value)
+        # The whole solution in one call, as an array (never column by column).
+        values = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
         return status, values, info.mip_gap if self.integer_cols else 0.0
 
-    def keep(self, cost: dict[int, float], value: float) -> None:
-        idx = list(cost)
-        self._add_row(-highspy.kHighsInf, value, idx, [cost[i] for i in idx])
+    def keep(self, goal: Goal, value: float) -> None:
+        self._add_row(-highspy.kHighsInf, value, goal.cols, goal.coefs)
+
+    def trimmed(self, values: np.ndarray) -> np.ndarray:
+        """`values` without the whole trays nobody buys: the same sales and service, less
+        waste and less of every resource, so still feasible for every row kept so far. The
+        waste stage starts from it: from the demand stages' plan as it is (about 40,000
+        pieces of waste for 60 days x 12 products) HiGHS often found nothing better in 4-5 s."""
+        out = values.copy()
+        sold = np.bincount(
+            self.sale_owner, weights=values[self.sale_cols], minlength=len(self.tray_cols)
+        )
+        trays = np.round(values[self.tray_cols])
+        spare = np.floor((trays * self.tray_units - sold) / self.tray_units + 1e-9)
+        out[self.tray_cols] = trays - np.clip(spare, 0.0, trays)
+        return out
+
+    def fix_away_from_overtime(self, values: np.ndarray) -> None:
+        """Fix the trays of every day that cannot change an extra shift's hours: days with
+        no extra shift that are not within a product's freshness window before one (a tray
+        made there could stand in for one made on an overtime day).
+
+        Why: the overtime stage on the whole model spent its time in HiGHS's root cut
+        separation, which does not look at the clock: for 60 days x 12 products it overran a
+        3 s limit by up to 2 s. On the days that matter it keeps to its limit; the overtime
+        cost it reached (seeds 1-3) was 109, 140 and 99 against 168, 168 and 70 on the whole
+        model. Moving production further back, in chains of trays across several freshness
+        windows, is not tried."""
+        if not self.ot:
+            return
+        reach = max((p.freshness_days for p in self.data.products), default=1) - 1
+        free: set[date] = set()
+        for day in self.ot:
+            free.update(day - timedelta(days=back) for back in range(reach + 1))
+        cols = np.array([c for (_s, d), c in self.n.items() if d not in free], dtype=np.int32)
+        if len(cols):
+            fixed = np.round(values[cols])
+            self.h.changeColsBounds(len(cols), cols, fixed, fixed)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One stage's objective: cost `coefs` on columns `cols`, plus a constant."""
+
+    name: str
+    cols: np.ndarray  # int32
+    coefs: np.ndarray  # float64
+    constant: float
+
+    @classmethod
+    def of(cls, name: str, cost: dict[int, float], constant: float) -> Goal:
+        return cls(
+            name,
+            np.fromiter(cost.keys(), dtype=np.int32, count=len(cost)),
+            np.fromiter(cost.values(), dtype=np.float64, count=len(cost)),
+            constant,
+        )
+
+    def value(self, values: np.ndarray) -> float:
+        """cost . x, without the constant."""
+        return float(self.coefs @ values[self.cols])
 
 
 def _better(a: PlanResult, b: PlanResult) -> bool:
@@ -377,8 +488,10 @@ def solve(
     report("greedy", 0.0)
     greedy = greedy_plan(data)
     # Turning the solver's trays into a plan afterwards (result_for) costs about what the
-    # greedy plan did: keep that much of the budget back from the stages.
+    # greedy plan did: keep that much of the budget back from the stages, and what HiGHS
+    # may overrun a stage's limit by.
     finish = time.monotonic() - started
+    finish += min(MAX_OVERRUN_SECONDS, OVERRUN_SHARE * options.time_limit)
     if not data.days or not data.products:
         greedy.status = "empty"
         return greedy
@@ -399,47 +512,59 @@ def solve(
     stage_values: dict[str, float] = {}
     stage_seconds: dict[str, float] = {}
     stage_status: dict[str, str] = {}
-    for i, (name, cost, constant) in enumerate(stages):
+    stage_gaps: dict[str, float] = {}
+    for i, goal in enumerate(stages):
+        name = goal.name
         report(name, i / len(stages))
         left = options.time_limit - finish - (time.monotonic() - started)
         if left < MIN_STAGE_SECONDS and values is not None:
             # Out of budget: this stage and the rest keep the last stage's plan.
-            for skipped, _cost, _constant in stages[i:]:
-                stage_status[skipped] = "skipped: out of time"
+            for skipped in stages[i:]:
+                stage_status[skipped.name] = "skipped: out of time"
             break
+        if name == "overtime" and values is not None:
+            model.fix_away_from_overtime(values)
         budget = stage_budget(
             name, left, len(stages) - i - 1, options.time_limit, options.waste_share
         )
         stage_started = time.monotonic()
         stage_gap = options.mip_rel_gap if name.startswith("unmet_") else options.secondary_gap
+        if name == "waste" and values is not None:
+            values = model.trimmed(values)
         status, solution, gap = model.solve_stage(
-            cost,
+            goal,
             time_limit=budget,
             gap=stage_gap,
             threads=options.threads,
             start=values,
             name=name,
-            constant=constant,
+            constant=goal.constant,
+            heuristic_effort=(
+                options.waste_heuristic_effort if name == "waste" else DEFAULT_HEURISTIC_EFFORT
+            ),
         )
         stage_status[name] = status
+        if math.isfinite(gap):  # no bound yet is inf, which JSON (the plan's summary) refuses
+            stage_gaps[name] = round(gap, 6)
         stage_seconds[name] = round(time.monotonic() - stage_started, 3)
         if solution is None:
             # No plan from this stage (its time ran out before a first solution): the later
             # stages cannot improve on nothing, so they are reported as not run.
             why = "out of time" if status == TIME_LIMIT_STATUS else status
-            for skipped, _cost, _constant in stages[i + 1 :]:
-                stage_status[skipped] = f"skipped: {why}"
+            for skipped in stages[i + 1 :]:
+                stage_status[skipped.name] = f"skipped: {why}"
             break
         values = solution
-        value = float(sum(cost[c] * values[c] for c in cost))
-        stage_values[name] = value + constant
-        model.keep(cost, value + 1e-6 + abs(value) * 1e-9)
+        value = goal.value(values)
+        stage_values[name] = value + goal.constant
+        model.keep(goal, value + 1e-6 + abs(value) * 1e-9)
     report("done", 1.0)
     if values is None:
         greedy.status = f"greedy ({status})"
         greedy.seconds = time.monotonic() - started
         greedy.stage_seconds = stage_seconds
         greedy.stage_status = stage_status
+        greedy.stage_gaps = stage_gaps
         return greedy
     trays = {key: round(values[col]) for key, col in model.n.items() if round(values[col]) > 0}
     result = result_for(data, trays, status=status.lower())
@@ -453,6 +578,7 @@ def solve(
     result.stage_values = stage_values
     result.stage_seconds = stage_seconds
     result.stage_status = stage_status
+    result.stage_gaps = stage_gaps
     return result
 
 
@@ -462,15 +588,16 @@ def lp_bound(data: PlanInput, options: SolveOptions | None = None) -> Bound:
     options = options or SolveOptions()
     model = _Model(data, integer=False)
     by_tier = [0.0] * len(TIERS)
-    for name, cost, constant in model.stages():
+    for goal in model.stages():
+        name = goal.name
         if not name.startswith("unmet_"):
             break
         _status, values, _gap = model.solve_stage(
-            cost, time_limit=options.time_limit, gap=0.0, threads=options.threads, start=None
+            goal, time_limit=options.time_limit, gap=0.0, threads=options.threads, start=None
         )
         if values is None:
             break
-        value = float(sum(cost[c] * values[c] for c in cost))
-        by_tier[TIERS.index(name.removeprefix("unmet_"))] = value + constant
-        model.keep(cost, value + 1e-7)
+        value = goal.value(values)
+        by_tier[TIERS.index(name.removeprefix("unmet_"))] = value + goal.constant
+        model.keep(goal, value + 1e-7)
     return Bound([max(0.0, b) for b in by_tier])

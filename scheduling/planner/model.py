@@ -145,6 +145,8 @@ class PlanResult:
     # Per stage: the solver's status ("Optimal", "Time limit reached") or "skipped: out of
     # time" when the budget ran out before it.
     stage_status: dict[str, str] = field(default_factory=dict)
+    # Per stage: the relative MIP gap HiGHS reported when it stopped (0 = proven optimal).
+    stage_gaps: dict[str, float] = field(default_factory=dict)
 
     @property
     def cut_short(self) -> list[str]:

@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -54,7 +55,7 @@ REPORT_SECONDS = 1.0
 
 # Where each step of one profile's plan sits in the run's progress bar (0..1): the solver's
 # stages share the middle in proportion to how many of them have started.
-_PREPARE, _SOLVE_FROM, _SOLVE_TO, _BOUND, _SAVING = 0.0, 0.05, 0.85, 0.88, 0.95
+_PREPARE, _BOUND, _SOLVE_FROM, _SOLVE_TO, _SAVING = 0.0, 0.04, 0.08, 0.92, 0.95
 
 
 class PlanRunNotFound(DomainError):
@@ -319,6 +320,7 @@ def execute_run(
             board.profile(index)
             board.progress("prepare", 0.0)
             one = replace(request, profile_id=profile_id)
+            started = time.monotonic()
             with transaction(sessions) as session:
                 prepared = prepare(session, one, harvest_month=harvest_month)
             solved = solve_prepared(
@@ -327,6 +329,7 @@ def execute_run(
                 progress=board.progress,
                 watch=board.watch,
                 with_baselines=with_baselines,
+                read_seconds=time.monotonic() - started,
             )
             made.append((one, prepared, solved))
         board.progress("saving", 1.0)

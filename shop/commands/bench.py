@@ -4,7 +4,7 @@ gaogan bench checkout     --database-url URL [--clients 16] [--processes 2] [--s
 gaogan bench reserve      --database-url URL [--clients 16] [--processes 2] [--seconds 10]
 gaogan bench availability --database-url URL [--claims 100000] [--connections 32]
 gaogan bench relay        --database-url URL [--events 20000]
-gaogan bench plan         [--days 30,60,120] [--products 12] [--budget 10]
+gaogan bench plan         [--days 30,60,120] [--products 12] [--budget 10] [--database-url URL]
 
 Every command WIPES the database it is given (drop and create every table): give it a
 scratch one (`createdb -h 127.0.0.1 -U postgres gaogan_perf_bench`); a database named `test`
@@ -26,13 +26,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory.db import Base, make_engine, make_session_factory, transaction, utcnow
+from inventory.db import make_engine, make_session_factory, transaction, utcnow
 from inventory.events import Registry
 from inventory.models import Item, Supply
 from inventory.relay import relay_once
@@ -40,12 +39,14 @@ from inventory.reservations import Line, reserve
 from inventory.settings import Settings
 from shop.commands.bench_load import (
     HOT,
+    check_url,
+    fresh_database,
     http_load,
     seed_claims,
     seed_events,
     start_gunicorn,
 )
-from shop.schema import import_all_models
+from shop.commands.bench_plan import register as register_plan
 
 BASE = "BENCH-BASE"
 SKUS = [HOT, BASE, "BENCH-2", "BENCH-3", "BENCH-4"]
@@ -57,29 +58,6 @@ Work = Callable[[int], None]
 
 
 # ---------------------------------------------------------------- shared plumbing
-
-
-def _check_url(url: str) -> str:
-    if not url.startswith(("postgresql", "postgres")):
-        raise click.BadParameter("a PostgreSQL URL (postgresql+psycopg://...)", param_hint="url")
-    name = urlsplit(url).path.lstrip("/")
-    if name in {"", "test", "postgres"}:
-        raise click.BadParameter(
-            f"refusing to wipe database {name or '(default)'!r}: give a scratch benchmark "
-            "database (createdb gaogan_perf_bench)",
-            param_hint="url",
-        )
-    if url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
-def _fresh(url: str) -> Engine:
-    import_all_models()
-    engine = make_engine(url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    return engine
 
 
 def _median(values: Sequence[float]) -> float:
@@ -309,8 +287,8 @@ def register(cli: click.Group) -> None:
         from shop.orders import placing, services
         from shop.orders.rules import LineRequest
 
-        url = _check_url(url)
-        engine = _fresh(url)
+        url = check_url(url)
+        engine = fresh_database(url)
         factory = make_session_factory(engine)
         day = _order_day()
         _seed_products(factory, day)
@@ -358,8 +336,8 @@ def register(cli: click.Group) -> None:
     @with_common
     def reserve_cmd(url: str, clients: str, processes: int, seconds: float, rounds: int) -> None:
         """Hot-day reserve() (a 15-minute hold, one line) vs a bare UPDATE."""
-        url = _check_url(url)
-        engine = _fresh(url)
+        url = check_url(url)
+        engine = fresh_database(url)
         factory = make_session_factory(engine)
         day = _order_day()
         _seed_products(factory, day)
@@ -423,10 +401,10 @@ def register(cli: click.Group) -> None:
         rounds: int,
     ) -> None:
         """GET /api/v1/availability (14 days) vs GET /healthz over HTTP, through gunicorn."""
-        url = _check_url(url)
+        url = check_url(url)
         rows = []
         for n_claims in _ints(claims):
-            engine = _fresh(url)
+            engine = fresh_database(url)
             factory = make_session_factory(engine)
             start = _order_day()
             click.echo(f"seeding {n_claims} claims ...")
@@ -484,8 +462,8 @@ def register(cli: click.Group) -> None:
     @click.option("--rounds", default=3, show_default=True)
     def relay(url: str, events: int, batch: int, rounds: int) -> None:
         """Relay events/s with an inbox-recording subscriber vs with no subscriber."""
-        url = _check_url(url)
-        engine = _fresh(url)
+        url = check_url(url)
+        engine = fresh_database(url)
         factory = make_session_factory(engine)
         settings = Settings(database_url=url, secret_key="bench")
         if batch:
@@ -525,53 +503,7 @@ def register(cli: click.Group) -> None:
         click.echo(f"ratio {i / n:.2f}; inbox records {inbox} (= events x rounds: once each)")
         engine.dispose()
 
-    @bench.command("plan")
-    @click.option("--days", default="30,60,120", show_default=True)
-    @click.option("--products", default=12, show_default=True)
-    @click.option("--budget", default=10.0, show_default=True, help="seconds for all stages")
-    @click.option("--seeds", default=3, show_default=True, help="seasons per size (median)")
-    def plan(days: str, products: int, budget: float, seeds: int) -> None:
-        """The season planner under one budget vs its LP bound (and greedy)."""
-        from scheduling.planner import SolveOptions, greedy_plan, lp_bound, solve, violations
-        from scheduling.planner.synthetic import synthetic_season
-
-        table = []
-        for n_days in _ints(days):
-            runs = []
-            for seed in range(1, seeds + 1):
-                data = synthetic_season(days=n_days, products=products, seed=seed)
-                started = time.perf_counter()
-                result = solve(data, SolveOptions(time_limit=budget))
-                seconds = time.perf_counter() - started
-                bound = lp_bound(data)
-                greedy = greedy_plan(data)
-                if violations(data, result):
-                    raise click.ClickException(f"{n_days} days seed {seed}: invalid plan")
-                gap = (result.unmet_total() - bound.unmet_total) / max(1.0, bound.unmet_total)
-                runs.append((seconds, gap, result, greedy.unmet_total(), bound.unmet_total))
-                click.echo(
-                    f"  {n_days} days x {products} seed {seed}: {seconds:.2f} s, unmet "
-                    f"{result.unmet_total()} vs LP bound {bound.unmet_total:.0f} "
-                    f"(gap {gap:.3%}), greedy {greedy.unmet_total()}, stages "
-                    f"{result.stage_seconds}, cut short {result.cut_short or 'none'}"
-                )
-            table.append((n_days, runs))
-        click.echo("")
-        click.echo(
-            f"| days x {products} products (budget {budget:g} s, {seeds} seeds) | total s "
-            "(median, max) | gap to LP bound (median, worst) | greedy unmet / plan unmet "
-            "| stages cut short |"
-        )
-        click.echo("| --- | ---: | ---: | ---: | --- |")
-        for n_days, runs in table:
-            secs = [r[0] for r in runs]
-            gaps = [r[1] for r in runs]
-            cut = sorted({name for r in runs for name in r[2].cut_short})
-            ratio = _median([r[3] / max(1, r[2].unmet_total()) for r in runs])
-            click.echo(
-                f"| {n_days} | {_median(secs):.2f}, {max(secs):.2f} | {_median(gaps):.3%}, "
-                f"{max(gaps):.3%} | {ratio:.2f} | {', '.join(cut) or 'none'} |"
-            )
+    register_plan(bench)
 
 
 # ---------------------------------------------------------------- availability helpers

@@ -11,13 +11,41 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory.db import transaction
+from inventory.db import Base, make_engine, transaction
 from inventory.events import publish
+from shop.schema import import_all_models
+
+
+def check_url(url: str) -> str:
+    """The URL of a scratch PostgreSQL database a benchmark may wipe, or a usage error."""
+    if not url.startswith(("postgresql", "postgres")):
+        raise click.BadParameter("a PostgreSQL URL (postgresql+psycopg://...)", param_hint="url")
+    name = urlsplit(url).path.lstrip("/")
+    if name in {"", "test", "postgres"}:
+        raise click.BadParameter(
+            f"refusing to wipe database {name or '(default)'!r}: give a scratch benchmark "
+            "database (createdb gaogan_perf_bench)",
+            param_hint="url",
+        )
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def fresh_database(url: str) -> Engine:
+    """Every table dropped and created again."""
+    import_all_models()
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    return engine
+
 
 # The one product every benchmark sells: a hot Spring Festival day in miniature.
 HOT = "BENCH-HOT"

@@ -214,6 +214,6 @@ def test_events_relay_runs_in_the_foreground_until_sigterm_and_then_stops_cleanl
             relay.kill()
     text = output.decode()
     assert relay.returncode == 0, text
-    assert "Relaying events (batch 50" in text
+    assert "Relaying events (batch 200" in text  # GAOGAN_RELAY_BATCH default
     assert "Stopping after the current batch (SIGTERM)." in text
     assert "Stopped. In all: claimed 3, delivered 3" in text
