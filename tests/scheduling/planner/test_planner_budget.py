@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scheduling.planner import SolveOptions, solve, violations
-from scheduling.planner.milp import MIN_STAGE_SECONDS, stage_budget
+from scheduling.planner.budget import MIN_STAGE_SECONDS, stage_budget
 from scheduling.planner.synthetic import synthetic_season
 
 
