@@ -48,6 +48,16 @@ class ForecastBasis:
     last_offset: int
     seasons: list[SeasonBasis]  # by product, then season
     without_history: list[str]  # products the forecast knows nothing about
+    # sku -> (Chinese name, English name): the manager reads names, not codes.
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def name_of(self, sku: str, language: str = "zh") -> str:
+        zh, en = self.names.get(sku, (sku, sku))
+        return en if language == "en" else zh
+
+    def missing_names(self, language: str = "zh") -> list[str]:
+        """The products without history, by name."""
+        return [self.name_of(sku, language) for sku in self.without_history]
 
     def for_product(self, sku: str) -> list[SeasonBasis]:
         return [s for s in self.seasons if s.sku == sku]
@@ -110,6 +120,12 @@ def forecast_basis(
             basis.channel_pieces[channel] = basis.channel_pieces.get(channel, 0) + pieces
     ordered = sorted(seasons.values(), key=lambda b: (b.sku, b.season))
     known = {b.sku for b in ordered}
+    names = {
+        sku: (zh, en)
+        for sku, zh, en in session.execute(
+            select(Item.sku, Item.name_zh, Item.name_en).where(Item.sku.in_(list(skus)))
+        )
+    }
     return ForecastBasis(
         start=start,
         end=end,
@@ -117,4 +133,5 @@ def forecast_basis(
         last_offset=max(offsets, default=0),
         seasons=ordered,
         without_history=[sku for sku in skus if sku not in known],
+        names=names,
     )

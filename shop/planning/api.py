@@ -126,6 +126,8 @@ def forecast_basis_get(query: dict[str, Any]) -> Any:
         "seasons": [
             {
                 "sku": b.sku,
+                "name_zh": basis.name_of(b.sku, "zh"),
+                "name_en": basis.name_of(b.sku, "en"),
                 "season": b.season,
                 "first_day": b.first_day.isoformat() if b.first_day else None,
                 "last_day": b.last_day.isoformat() if b.last_day else None,

@@ -105,9 +105,12 @@ def test_the_planner_pages_and_the_api_show_the_basis(
         f"{(festival - timedelta(days=7)).isoformat()} – {(festival - timedelta(days=6)).isoformat()}"
         in page
     )
-    assert "没有历史、因此没有预测的商品：GG-3" in page
+    # Products by name (the code beside it), not by code alone.
+    assert "没有历史、因此没有预测的商品：新品糕干" in page
+    assert '<td data-label="商品">糕干1 <small class="muted">GG-1</small></td>' in page
     english = client.get(f"/manager/plan/?year={last + 1}&lang=en").get_data(as_text=True)
     assert "What the forecast is based on" in english and "CSV import 2 days" in english
+    assert "New gaogan" in english and "Gaogan 1" in english
 
     # The plan page shows the basis of its own window.
     start, end = default_window(last + 1)
@@ -125,6 +128,7 @@ def test_the_planner_pages_and_the_api_show_the_basis(
     body = api.get_json()
     assert body["without_history"] == ["GG-3"]
     row = next(r for r in body["seasons"] if r["sku"] == "GG-1" and r["season"] == last)
+    assert (row["name_zh"], row["name_en"]) == ("糕干1", "Gaogan 1")
     assert row["source_days"] == {"import": 2} and row["channel_pieces"]["distributor"] == 200
     backwards = client.get(
         f"/api/v1/planning/forecast-basis?start={end.isoformat()}&end={start.isoformat()}"
