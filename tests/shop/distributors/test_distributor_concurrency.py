@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from inventory import atp
 from inventory.db import transaction
-from inventory.settings import Settings
 from scheduling.pickup.models import PickupSlot
 from scheduling.pickup.slots import SlotRules
-from shop.app import create_app
 from shop.distributors import bookings, common
 from shop.distributors.models import Booking
 from shop.distributors.tokens import create_token
+from tests.support.api_server import post_json, server
 from tests.support.distributors import (
     CLASSIC,
     local_day,
@@ -33,32 +27,9 @@ from tests.support.distributors import (
     setup_products,
 )
 
+__all__ = ["server"]  # the fixture
+
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def server(settings: Settings, db: sessionmaker[Session]) -> Iterator[str]:
-    app = create_app(settings)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def _post(url: str, token: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_a_hundred_concurrent_bookings_for_a_slot_with_four_bays_give_exactly_four(
@@ -80,7 +51,7 @@ def test_a_hundred_concurrent_bookings_for_a_slot_with_four_bays_give_exactly_fo
 
     def attempt(i: int) -> tuple[int, dict[str, object]]:
         start.wait()
-        return _post(f"{server}/api/v1/distributor/bookings", tokens[i % 10], body)
+        return post_json(f"{server}/api/v1/distributor/bookings", tokens[i % 10], body)
 
     began = time.monotonic()
     with ThreadPoolExecutor(max_workers=100) as pool:

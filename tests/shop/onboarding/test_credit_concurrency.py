@@ -3,29 +3,23 @@ limit: only one may pass (PostgreSQL: the check runs under a row lock on the dis
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from inventory.db import transaction
 from inventory.errors import DomainError
-from inventory.settings import Settings
 from scheduling.pickup.slots import SlotRules
-from shop.app import create_app
 from shop.distributors import bookings, common, onboarding
 from shop.distributors.models import Booking
 from shop.distributors.tokens import create_token
+from tests.support.api_server import post_json, server
 from tests.support.distributors import (
     CLASSIC,
     before_cutoff,
@@ -34,6 +28,8 @@ from tests.support.distributors import (
     open_day_from,
     setup_products,
 )
+
+__all__ = ["server"]  # the fixture
 
 pytestmark = [pytest.mark.postgres]
 
@@ -107,31 +103,6 @@ def test_the_second_booking_waits_for_the_first_and_then_counts_it(
     assert outcome == {"first": "booked", "second": "credit_limit_exceeded"}
 
 
-@pytest.fixture
-def server(settings: Settings, db: sessionmaker[Session]) -> Iterator[str]:
-    app = create_app(settings)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def _post(url: str, token: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_pairs_of_simultaneous_bookings_over_http_never_both_pass_the_limit(
     server: str, db: sessionmaker[Session]
 ) -> None:
@@ -156,7 +127,7 @@ def test_pairs_of_simultaneous_bookings_over_http_never_both_pass_the_limit(
             "lines": [{"sku": CLASSIC, "cases": 1}],
         }
         start.wait()
-        status, answer = _post(f"{server}/api/v1/distributor/bookings", token, body)
+        status, answer = post_json(f"{server}/api/v1/distributor/bookings", token, body)
         return distributor_id, status, answer
 
     with ThreadPoolExecutor(max_workers=16) as pool:
