@@ -29,18 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Date,
-    Table,
-    and_,
-    bindparam,
-    func,
-    inspect,
-    literal,
-    select,
-    text,
-)
+from sqlalchemy import Table, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -63,13 +52,10 @@ from inventory.models import (
     Claim,
     ClaimKind,
     ClaimStatus,
-    Item,
-    ItemKind,
     OutboxEvent,
     OutboxStatus,
     Reservation,
     ReservationStatus,
-    Supply,
 )
 from inventory.rules import check_demand_day, local_day, window_for
 
@@ -97,10 +83,41 @@ class Snapshot:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _next_id(table: str) -> ColumnElement[int]:
-    # An uncorrelated scalar subquery is an InitPlan: evaluated once per statement, however
-    # many rows the statement returns.
-    return select(func.nextval(func.pg_get_serial_sequence(table, "id"))).scalar_subquery()
+def _extra_sql(extra: Mapping[str, str]) -> str:
+    return "".join(f",\n       ({sql}) AS {name}" for name, sql in extra.items())
+
+
+_SNAPSHOT_SQL = """
+SELECT i.id, i.sku, i.freshness_days, i.price_fen, i.name_zh, i.name_en,
+       s.id, s.production_day, s.planned, s.actual, s.promised, s.closed, head.*
+FROM (
+    SELECT nextval('reservations_id_seq') AS reservation_id,
+           (SELECT r.id FROM reservations AS r WHERE r.ref = %(ref)s) AS dup{extra}
+) AS head
+LEFT JOIN (
+    items AS i
+    LEFT JOIN supply AS s
+      ON s.item_id = i.id
+     AND s.production_day <= %(last)s
+     AND s.production_day >= CAST(%(first)s AS date)
+         - (coalesce(CAST(%(window_days)s AS integer), i.freshness_days, 1) - 1)
+) ON i.sku = ANY (CAST(%(skus)s AS text[])) AND i.kind = 'product' AND i.active
+ORDER BY s.id
+"""
+
+# One text per set of extra columns, so that psycopg prepares it once per connection and
+# PostgreSQL plans it once (the statement used to be built with SQLAlchemy on every call:
+# about a third of a checkout's client CPU went into building and caching it).
+_snapshot_texts: dict[tuple[tuple[str, str], ...], str] = {}
+
+
+def _snapshot_text(extra: Mapping[str, str]) -> str:
+    key = tuple(extra.items())
+    found = _snapshot_texts.get(key)
+    if found is None:
+        found = _SNAPSHOT_SQL.format(extra=_extra_sql(extra))
+        _snapshot_texts[key] = found
+    return found
 
 
 def read_snapshot(
@@ -109,59 +126,33 @@ def read_snapshot(
     *,
     window_days: int | None,
     ref: str | None = None,
-    extra: Mapping[str, ColumnElement[Any]] | None = None,
+    extra: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Snapshot:
     """Products, candidate supply rows, a new reservation id, the ref check and the caller's
-    `extra` scalar subqueries, in one statement.
+    `extra` scalar subqueries (SQL text with `%(name)s` placeholders filled from `params`), in
+    one statement that always returns at least one row.
 
     Supply rows are read over each product's widest window (the product's freshness, or
     `window_days`); a narrower window is applied when planning. Unknown SKUs are simply absent
     from `products`: the caller decides when to say so (`demands_on_snapshot`).
     """
     extra = dict(extra or {})
-    first = min(line.day for line in lines)
-    last = max(line.day for line in lines)
-    span = bindparam("window_days", window_days) if window_days is not None else Item.freshness_days
-    columns: list[Any] = [
-        Item.id,
-        Item.sku,
-        Item.freshness_days,
-        Item.price_fen,
-        Item.name_zh,
-        Item.name_en,
-        Supply.id,
-        Supply.production_day,
-        Supply.planned,
-        Supply.actual,
-        Supply.promised,
-        Supply.closed,
-        _next_id("reservations").label("reservation_id"),
-    ]
-    if ref is not None:
-        columns.append(
-            select(Reservation.id).where(Reservation.ref == ref).scalar_subquery().label("dup")
-        )
-    columns.extend(expr.label(name) for name, expr in extra.items())
-    wanted = sorted({line.sku for line in lines})
-    stmt = (
-        select(*columns)
-        .select_from(Item)
-        .outerjoin(
-            Supply,
-            and_(
-                Supply.item_id == Item.id,
-                Supply.production_day <= last,
-                Supply.production_day >= literal(first, Date) - (func.coalesce(span, 1) - 1),
-            ),
-        )
-        .where(Item.sku.in_(wanted), Item.kind == ItemKind.PRODUCT, Item.active.is_(True))
-        .order_by(Supply.id)
-    )
-    found = session.execute(stmt).all()
+    values = {
+        **(params or {}),
+        "ref": ref,
+        "first": min(line.day for line in lines),
+        "last": max(line.day for line in lines),
+        "window_days": window_days,
+        "skus": sorted({line.sku for line in lines}),
+    }
+    found = session.connection().exec_driver_sql(_snapshot_text(extra), values).all()
     products: dict[str, ProductFacts] = {}
     rows: dict[int, SupplyRow] = {}
     for row in found:
         item_id, sku, fresh, price, name_zh, name_en = row[:6]
+        if item_id is None:
+            continue  # no product matched: the head row alone
         products[sku] = ProductFacts(item_id, sku, fresh or 1, price or 0, name_zh, name_en)
         sid, day, planned, actual, promised, closed = row[6:12]
         if sid is not None:
@@ -174,25 +165,13 @@ def read_snapshot(
                 closed=closed,
                 made=actual is not None,
             )
-    if not found:
-        # No product matched: the values of the scalar subqueries still matter to the caller
-        # (it may have a better error to give first), so read them alone.
-        scalars: list[Any] = [_next_id("reservations").label("reservation_id")]
-        if ref is not None:
-            scalars.append(
-                select(Reservation.id).where(Reservation.ref == ref).scalar_subquery().label("dup")
-            )
-        scalars.extend(expr.label(name) for name, expr in extra.items())
-        head = session.execute(select(*scalars)).one()
-        values = head._mapping
-    else:
-        values = found[0]._mapping
+    head = found[0]
     return Snapshot(
         products=products,
         rows=rows,
-        reservation_id=int(values["reservation_id"]),
-        ref_taken=ref is not None and values["dup"] is not None,
-        extra={name: values[name] for name in extra},
+        reservation_id=int(head[12]),
+        ref_taken=ref is not None and head[13] is not None,
+        extra={name: head[14 + n] for n, name in enumerate(extra)},
     )
 
 
@@ -219,43 +198,62 @@ def _jsonable(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def row_of(obj: Base) -> dict[str, Any]:
-    """The column values of a new ORM object as the ORM would insert them: Python-side
-    defaults applied, a primary key left out when not set (the column default gives it)."""
-    mapper = inspect(obj).mapper
-    row: dict[str, Any] = {}
-    for attr in mapper.column_attrs:
-        column = attr.columns[0]
-        value = obj.__dict__.get(attr.key)
-        default = column.default
-        if value is None and default is not None:
+# Per table: the Python-side column defaults, (column name, default, is it a callable).
+_defaults: dict[str, list[tuple[str, Any, bool]]] = {}
+
+
+def _column_defaults(table: Table) -> list[tuple[str, Any, bool]]:
+    found = _defaults.get(table.name)
+    if found is None:
+        found = []
+        for column in table.columns:
+            default = column.default
+            if column.primary_key or default is None:
+                continue
             if default.is_callable:
-                value = default.arg(None)
+                found.append((column.name, default.arg, True))  # type: ignore[attr-defined]
             elif default.is_scalar:
-                value = default.arg
-        if value is None and column.primary_key:
-            continue
-        row[column.name] = value
+                found.append((column.name, default.arg, False))  # type: ignore[attr-defined]
+        _defaults[table.name] = found
+    return found
+
+
+def new_row(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row to insert into `table`: `values` (by column name) over the Python-side column
+    defaults, as the ORM would insert it. Columns neither given nor defaulted are NULL, and a
+    missing `id` comes from the table's sequence (gaogan_take). Plain dicts: building ORM
+    objects and reading them back cost more client CPU than the rest of a checkout."""
+    row = dict(values)
+    for name, default, is_callable in _column_defaults(table):
+        if row.get(name) is None:
+            row[name] = default(None) if is_callable else default
     return row
 
 
-def event_object(event_type: str, payload: Mapping[str, Any], *, key: str) -> OutboxEvent:
-    """An outbox row as `inventory.events.publish` makes it, not added to any session."""
+def row_of(obj: Base) -> dict[str, Any]:
+    """The column values of a new ORM object as the ORM would insert them."""
+    mapper = inspect(obj).mapper
+    values = {attr.columns[0].name: obj.__dict__.get(attr.key) for attr in mapper.column_attrs}
+    return new_row(mapper.local_table, {k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
+
+
+def event_row(event_type: str, payload: Mapping[str, Any], *, key: str) -> dict[str, Any]:
+    """An outbox row as `inventory.events.publish` makes it."""
     now = utcnow()
-    return OutboxEvent(
-        event_id=str(uuid.uuid4()),
-        type=event_type,
-        version=1,
-        occurred_at=now,
-        key=key,
-        payload=dict(payload),
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-    )
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "occurred_at": now,
+        "key": key,
+        "payload": dict(payload),
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+    }
 
 
 @dataclass(frozen=True)
@@ -290,29 +288,27 @@ def plan_reservation(
         created_at=now,
         updated_at=now,
     )
-    kind = ClaimKind.ALLOCATION if hold_until is None else ClaimKind.HOLD
+    kind = (ClaimKind.ALLOCATION if hold_until is None else ClaimKind.HOLD).value
     deltas: dict[int, int] = defaultdict(int)
     claims: list[dict[str, Any]] = []
     for demand, takes in planned:
         for sid, quantity in takes:
             claims.append(
-                row_of(
-                    Claim(
-                        reservation_id=reservation.id,
-                        supply_id=sid,
-                        item_id=demand.item.id,
-                        demand_day=demand.line.day,
-                        line_no=demand.line_no,
-                        quantity=quantity,
-                        kind=kind,
-                        status=ClaimStatus.ACTIVE,
-                        expires_at=hold_until,
-                        created_at=now,
-                    )
-                )
+                {
+                    "reservation_id": reservation.id,
+                    "supply_id": sid,
+                    "item_id": demand.item.id,
+                    "demand_day": demand.line.day,
+                    "line_no": demand.line_no,
+                    "quantity": quantity,
+                    "kind": kind,
+                    "status": ClaimStatus.ACTIVE.value,
+                    "expires_at": hold_until,
+                    "created_at": now,
+                }
             )
             deltas[sid] += quantity
-    event = event_object(
+    event = event_row(
         "stock.reserved",
         {
             "ref": ref,
@@ -322,21 +318,29 @@ def plan_reservation(
         },
         key=ref,
     )
+    reservation_row = {
+        "id": reservation.id,
+        "ref": ref,
+        "status": status.value,
+        "expires_at": hold_until,
+        "created_at": now,
+        "updated_at": now,
+    }
     return PlannedTake(
         reservation=reservation,
         rows=[
-            (Reservation.__table__, [row_of(reservation)]),  # type: ignore[list-item]
+            (Reservation.__table__, [reservation_row]),  # type: ignore[list-item]
             (Claim.__table__, claims),  # type: ignore[list-item]
-            (OutboxEvent.__table__, [row_of(event)]),  # type: ignore[list-item]
+            (OutboxEvent.__table__, [event]),  # type: ignore[list-item]
         ],
         deltas=dict(deltas),
         allocation=hold_until is None,
     )
 
 
-_TAKE = text(
-    "SELECT gaogan_take(CAST(:rows AS jsonb), CAST(:ids AS integer[]), "
-    "CAST(:quantities AS integer[]))"
+_TAKE = (
+    "SELECT gaogan_take(CAST(%(rows)s AS jsonb), CAST(%(ids)s AS integer[]), "
+    "CAST(%(quantities)s AS integer[]))"
 )
 
 
@@ -352,24 +356,22 @@ def take_in_one_call(
     """
     # Rows the caller added through the ORM earlier in this transaction must exist before
     # ours reference them (a raw statement does not autoflush); nothing pending: no statement.
-    session.flush()
-    payload = []
-    for table, table_rows in rows:
-        if not table_rows:
-            continue
-        keys = set(table_rows[0])
-        if any(set(r) != keys for r in table_rows):
-            raise ValueError(f"rows for {table.name} must name the same columns")
-        payload.append([table.name, [{k: _jsonable(v) for k, v in r.items()} for r in table_rows]])
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    payload = [[table.name, list(table_rows)] for table, table_rows in rows if table_rows]
     ids = sorted(deltas)
-    made = session.execute(
-        _TAKE,
-        {
-            "rows": json.dumps(payload, ensure_ascii=False),
-            "ids": ids,
-            "quantities": [deltas[sid] for sid in ids],
-        },
-    ).scalar_one()
+    made = (
+        session.connection()
+        .exec_driver_sql(
+            _TAKE,
+            {
+                "rows": json.dumps(payload, ensure_ascii=False, default=_jsonable),
+                "ids": ids,
+                "quantities": [deltas[sid] for sid in ids],
+            },
+        )
+        .scalar_one()
+    )
     return None if made is None else list(made)
 
 

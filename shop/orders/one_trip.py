@@ -19,16 +19,15 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from inventory.models import Item, OutboxEvent
+from inventory.models import OutboxEvent
 from inventory.one_trip import (
-    _next_id,
     attach,
     demands_on_snapshot,
-    event_object,
+    event_row,
     finish,
+    new_row,
     plan_reservation,
     read_snapshot,
     row_of,
@@ -38,18 +37,13 @@ from inventory.reservations import Line
 from inventory.settings import Settings
 from scheduling.cutoff import cutoff_for
 from scheduling.planning.calendar import production_given
-from scheduling.planning.models import CalendarEntry
-from shop.catalogue.channels import SHOP, sold_on
-from shop.catalogue.models import ProductProfile
+from shop.catalogue.channels import SHOP
 from shop.orders import placing
 from shop.orders.models import (
-    CustomerDayCap,
-    DeliveryZone,
     Fulfilment,
     Order,
     OrderLine,
     OrderStatus,
-    PickupPoint,
 )
 from shop.orders.placing import PlaceOrder
 from shop.orders.rules import check_lines, check_orderable_day, delivery_window_days
@@ -66,44 +60,22 @@ def place_order_in_one_trip(
     """`services.place_order` in two statements, or None to take the ordinary path."""
     lines = check_lines(request.lines)
     check_orderable_day(request.day, now, settings.order_cutoff)
-    extra: dict[str, Any] = {
-        "order_id": _next_id("orders"),
-        "cal_official": select(CalendarEntry.official)
-        .where(CalendarEntry.day == request.day)
-        .scalar_subquery(),
-        "cal_production": select(CalendarEntry.production)
-        .where(CalendarEntry.day == request.day)
-        .scalar_subquery(),
-        # A day the manager capped per customer needs the customer's other orders counted:
-        # the ordinary path does that.
-        "day_cap": select(CustomerDayCap.max_pieces)
-        .where(CustomerDayCap.day == request.day)
-        .scalar_subquery(),
-        # Lines of products the manager does not sell in the online shop: the ordinary path
-        # refuses them in words. (An alias: the snapshot's own FROM is `items`.)
-        "off_shop": _off_shop({ln.sku for ln in lines}),
+    extra = dict(_EXTRA)
+    params: dict[str, Any] = {
+        "order_day": request.day,
+        "shop_channel": f"%,{SHOP},%",
+        "order_skus": sorted({ln.sku for ln in lines}),
     }
     pickup = request.fulfilment == Fulfilment.PICKUP.value
     delivery = request.fulfilment == Fulfilment.DELIVERY.value
     if pickup:
-        extra["pickup_id"] = (
-            select(PickupPoint.id)
-            .where(PickupPoint.code == request.pickup_point, PickupPoint.active)
-            .scalar_subquery()
-        )
+        extra.update(_PICKUP)
+        params["pickup_code"] = request.pickup_point
     elif delivery:
-        for name, column in (
-            ("zone_id", DeliveryZone.id),
-            ("zone_fee", DeliveryZone.fee_fen),
-            ("zone_transit", DeliveryZone.transit_days),
-        ):
-            extra[name] = (
-                select(column)
-                .where(DeliveryZone.code == request.delivery_zone, DeliveryZone.active)
-                .scalar_subquery()
-            )
+        extra.update(_DELIVERY)
+        params["zone_code"] = request.delivery_zone
     stock_lines = [Line(ln.sku, request.day, ln.quantity) for ln in lines]
-    snapshot = read_snapshot(session, stock_lines, window_days=None, extra=extra)
+    snapshot = read_snapshot(session, stock_lines, window_days=None, extra=extra, params=params)
     facts = snapshot.extra
 
     # Whatever would be refused, or needs more than this snapshot, takes the ordinary path,
@@ -179,31 +151,29 @@ def place_order_in_one_trip(
     if planned is None:
         return None
     line_rows = [
-        row_of(
-            OrderLine(
-                order_id=order.id,
-                line_no=i,
-                sku=ln.sku,
-                name_zh=products[ln.sku].name_zh,
-                name_en=products[ln.sku].name_en,
-                quantity=ln.quantity,
-                unit_price_fen=products[ln.sku].price_fen,
-                line_total_fen=products[ln.sku].price_fen * ln.quantity,
-            )
-        )
+        {
+            "order_id": order.id,
+            "line_no": i,
+            "sku": ln.sku,
+            "name_zh": products[ln.sku].name_zh,
+            "name_en": products[ln.sku].name_en,
+            "quantity": ln.quantity,
+            "unit_price_fen": products[ln.sku].price_fen,
+            "line_total_fen": products[ln.sku].price_fen * ln.quantity,
+        }
         for i, ln in enumerate(lines, start=1)
     ]
     summary = [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]
     key = f"order:{order.id}"
     payload = placing.event_payload(order, with_lines=False)
-    events = [event_object("order.placed", {**payload, "lines": summary}, key=key)]
+    events = [event_row("order.placed", {**payload, "lines": summary}, key=key)]
     if not online:
-        events.append(event_object("order.confirmed", {**payload, "lines": summary}, key=key))
+        events.append(event_row("order.confirmed", {**payload, "lines": summary}, key=key))
     rows = [
         (Order.__table__, [row_of(order)]),
-        (OrderLine.__table__, line_rows),
+        (OrderLine.__table__, [new_row(OrderLine.__table__, r) for r in line_rows]),  # type: ignore[arg-type]
         *planned.rows,  # the reservation, its claims, `stock.reserved` (first for this key)
-        (OutboxEvent.__table__, [row_of(event) for event in events]),
+        (OutboxEvent.__table__, events),
     ]
     made = take_or_refuse_duplicate(session, rows, planned.deltas, order.reservation_ref)  # type: ignore[arg-type]
     if made is None:
@@ -213,13 +183,32 @@ def place_order_in_one_trip(
     return order
 
 
-def _off_shop(skus: set[str]) -> Any:
-    """How many of `skus` the catalogue keeps out of the online shop (a scalar subquery)."""
-    product = aliased(Item)
-    return (
-        select(func.count())
-        .select_from(ProductProfile)
-        .join(product, product.id == ProductProfile.item_id)
-        .where(product.sku.in_(sorted(skus)), ~sold_on(SHOP))
-        .scalar_subquery()
-    )
+# The snapshot's extra columns (inventory.one_trip.read_snapshot), SQL with named parameters,
+# written once: the same text on every checkout is prepared once per connection.
+_EXTRA = {
+    "order_id": "SELECT nextval('orders_id_seq')",
+    "cal_official": "SELECT c.official FROM plan_calendar_entries AS c WHERE c.day = %(order_day)s",
+    "cal_production": (
+        "SELECT c.production FROM plan_calendar_entries AS c WHERE c.day = %(order_day)s"
+    ),
+    # A day the manager capped per customer needs the customer's other orders counted:
+    # the ordinary path does that.
+    "day_cap": "SELECT m.max_pieces FROM customer_day_caps AS m WHERE m.day = %(order_day)s",
+    # Lines of products the manager does not sell in the online shop (channels.sold_on): the
+    # ordinary path refuses them in words.
+    "off_shop": (
+        "SELECT count(*) FROM catalogue_products AS cp JOIN items AS ci ON ci.id = cp.item_id "
+        "WHERE ci.sku = ANY (CAST(%(order_skus)s AS text[])) "
+        "AND NOT (',' || cp.channels || ',' LIKE %(shop_channel)s)"
+    ),
+}
+_PICKUP = {
+    "pickup_id": (
+        "SELECT p.id FROM pickup_points AS p WHERE p.code = %(pickup_code)s AND p.active"
+    ),
+}
+_DELIVERY = {
+    f"zone_{name}": f"SELECT z.{column} FROM delivery_zones AS z "
+    "WHERE z.code = %(zone_code)s AND z.active"
+    for name, column in (("id", "id"), ("fee", "fee_fen"), ("transit", "transit_days"))
+}

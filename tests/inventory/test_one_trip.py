@@ -23,7 +23,7 @@ from inventory.take_function import TAKE_FUNCTION
 from tests.inventory.conftest import CLASSIC, HOLD, NOW, Floor, day
 
 MIGRATION = (
-    Path(__file__).resolve().parents[2] / "migrations" / "versions" / "20261202_perf_one_trip.py"
+    Path(__file__).resolve().parents[2] / "migrations" / "versions" / "20261203_perf2_static_take.py"
 )
 
 
