@@ -427,13 +427,17 @@ def insert_claims(
 
 
 def lines_payload(demands: Sequence[Demand]) -> dict[str, Any]:
+    return lines_payload_of([d.line for d in demands])
+
+
+def lines_payload_of(lines: Sequence[Line]) -> dict[str, Any]:
     return {
         "lines": [
-            {"sku": d.line.sku, "day": d.line.day.isoformat(), "quantity": d.line.quantity}
-            for d in demands
+            {"sku": line.sku, "day": line.day.isoformat(), "quantity": line.quantity}
+            for line in lines
         ],
-        "skus": sorted({d.line.sku for d in demands}),
-        "days": sorted({d.line.day.isoformat() for d in demands}),
+        "skus": sorted({line.sku for line in lines}),
+        "days": sorted({line.day.isoformat() for line in lines}),
     }
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from inventory.db import Base, UTCDateTime, enum_column, utcnow
-from inventory.take_function import TAKE_FUNCTION
+from inventory.take_function import RESERVE_FUNCTION, TAKE_FUNCTION
 
 
 class ItemKind(enum.StrEnum):
@@ -341,13 +341,14 @@ event.listen(
     ).execute_if(dialect="postgresql"),
 )
 
-# The one-round-trip take (inventory.take_function): tables made by `create_all` (tests, a
-# fresh `gaogan db init`) get the function too; migrated databases get it from the migration.
-# DDL() formats its text with %, hence the doubling.
-event.listen(
-    Supply.__table__,
-    "after_create",
-    DDL(TAKE_FUNCTION.replace("%", "%%")).execute_if(  # type: ignore[no-untyped-call]
-        dialect="postgresql"
-    ),
-)
+# The one-round-trip take and reserve (inventory.take_function): tables made by `create_all`
+# (tests, a fresh `gaogan db init`) get the functions too; migrated databases get them from
+# the migrations. DDL() formats its text with %, hence the doubling.
+for _function in (TAKE_FUNCTION, RESERVE_FUNCTION):
+    event.listen(
+        Supply.__table__,
+        "after_create",
+        DDL(_function.replace("%", "%%")).execute_if(  # type: ignore[no-untyped-call]
+            dialect="postgresql"
+        ),
+    )

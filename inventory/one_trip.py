@@ -41,6 +41,7 @@ from inventory.claims import (
     check_now,
     check_ref,
     lines_payload,
+    lines_payload_of,
     plan_take,
 )
 from inventory.claims import ProductFacts as _Product
@@ -382,7 +383,14 @@ def attach(session: Session, obj: Base) -> None:
     session.add(obj)
 
 
-def reserve_in_one_trip(
+_RESERVE = (
+    "SELECT gaogan_reserve(%(ref)s, CAST(%(skus)s AS text[]), CAST(%(days)s AS date[]), "
+    "CAST(%(quantities)s AS integer[]), CAST(%(window_days)s AS integer), "
+    "CAST(%(hold_until)s AS timestamptz), CAST(%(now)s AS timestamptz), CAST(%(event)s AS jsonb))"
+)
+
+
+def reserve_in_one_call(
     session: Session,
     ref: str,
     lines: Sequence[Line],
@@ -391,8 +399,9 @@ def reserve_in_one_trip(
     window_days: int | None = None,
     now: datetime | None = None,
 ) -> Reservation | None:
-    """`reservations.reserve` in two statements, or None when it must take the locked path
-    (stock short on the snapshot, or lost to a concurrent order between read and update).
+    """`reservations.reserve` in ONE statement (the `gaogan_reserve` function plans the split
+    freshest first, writes, and takes the stock), or None when the locked path must decide:
+    a SKU not sold, the ref taken, stock short, or the race for the last units lost.
     PostgreSQL only."""
     now = check_now(now)
     ref = check_ref(ref)
@@ -403,18 +412,63 @@ def reserve_in_one_trip(
         check_demand_day(line.day, today)
     if window_days is not None:
         window_for(1, window_days)  # refuse a bad window before any statement
-    snapshot = read_snapshot(session, checked, window_days=window_days, ref=ref)
-    demands = demands_on_snapshot(snapshot, checked, window_days)
-    if snapshot.ref_taken:
-        raise DuplicateReference(f"reservation {ref!r} already exists", ref=ref)
-    planned = plan_reservation(snapshot, ref, demands, hold_until=hold_until, now=now)
-    if planned is None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # a raw statement does not autoflush
+    status = ReservationStatus.CONFIRMED if hold_until is None else ReservationStatus.HELD
+    event = event_row(
+        "stock.reserved",
+        {
+            "ref": ref,
+            "status": status.value,
+            "expires_at": hold_until.isoformat() if hold_until else None,
+            **lines_payload_of(checked),
+        },
+        key=ref,
+    )
+    try:
+        taken = (
+            session.connection()
+            .exec_driver_sql(
+                _RESERVE,
+                {
+                    "ref": ref,
+                    "skus": [line.sku for line in checked],
+                    "days": [line.day for line in checked],
+                    "quantities": [line.quantity for line in checked],
+                    "window_days": window_days,
+                    "hold_until": hold_until,
+                    "now": now,
+                    "event": json.dumps(event, ensure_ascii=False, default=_jsonable),
+                },
+            )
+            .scalar_one()
+        )
+    except IntegrityError as exc:
+        _refuse_duplicate(exc, ref)
+        raise
+    if taken is None:
         return None
-    made = take_or_refuse_duplicate(session, planned.rows, planned.deltas, ref)
-    if made is None:
-        return None
-    finish(session, planned, made)
-    return planned.reservation
+    reservation = Reservation(
+        id=taken[0],
+        ref=ref,
+        status=status,
+        expires_at=hold_until,
+        created_at=now,
+        updated_at=now,
+    )
+    attach(session, reservation)
+    made = sorted(taken[1:])
+    if made and hold_until is None:
+        assign_on_lots(session, made)
+    return reservation
+
+
+def _refuse_duplicate(exc: IntegrityError, ref: str) -> None:
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+    if "reservations" in constraint:
+        # Two requests with one ref raced past the check; the loser's transaction is spoilt
+        # (the caller rolls it back) but it is told why.
+        raise DuplicateReference(f"reservation {ref!r} already exists", ref=ref) from exc
 
 
 def take_or_refuse_duplicate(
@@ -426,11 +480,7 @@ def take_or_refuse_duplicate(
     try:
         return take_in_one_call(session, rows, deltas)
     except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
-        if "reservations" in constraint:
-            # Two requests with one ref raced past the snapshot's check; the loser's
-            # transaction is spoilt (the caller rolls it back) but it is told why.
-            raise DuplicateReference(f"reservation {ref!r} already exists", ref=ref) from exc
+        _refuse_duplicate(exc, ref)
         raise
 
 

@@ -106,9 +106,9 @@ def reserve(
     """
     if is_postgres(session):
         # Imported here: inventory.one_trip builds on this module's checks and planning.
-        from inventory.one_trip import reserve_in_one_trip
+        from inventory.one_trip import reserve_in_one_call
 
-        taken = reserve_in_one_trip(
+        taken = reserve_in_one_call(
             session, ref, lines, hold_until=hold_until, window_days=window_days, now=now
         )
         if taken is not None:

@@ -38,6 +38,7 @@ DECLARE
     v_written jsonb := '[]'::jsonb;
     v_taken integer;
     v_made integer[];
+    v_claims jsonb;
 BEGIN
     IF coalesce(array_length(p_supply_ids, 1), 0) > 1 THEN
         PERFORM 1 FROM supply WHERE id = ANY (p_supply_ids) ORDER BY id FOR NO KEY UPDATE;
@@ -45,6 +46,10 @@ BEGIN
     FOR v_entry IN SELECT e.value FROM jsonb_array_elements(p_rows) AS e(value) LOOP
         CONTINUE WHEN jsonb_array_length(v_entry->1) = 0;
         v_table := v_entry->>0;
+        IF v_table = 'claims' THEN
+            v_claims := coalesce(v_claims, '[]'::jsonb) || (v_entry->1);
+            CONTINUE;
+        END IF;
         CASE v_table
         WHEN 'orders' THEN
             WITH w AS (
@@ -65,13 +70,6 @@ BEGIN
                 INSERT INTO reservations SELECT r.* FROM jsonb_array_elements(v_entry->1) AS e(value),
                 LATERAL jsonb_populate_record(NULL::reservations, CASE WHEN e.value ? 'id' THEN e.value
                     ELSE jsonb_build_object('id', nextval('reservations_id_seq')) || e.value END) AS r
-                RETURNING id
-            ) SELECT array_agg(id) INTO v_ids FROM w;
-        WHEN 'claims' THEN
-            WITH w AS (
-                INSERT INTO claims SELECT r.* FROM jsonb_array_elements(v_entry->1) AS e(value),
-                LATERAL jsonb_populate_record(NULL::claims, CASE WHEN e.value ? 'id' THEN e.value
-                    ELSE jsonb_build_object('id', nextval('claims_id_seq')) || e.value END) AS r
                 RETURNING id
             ) SELECT array_agg(id) INTO v_ids FROM w;
         WHEN 'outbox' THEN
@@ -102,6 +100,14 @@ BEGIN
     SELECT count(*), coalesce(array_agg(taken.id) FILTER (WHERE taken.actual IS NOT NULL), '{}')
     INTO v_taken, v_made FROM taken;
     IF v_taken = coalesce(array_length(p_supply_ids, 1), 0) THEN
+        -- The claims last: their foreign key check on a supply row this transaction now holds
+        -- needs no further lock, where before the UPDATE every concurrent checkout's check
+        -- took a share lock on the same hot row (a MultiXact the UPDATE then had to wait on).
+        IF v_claims IS NOT NULL THEN
+            INSERT INTO claims SELECT r.* FROM jsonb_array_elements(v_claims) AS e(value),
+            LATERAL jsonb_populate_record(NULL::claims, CASE WHEN e.value ? 'id' THEN e.value
+                ELSE jsonb_build_object('id', nextval('claims_id_seq')) || e.value END) AS r;
+        END IF;
         RETURN v_made;
     END IF;
     -- Lost a race for the last units (or a row closed meanwhile): undo, newest table first.
@@ -113,6 +119,125 @@ BEGIN
         USING ARRAY(SELECT jsonb_array_elements_text(v_entry->1)::integer);
     END LOOP;
     RETURN NULL;
+END
+$fn$
+"""
+
+# `gaogan_reserve(ref, skus, days, quantities, window_days, hold_until, now, event)`:
+# `reservations.reserve` in ONE statement for the case that needs no decision the database
+# cannot make alone. It reads the products and the open supply rows of each line's window,
+# splits each line freshest first (the latest production day, then the highest id, as
+# `rules.take_freshest_first`, lines in the order given drawing on what earlier lines left),
+# writes the reservation and its `stock.reserved` event (built by the caller), takes the stock
+# with one guarded UPDATE (rows locked in id order first when there are several) and writes
+# the claims after it, so that their foreign key checks find the hot supply row already
+# locked by this transaction instead of taking a share lock on it before the UPDATE.
+#
+# It returns `[reservation id, made supply ids...]`, or NULL whenever the caller must decide:
+# a SKU not sold, the ref already taken, stock short in the window (the locked Python path
+# then reclaims expired holds and says what is short), or the race for the last units lost
+# between its read and its UPDATE (then it has deleted what it wrote). A ref taken by a
+# concurrent call raises the unique violation, as an INSERT would.
+RESERVE_FUNCTION = """
+CREATE OR REPLACE FUNCTION gaogan_reserve(
+    p_ref text, p_skus text[], p_days date[], p_quantities integer[], p_window integer,
+    p_hold_until timestamptz, p_now timestamptz, p_event jsonb)
+RETURNS integer[]
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_item integer;
+    v_window integer;
+    v_left integer;
+    v_free integer;
+    v_take integer;
+    v_pos integer;
+    v_row record;
+    v_rows integer[] := '{}';
+    v_row_quantities integer[] := '{}';
+    v_claim_rows integer[] := '{}';
+    v_claim_items integer[] := '{}';
+    v_claim_days date[] := '{}';
+    v_claim_lines integer[] := '{}';
+    v_claim_quantities integer[] := '{}';
+    v_reservation integer;
+    v_event integer;
+    v_taken integer;
+    v_made integer[];
+BEGIN
+    IF EXISTS (SELECT 1 FROM reservations WHERE ref = p_ref) THEN
+        RETURN NULL;
+    END IF;
+    FOR i IN 1 .. coalesce(array_length(p_skus, 1), 0) LOOP
+        SELECT it.id, coalesce(p_window, it.freshness_days, 1) INTO v_item, v_window
+        FROM items AS it WHERE it.sku = p_skus[i] AND it.kind = 'product' AND it.active;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        v_left := p_quantities[i];
+        FOR v_row IN
+            SELECT s.id, coalesce(s.actual, s.planned) - s.promised AS free
+            FROM supply AS s
+            WHERE s.item_id = v_item AND NOT s.closed
+              AND s.production_day BETWEEN p_days[i] - (v_window - 1) AND p_days[i]
+            ORDER BY s.production_day DESC, s.id DESC
+        LOOP
+            EXIT WHEN v_left = 0;
+            v_pos := array_position(v_rows, v_row.id);
+            v_free := v_row.free - CASE WHEN v_pos IS NULL THEN 0 ELSE v_row_quantities[v_pos] END;
+            v_take := least(v_left, greatest(0, v_free));
+            CONTINUE WHEN v_take = 0;
+            IF v_pos IS NULL THEN
+                v_rows := v_rows || v_row.id;
+                v_row_quantities := v_row_quantities || v_take;
+            ELSE
+                v_row_quantities[v_pos] := v_row_quantities[v_pos] + v_take;
+            END IF;
+            v_claim_rows := v_claim_rows || v_row.id;
+            v_claim_items := v_claim_items || v_item;
+            v_claim_days := v_claim_days || p_days[i];
+            v_claim_lines := v_claim_lines || (i - 1);
+            v_claim_quantities := v_claim_quantities || v_take;
+            v_left := v_left - v_take;
+        END LOOP;
+        IF v_left > 0 THEN
+            RETURN NULL;
+        END IF;
+    END LOOP;
+
+    INSERT INTO reservations (ref, status, expires_at, created_at, updated_at)
+    VALUES (p_ref, CASE WHEN p_hold_until IS NULL THEN 'confirmed' ELSE 'held' END,
+            p_hold_until, p_now, p_now)
+    RETURNING id INTO v_reservation;
+    INSERT INTO outbox SELECT r.*
+    FROM jsonb_populate_record(NULL::outbox, jsonb_build_object('id', nextval('outbox_id_seq')) || p_event) AS r
+    RETURNING id INTO v_event;
+
+    IF array_length(v_rows, 1) > 1 THEN
+        PERFORM 1 FROM supply WHERE id = ANY (v_rows) ORDER BY id FOR NO KEY UPDATE;
+    END IF;
+    WITH taken AS (
+        UPDATE supply AS s SET promised = s.promised + d.quantity
+        FROM unnest(v_rows, v_row_quantities) AS d(id, quantity)
+        WHERE s.id = d.id AND NOT s.closed
+          AND s.promised + d.quantity <= coalesce(s.actual, s.planned)
+        RETURNING s.id, s.actual
+    )
+    SELECT count(*), coalesce(array_agg(taken.id) FILTER (WHERE taken.actual IS NOT NULL), '{}')
+    INTO v_taken, v_made FROM taken;
+    IF v_taken <> coalesce(array_length(v_rows, 1), 0) THEN
+        -- Lost the race for the last units (or a row closed meanwhile): undo.
+        DELETE FROM outbox WHERE id = v_event;
+        DELETE FROM reservations WHERE id = v_reservation;
+        RETURN NULL;
+    END IF;
+    INSERT INTO claims (reservation_id, supply_id, item_id, demand_day, line_no, quantity,
+                        kind, status, expires_at, created_at)
+    SELECT v_reservation, c.supply_id, c.item_id, c.demand_day, c.line_no, c.quantity,
+           CASE WHEN p_hold_until IS NULL THEN 'allocation' ELSE 'hold' END, 'active',
+           p_hold_until, p_now
+    FROM unnest(v_claim_rows, v_claim_items, v_claim_days, v_claim_lines, v_claim_quantities)
+         AS c(supply_id, item_id, demand_day, line_no, quantity);
+    RETURN v_reservation || v_made;
 END
 $fn$
 """

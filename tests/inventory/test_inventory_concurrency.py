@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -157,18 +159,34 @@ def test_an_order_that_loses_the_race_between_read_and_update_retries_under_lock
 ) -> None:
     floor.plan({(CLASSIC, day(1)): 5})
     fired = False
+    late_commits: list[threading.Thread] = []
 
     def rival_checkout(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
-        # Just before our guarded UPDATE (on PostgreSQL: the one call that ends with it),
-        # another checkout takes stock and commits.
+        # Just before our guarded UPDATE, another checkout takes stock and commits. On
+        # PostgreSQL our whole reservation is one call (gaogan_reserve) that reads and then
+        # updates: the rival has taken its stock but not committed when the call starts, so
+        # the call plans on the old figures and then waits at its UPDATE for the rival's row
+        # lock; the rival commits, and the guard is evaluated on the rival's row.
         nonlocal fired
-        if fired or not (statement.startswith("UPDATE supply") or "gaogan_take(" in statement):
+        if fired or not (statement.startswith("UPDATE supply") or "gaogan_reserve(" in statement):
             return
         fired = True
-        with transaction(floor.db) as other:
-            reserve(
-                other, "order:rival", [Line(CLASSIC, day(1), rival_takes)], hold_until=HOLD, now=NOW
-            )
+        other = floor.db()
+        reserve(
+            other, "order:rival", [Line(CLASSIC, day(1), rival_takes)], hold_until=HOLD, now=NOW
+        )
+        if statement.startswith("UPDATE supply"):
+            other.commit()
+            other.close()
+            return
+
+        def commit_later() -> None:
+            time.sleep(0.5)
+            other.commit()
+            other.close()
+
+        late_commits.append(threading.Thread(target=commit_later))
+        late_commits[-1].start()
 
     with floor.db() as s:
         connection = s.connection()
@@ -185,6 +203,8 @@ def test_an_order_that_loses_the_race_between_read_and_update_retries_under_lock
             s.commit()
         finally:
             event.remove(connection, "before_cursor_execute", rival_checkout)
+            for thread in late_commits:
+                thread.join()
     assert fired
     with floor.db() as s:
         refs = sorted(s.scalars(select(Reservation.ref)))

@@ -45,9 +45,9 @@ def test_reserving_five_lines_takes_as_many_statements_as_one(
     with db() as probe:
         dialect = probe.get_bind().dialect.name
     if dialect == "postgresql":
-        # One read (products, ref, supply rows, a reservation id) and one call of gaogan_take
-        # (rows written, then the guarded update; several rows locked in id order first).
-        assert one == five == ten == ["SELECT", "SELECT"]
+        # One call of gaogan_reserve: it reads the products and rows, splits the lines, writes,
+        # and takes the stock with the guarded update (several rows locked in id order first).
+        assert one == five == ten == ["SELECT"]
         return
     # products and duplicate ref, supply; reservation, event, claims; the guarded update.
     assert one == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]

@@ -19,11 +19,14 @@ from inventory.one_trip import (
     take_in_one_call,
 )
 from inventory.reservations import Line
-from inventory.take_function import TAKE_FUNCTION
+from inventory.take_function import RESERVE_FUNCTION, TAKE_FUNCTION
 from tests.inventory.conftest import CLASSIC, HOLD, NOW, Floor, day
 
 MIGRATION = (
-    Path(__file__).resolve().parents[2] / "migrations" / "versions" / "20261203_perf2_static_take.py"
+    Path(__file__).resolve().parents[2]
+    / "migrations"
+    / "versions"
+    / "20261203_perf2_static_take.py"
 )
 
 
@@ -33,6 +36,7 @@ def test_the_migration_creates_the_function_the_code_calls() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.TAKE_FUNCTION == TAKE_FUNCTION
+    assert module.RESERVE_FUNCTION == RESERVE_FUNCTION
 
 
 @pytest.mark.postgres
