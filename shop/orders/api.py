@@ -191,9 +191,15 @@ class ProductOne(MethodView):
         return read(services.shop_product, sku)
 
 
+# Made once: a marshmallow schema instance costs about as much to build as a cached answer
+# (webargs builds one per request when given the class).
+_AVAILABILITY_QUERY = AvailabilityQuery()
+_AVAILABILITY_DUMP = AvailabilitySchema().dump
+
+
 @blp.route("/availability")
 class Availability(MethodView):
-    @blp.arguments(AvailabilityQuery, location="query")
+    @blp.arguments(_AVAILABILITY_QUERY, location="query")
     @blp.response(200, AvailabilitySchema)
     def get(self, args: dict[str, Any]) -> Any:
         """How many units of a product can still be promised per day (closed days: 0)."""
@@ -216,7 +222,7 @@ class Availability(MethodView):
             start,
             end,
             settings=runtime.settings,
-            dump=AvailabilitySchema().dump,
+            dump=_AVAILABILITY_DUMP,
         )
         # Clients may keep the body but must ask again (no-cache): a day that sold out a
         # second ago must not show as open from a phone's cache. Unchanged: 304, no body.

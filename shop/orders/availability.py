@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from inventory.metrics import record_atp_cache
@@ -65,17 +65,22 @@ WHERE i.sku = :sku AND i.kind = 'product' AND i.active
 def stock_version(session: Session, sku: str, start: date, end: date) -> str | None:
     """The version of everything the product's calendar over [start, end] is made of, or
     None when it cannot be known (SQLite, or no such active product)."""
-    if session.get_bind().dialect.name != "postgresql":
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
         return None
-    return session.execute(
-        _VERSION,
-        {
-            "sku": sku,
-            "start": start,
-            "first": start - timedelta(days=MAX_WINDOW_DAYS),
-            "last": end,
-        },
-    ).scalar_one_or_none()
+    params = {
+        "sku": sku,
+        "start": start,
+        "first": start - timedelta(days=MAX_WINDOW_DAYS),
+        "last": end,
+    }
+    if not isinstance(bind, Engine):  # a session bound to one connection (tests): share it
+        return session.execute(_VERSION, params).scalar_one_or_none()
+    # Outside the session's transaction, in autocommit: one statement needs no BEGIN and no
+    # ROLLBACK, two of the four round trips a cached answer cost (the other two: the pool's
+    # liveness ping and this statement). A miss then renders in the session as before.
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(_VERSION, params).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class AvailabilityCache:
     def __init__(self, max_entries: int = 2048, clock: Callable[[], float] = time.monotonic):
         self._entries: OrderedDict[tuple[str, date, date], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._rendering: dict[tuple[str, date, date], threading.Lock] = {}
         self._max = max_entries
         self._clock = clock
         self.hits = 0
@@ -114,25 +120,52 @@ class AvailabilityCache:
     ) -> Rendered:
         version = stock_version(session, sku, start, end) if max_age > 0 else None
         key = (sku, start, end)
-        now = self._clock()
-        if version is not None:
-            with self._lock:
-                entry = self._entries.get(key)
-                if entry is not None and entry.version == version and now - entry.at < max_age:
-                    self._entries.move_to_end(key)
-                    self.hits += 1
-                    record_atp_cache(hit=True)
-                    return entry.rendered
-        rendered = _render(render())
-        self.renders += 1
-        record_atp_cache(hit=False)
-        if version is not None:
+        if version is None:
+            return self._render(render)
+        found = self._fresh(key, version, max_age)
+        if found is not None:
+            return found
+        # One render per key at a time: when an entry goes stale under a thousand phones,
+        # the other threads of this worker wait for the one rendering it instead of all
+        # rendering the same calendar (a render costs about ten cached answers).
+        with self._render_lock(key):
+            found = self._fresh(key, version, max_age)
+            if found is not None:
+                return found
+            now = self._clock()
+            rendered = self._render(render)
             with self._lock:
                 self._entries[key] = _Entry(version, rendered, now)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._max:
                     self._entries.popitem(last=False)
+            return rendered
+
+    def _fresh(self, key: tuple[str, date, date], version: str, max_age: float) -> Rendered | None:
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.version == version and now - entry.at < max_age:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                record_atp_cache(hit=True)
+                return entry.rendered
+        return None
+
+    def _render(self, render: Callable[[], object]) -> Rendered:
+        rendered = _render(render())
+        self.renders += 1
+        record_atp_cache(hit=False)
         return rendered
+
+    def _render_lock(self, key: tuple[str, date, date]) -> threading.Lock:
+        with self._lock:
+            lock = self._rendering.get(key)
+            if lock is None:
+                if len(self._rendering) > self._max:
+                    self._rendering.clear()  # bounded: a lock in use stays held by its holder
+                lock = self._rendering[key] = threading.Lock()
+            return lock
 
 
 def _render(data: object) -> Rendered:

@@ -3,6 +3,9 @@ unchanged, whichever process changed it; clients revalidate with their ETag."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -90,3 +93,26 @@ def test_a_cached_calendar_is_rendered_again_after_its_time_even_if_nothing_was_
         clock[0] = 2.5
         cache.get(s, "GG-CLASSIC", day, day, max_age=2, render=render)
     assert len(renders) == 2
+
+
+@pytest.mark.postgres
+def test_threads_asking_for_a_stale_calendar_at_once_render_it_once(shop: Shop) -> None:
+    cache = AvailabilityCache()
+    renders: list[int] = []
+    started = threading.Barrier(8)
+
+    def render() -> object:
+        renders.append(1)
+        time.sleep(0.3)  # the others arrive while this one renders
+        return {"n": len(renders)}
+
+    def ask() -> bytes:
+        started.wait()
+        with shop.sessions() as s:
+            day = shop.open_day
+            return cache.get(s, "GG-CLASSIC", day, day, max_age=2, render=render).body
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(lambda _: ask(), range(8)))
+    assert len(renders) == 1
+    assert set(bodies) == {b'{"n":1}'}
