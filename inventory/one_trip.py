@@ -1,21 +1,32 @@
-"""A reservation in two statements on PostgreSQL: one read, one call.
+"""Reservations and checkouts in one or two statements on PostgreSQL.
 
 The work per reservation, not the row lock, was the gap to a bare conditional UPDATE
-(docs/BENCHMARKS.md): six statements and the ORM per `reserve()`, twelve per checkout. Here:
+(docs/BENCHMARKS.md): six statements and the ORM per `reserve()`, twelve per checkout.
+
+`reserve_in_one_call` is `reservations.reserve` in ONE statement: the `gaogan_reserve` function
+(inventory.take_function) reads the products and supply rows, splits each line freshest first
+as `claims.plan_take` does, writes the reservation and its event, takes the stock with the
+guarded UPDATE and writes the claims after it.
+
+A checkout needs facts of the shop's own (prices, the pickup point, the calendar), so it is two:
 
 1. `read_snapshot`: ONE select reads the products, every candidate supply row of every line
    (without a lock), a fresh reservation id, whether the ref is taken, and whatever scalar
-   values the caller adds (the shop adds its order id, the calendar day, the pickup point).
+   values the caller adds as SQL (the shop adds its order id, the calendar day, the pickup
+   point). One text per set of extras: prepared once per connection.
 2. Python plans the takes on that snapshot exactly as the locked path would
-   (`claims.plan_take`, freshest first) and builds every row to write.
-3. `take_in_one_call`: ONE call of the `gaogan_take` function (inventory.take_function) writes
-   the rows and then takes the stock with the guarded UPDATE, last; with several supply rows it
-   locks them in id order first. If the snapshot went stale (someone took the last units, a
-   day closed), the function undoes its writes and returns NULL, and the caller runs the
-   ordinary locked path (`reservations.reserve`), which reclaims expired holds and tells what
-   is short: the guarantees are those of the locked path, this is only its fast lane.
+   (`claims.plan_take`, freshest first) and builds every row to write, as plain dicts.
+3. `take_in_one_call`: ONE call of the `gaogan_take` function writes the rows, takes the stock
+   with the guarded UPDATE and then writes the claims; with several supply rows it locks them
+   in id order first.
 
-SQLite has no such function; there `reserve()` keeps its own fast and locked paths.
+Whenever a function cannot decide alone (stock short or lost to a concurrent order between its
+read and its UPDATE, a day closed, a ref taken, an unknown product) it undoes its writes and
+returns NULL, and the caller runs the ordinary locked path (`reservations.reserve`), which
+reclaims expired holds and tells what is short: the guarantees are those of the locked path,
+this is only its fast lane.
+
+SQLite has no such functions; there `reserve()` keeps its own fast and locked paths.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """The PostgreSQL function behind the one-round-trip checkout (inventory.one_trip).
 
 `gaogan_take(rows, supply_ids, quantities)` writes the given rows (table by table, in the
-order given: an order before its lines, a reservation before its claims) and then takes the
-stock with ONE guarded `UPDATE supply ... WHERE promised + n <= capacity`, last, so a supply
-row is locked only from that UPDATE to the caller's commit. With more than one supply row it
-first locks them all in id order (`FOR NO KEY UPDATE`), like inventory.locks, so two orders
-naming the same rows in opposite order queue instead of deadlocking.
+order given: an order before its lines) and then takes the stock with ONE guarded `UPDATE
+supply ... WHERE promised + n <= capacity`, so a supply row is locked only from that UPDATE to
+the caller's commit; the claims, whichever place they have in `rows`, are written right after
+the UPDATE (see `gaogan_reserve` below for why). With more than one supply row it first locks
+them all in id order (`FOR NO KEY UPDATE`), like inventory.locks, so two orders naming the same
+rows in opposite order queue instead of deadlocking.
 
 It returns the ids of the taken rows whose day has been made (their lots exist), or NULL when
 any row no longer fits: then it has deleted what it wrote, and the caller goes the locked
@@ -20,7 +21,7 @@ a one-line checkout, docs/BENCHMARKS.md). `SELECT r.* FROM jsonb_populate_record
 ...)` follows the table's own columns, so a table gaining a column needs no change here. Any
 other table still works, through the generic dynamic INSERT.
 
-The text below is also what the latest migration creating it (`20261203_perf2`) holds;
+The texts below are also what the latest migration creating them (`20261203_perf2`) holds;
 `tests/inventory/test_one_trip.py` checks the two stay the same.
 """
 

@@ -2,9 +2,9 @@
 
 1. One select: the products of the lines, every candidate supply row, a new order id and a
    new reservation id, the calendar entry of the day and the pickup point or delivery zone.
-2. One call of `gaogan_take`: the order, its lines, the reservation, its claims and the
-   events (`stock.reserved`, `order.placed`, for pay at pickup `order.confirmed`), then the
-   guarded supply UPDATE, last.
+2. One call of `gaogan_take`: the order, its lines, the reservation and the events
+   (`stock.reserved`, `order.placed`, for pay at pickup `order.confirmed`), then the guarded
+   supply UPDATE, then the claims (inventory.take_function says why in that order).
 
 The checks and the rows are those of `services.place_order`, in the same order, so a refused
 request gets the same answer on either path. Whenever this lane cannot decide alone (a pickup
