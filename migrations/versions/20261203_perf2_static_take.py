@@ -28,7 +28,6 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
     v_entry jsonb;
     v_table text;
-    v_columns text;
     v_ids integer[];
     v_written jsonb := '[]'::jsonb;
     v_taken integer;
@@ -75,12 +74,12 @@ BEGIN
                 RETURNING id
             ) SELECT array_agg(id) INTO v_ids FROM w;
         ELSE
-            SELECT string_agg(quote_ident(k), ', ') INTO v_columns
-            FROM jsonb_object_keys(v_entry->1->0) AS k;
             EXECUTE format(
-                'WITH w AS (INSERT INTO %I (%s) SELECT %s FROM jsonb_populate_recordset(NULL::%I, $1) '
-                'RETURNING id) SELECT array_agg(id) FROM w',
-                v_table, v_columns, v_columns, v_table
+                'WITH w AS (INSERT INTO %1$I SELECT r.* FROM jsonb_array_elements($1) AS e(value), '
+                'LATERAL jsonb_populate_record(NULL::%1$I, CASE WHEN e.value ? ''id'' THEN e.value '
+                'ELSE jsonb_build_object(''id'', nextval(pg_get_serial_sequence(%2$L, ''id''))) '
+                '|| e.value END) AS r RETURNING id) SELECT array_agg(id) FROM w',
+                v_table, v_table
             ) INTO v_ids USING v_entry->1;
         END CASE;
         v_written := v_written || jsonb_build_array(jsonb_build_array(v_table, to_jsonb(v_ids)));

@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.db import transaction
-from inventory.models import Claim, OutboxEvent, Reservation, Supply
+from inventory.models import Claim, InboxRecord, OutboxEvent, Reservation, Supply
 from inventory.one_trip import (
     demands_on_snapshot,
+    new_row,
     plan_reservation,
     read_snapshot,
     take_in_one_call,
@@ -62,3 +63,22 @@ def test_a_take_that_no_longer_fits_undoes_its_writes_and_returns_none(
         assert s.scalars(select(Claim.id)).all() == []
         assert all(t != "stock.reserved" for t in s.scalars(select(OutboxEvent.type)).all())
         assert s.scalars(select(Supply.promised)).one() == 3
+
+
+@pytest.mark.postgres
+def test_a_table_without_a_static_insert_is_written_the_same_way(
+    floor: Floor, db: sessionmaker[Session]
+) -> None:
+    # Rows of any other table go through the generic INSERT: columns by name, a missing id
+    # from the table's sequence, a column left out NULL or its Python default.
+    floor.plan({(CLASSIC, day(1)): 5})
+    with transaction(db) as s:
+        rows = [
+            new_row(InboxRecord.__table__, {"consumer": "test", "event_id": f"e-{n}"})  # type: ignore[arg-type]
+            for n in range(3)
+        ]
+        assert take_in_one_call(s, [(InboxRecord.__table__, rows)], {}) == []  # type: ignore[list-item]
+    with db() as s:
+        found = s.scalars(select(InboxRecord).order_by(InboxRecord.id)).all()
+        assert [r.event_id for r in found] == ["e-0", "e-1", "e-2"]
+        assert len({r.id for r in found}) == 3 and all(r.applied_at is not None for r in found)
