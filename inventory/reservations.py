@@ -91,9 +91,10 @@ def reserve(
 ) -> Reservation:
     """Take every line or none. `hold_until=None` allocates at once (a confirmed booking).
 
-    On PostgreSQL it first tries inventory.one_trip: one read and one call of the
-    `gaogan_take` function (writes, then the guarded UPDATE last; several rows locked in id
-    order first). When that finds the stock short or loses a race, or on SQLite, two paths
+    On PostgreSQL it first tries inventory.one_trip: ONE call of the `gaogan_reserve`
+    function (reads, splits freshest first, writes, takes the stock with the guarded UPDATE,
+    then writes the claims; several rows locked in id order first). When that cannot decide
+    (stock short, a race lost, a ref taken, an unknown product), or on SQLite, two paths
     follow, the same statements whatever the number of lines:
 
     - fast (the whole order fits on one supply row, the usual checkout): read the candidate
