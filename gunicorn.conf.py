@@ -40,8 +40,10 @@ worker_class = "gthread"
 preload_app = False
 # The checkout's hold is committed before any call out, so a worker recycled now and then
 # (a slow leak in a library) loses nothing; the jitter keeps them from restarting together.
-max_requests = 5000
-max_requests_jitter = 500
+# Rare (inventory.settings.DEFAULT_MAX_REQUESTS says why); 0 never replaces a worker. The
+# jitter spreads the replacements of workers that share the load evenly.
+max_requests = _serving.max_requests
+max_requests_jitter = _serving.max_requests // 10
 # Longer than any checkout takes (a payment start waits at most the provider's timeout).
 graceful_timeout = 30
 # Behind a load balancer that keeps connections open: longer than gunicorn's 2 s default.

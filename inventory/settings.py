@@ -325,6 +325,15 @@ class Serving:
     workers: int
     threads: int
     timeout: int
+    max_requests: int
+
+
+# A worker is replaced after this many requests (gunicorn's `max_requests`, give or take a
+# tenth): a guard against slow leaks, not a routine. Booting a worker costs about 2.7 s of CPU
+# (imports, the app); at the 5,000 shipped before, the Spring Festival morning's ~250 requests
+# a second per worker replaced every worker every 20 s, a quarter of two cores spent on boots,
+# and the benchmarks saw whole 10-second rounds at a third of their rate (docs/BENCHMARKS.md).
+DEFAULT_MAX_REQUESTS = 200_000
 
 
 def serving_from_env(env: Mapping[str, str] | None = None) -> Serving:
@@ -342,6 +351,7 @@ def serving_from_env(env: Mapping[str, str] | None = None) -> Serving:
         workers=_int(env, "GAOGAN_WEB_WORKERS", 2 * cores, minimum=1),
         threads=_int(env, "GAOGAN_WEB_THREADS", 4, minimum=1),
         timeout=_int(env, "GAOGAN_WEB_TIMEOUT", 30, minimum=1),
+        max_requests=_int(env, "GAOGAN_WEB_MAX_REQUESTS", DEFAULT_MAX_REQUESTS, minimum=0),
     )
 
 

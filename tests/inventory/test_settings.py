@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from inventory.settings import Settings, SettingsError
+from inventory.settings import (
+    DEFAULT_MAX_REQUESTS,
+    Settings,
+    SettingsError,
+    serving_from_env,
+)
 
 
 def test_the_embedded_default_is_a_sqlite_file_under_instance(tmp_path: Path) -> None:
@@ -57,3 +62,15 @@ def test_a_plain_postgresql_url_is_given_the_psycopg3_driver(tmp_path: Path) -> 
         {"GAOGAN_INSTANCE": str(tmp_path), "DATABASE_URL": "postgresql://u@h/db"}
     )
     assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_gunicorn_replaces_a_worker_rarely_and_as_configured() -> None:
+    # A worker's boot costs seconds of CPU: at peak, replacing each every few thousand
+    # requests spent a quarter of the machine on boots.
+    assert serving_from_env({}).max_requests == DEFAULT_MAX_REQUESTS >= 100_000
+    assert serving_from_env({"GAOGAN_WEB_MAX_REQUESTS": "0"}).max_requests == 0
+    assert serving_from_env({"GAOGAN_WEB_MAX_REQUESTS": "50000"}).max_requests == 50_000
+    with pytest.raises(SettingsError):
+        serving_from_env({"GAOGAN_WEB_MAX_REQUESTS": "-1"})
+    with pytest.raises(SettingsError):
+        serving_from_env({"GAOGAN_WEB_MAX_REQUESTS": "many"})
