@@ -401,6 +401,20 @@ def insert_claims(
     guaranteed order there). The reservation's `claims` collection reloads on next access.
     Returns the change of `promised` per supply row.
     """
+    rows, deltas = claim_rows(reservation.id, planned, hold_until, now)
+    session.execute(insert(Claim).values(rows))
+    session.expire(reservation, ["claims"])
+    return deltas
+
+
+def claim_rows(
+    reservation_id: int,
+    planned: Sequence[tuple[Demand, list[tuple[int, int]]]],
+    hold_until: datetime | None,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The claims of a planned reservation as rows to insert (by column name), and the change
+    of `promised` per supply row."""
     kind = ClaimKind.ALLOCATION if hold_until is None else ClaimKind.HOLD
     deltas: dict[int, int] = defaultdict(int)
     rows: list[dict[str, Any]] = []
@@ -408,7 +422,7 @@ def insert_claims(
         for sid, quantity in takes:
             rows.append(
                 {
-                    "reservation_id": reservation.id,
+                    "reservation_id": reservation_id,
                     "supply_id": sid,
                     "item_id": demand.item.id,
                     "demand_day": demand.line.day,
@@ -421,9 +435,19 @@ def insert_claims(
                 }
             )
             deltas[sid] += quantity
-    session.execute(insert(Claim).values(rows))
-    session.expire(reservation, ["claims"])
-    return deltas
+    return rows, dict(deltas)
+
+
+def reserved_payload(
+    ref: str, status: ReservationStatus, hold_until: datetime | None, lines: Sequence[Line]
+) -> dict[str, Any]:
+    """What the `stock.reserved` event says, on every path that reserves."""
+    return {
+        "ref": ref,
+        "status": status.value,
+        "expires_at": hold_until.isoformat() if hold_until else None,
+        **lines_payload_of(lines),
+    }
 
 
 def lines_payload(demands: Sequence[Demand]) -> dict[str, Any]:

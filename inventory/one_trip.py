@@ -34,7 +34,6 @@ from __future__ import annotations
 import enum
 import json
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -51,9 +50,9 @@ from inventory.claims import (
     check_lines,
     check_now,
     check_ref,
-    lines_payload,
-    lines_payload_of,
+    claim_rows,
     plan_take,
+    reserved_payload,
 )
 from inventory.claims import ProductFacts as _Product
 from inventory.db import Base, utcnow
@@ -62,8 +61,6 @@ from inventory.locks import SupplyRow
 from inventory.lots import assign_on_lots
 from inventory.models import (
     Claim,
-    ClaimKind,
-    ClaimStatus,
     OutboxEvent,
     OutboxStatus,
     Reservation,
@@ -300,34 +297,10 @@ def plan_reservation(
         created_at=now,
         updated_at=now,
     )
-    kind = (ClaimKind.ALLOCATION if hold_until is None else ClaimKind.HOLD).value
-    deltas: dict[int, int] = defaultdict(int)
-    claims: list[dict[str, Any]] = []
-    for demand, takes in planned:
-        for sid, quantity in takes:
-            claims.append(
-                {
-                    "reservation_id": reservation.id,
-                    "supply_id": sid,
-                    "item_id": demand.item.id,
-                    "demand_day": demand.line.day,
-                    "line_no": demand.line_no,
-                    "quantity": quantity,
-                    "kind": kind,
-                    "status": ClaimStatus.ACTIVE.value,
-                    "expires_at": hold_until,
-                    "created_at": now,
-                }
-            )
-            deltas[sid] += quantity
+    claims, deltas = claim_rows(reservation.id, planned, hold_until, now)
     event = event_row(
         "stock.reserved",
-        {
-            "ref": ref,
-            "status": status.value,
-            "expires_at": hold_until.isoformat() if hold_until else None,
-            **lines_payload(demands),
-        },
+        reserved_payload(ref, status, hold_until, [d.line for d in demands]),
         key=ref,
     )
     reservation_row = {
@@ -345,7 +318,7 @@ def plan_reservation(
             (Claim.__table__, claims),  # type: ignore[list-item]
             (OutboxEvent.__table__, [event]),  # type: ignore[list-item]
         ],
-        deltas=dict(deltas),
+        deltas=deltas,
         allocation=hold_until is None,
     )
 
@@ -426,16 +399,7 @@ def reserve_in_one_call(
     if session.new or session.dirty or session.deleted:
         session.flush()  # a raw statement does not autoflush
     status = ReservationStatus.CONFIRMED if hold_until is None else ReservationStatus.HELD
-    event = event_row(
-        "stock.reserved",
-        {
-            "ref": ref,
-            "status": status.value,
-            "expires_at": hold_until.isoformat() if hold_until else None,
-            **lines_payload_of(checked),
-        },
-        key=ref,
-    )
+    event = event_row("stock.reserved", reserved_payload(ref, status, hold_until, checked), key=ref)
     try:
         taken = (
             session.connection()

@@ -35,6 +35,7 @@ from inventory.claims import (
     lines_payload,
     plan_take,
     reclaim_expired,
+    reserved_payload,
     supply_ranges,
     take,
 )
@@ -179,12 +180,7 @@ def _write_reservation(
     event = publish(
         session,
         "stock.reserved",
-        {
-            "ref": ref,
-            "status": status.value,
-            "expires_at": hold_until.isoformat() if hold_until else None,
-            **lines_payload(demands),
-        },
+        reserved_payload(ref, status, hold_until, [d.line for d in demands]),
         key=ref,
     )
     try:

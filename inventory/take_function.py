@@ -27,7 +27,24 @@ The texts below are also what the latest migration creating them (`20261203_perf
 
 from __future__ import annotations
 
-TAKE_FUNCTION = """
+# The tables a checkout writes, each with its own static INSERT in gaogan_take (the same text
+# but for the table's name).
+STATIC_TABLES = ("orders", "order_lines", "reservations", "outbox")
+
+
+def _static_insert(table: str) -> str:
+    return f"""        WHEN '{table}' THEN
+            WITH w AS (
+                INSERT INTO {table} SELECT r.* FROM jsonb_array_elements(v_entry->1) AS e(value),
+                LATERAL jsonb_populate_record(NULL::{table}, CASE WHEN e.value ? 'id' THEN e.value
+                    ELSE jsonb_build_object('id', nextval('{table}_id_seq')) || e.value END) AS r
+                RETURNING id
+            ) SELECT array_agg(id) INTO v_ids FROM w;
+"""
+
+
+TAKE_FUNCTION = (
+    """
 CREATE OR REPLACE FUNCTION gaogan_take(p_rows jsonb, p_supply_ids integer[], p_quantities integer[])
 RETURNS integer[]
 LANGUAGE plpgsql AS $fn$
@@ -51,35 +68,9 @@ BEGIN
             CONTINUE;
         END IF;
         CASE v_table
-        WHEN 'orders' THEN
-            WITH w AS (
-                INSERT INTO orders SELECT r.* FROM jsonb_array_elements(v_entry->1) AS e(value),
-                LATERAL jsonb_populate_record(NULL::orders, CASE WHEN e.value ? 'id' THEN e.value
-                    ELSE jsonb_build_object('id', nextval('orders_id_seq')) || e.value END) AS r
-                RETURNING id
-            ) SELECT array_agg(id) INTO v_ids FROM w;
-        WHEN 'order_lines' THEN
-            WITH w AS (
-                INSERT INTO order_lines SELECT r.* FROM jsonb_array_elements(v_entry->1) AS e(value),
-                LATERAL jsonb_populate_record(NULL::order_lines, CASE WHEN e.value ? 'id' THEN e.value
-                    ELSE jsonb_build_object('id', nextval('order_lines_id_seq')) || e.value END) AS r
-                RETURNING id
-            ) SELECT array_agg(id) INTO v_ids FROM w;
-        WHEN 'reservations' THEN
-            WITH w AS (
-                INSERT INTO reservations SELECT r.* FROM jsonb_array_elements(v_entry->1) AS e(value),
-                LATERAL jsonb_populate_record(NULL::reservations, CASE WHEN e.value ? 'id' THEN e.value
-                    ELSE jsonb_build_object('id', nextval('reservations_id_seq')) || e.value END) AS r
-                RETURNING id
-            ) SELECT array_agg(id) INTO v_ids FROM w;
-        WHEN 'outbox' THEN
-            WITH w AS (
-                INSERT INTO outbox SELECT r.* FROM jsonb_array_elements(v_entry->1) AS e(value),
-                LATERAL jsonb_populate_record(NULL::outbox, CASE WHEN e.value ? 'id' THEN e.value
-                    ELSE jsonb_build_object('id', nextval('outbox_id_seq')) || e.value END) AS r
-                RETURNING id
-            ) SELECT array_agg(id) INTO v_ids FROM w;
-        ELSE
+"""
+    + "".join(_static_insert(table) for table in STATIC_TABLES)
+    + """        ELSE
             EXECUTE format(
                 'WITH w AS (INSERT INTO %1$I SELECT r.* FROM jsonb_array_elements($1) AS e(value), '
                 'LATERAL jsonb_populate_record(NULL::%1$I, CASE WHEN e.value ? ''id'' THEN e.value '
@@ -122,6 +113,7 @@ BEGIN
 END
 $fn$
 """
+)
 
 # `gaogan_reserve(ref, skus, days, quantities, window_days, hold_until, now, event)`:
 # `reservations.reserve` in ONE statement for the case that needs no decision the database
