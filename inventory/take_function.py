@@ -43,6 +43,21 @@ def _static_insert(table: str) -> str:
 """
 
 
+def _take_stock(ids: str, quantities: str) -> str:
+    """The one guarded UPDATE both functions take stock with: `ids` and `quantities` name
+    PL/pgSQL arrays; sets v_taken (rows taken) and v_made (those whose day has been made)."""
+    return f"""    WITH taken AS (
+        UPDATE supply AS s SET promised = s.promised + d.quantity
+        FROM unnest({ids}, {quantities}) AS d(id, quantity)
+        WHERE s.id = d.id AND NOT s.closed
+          AND s.promised + d.quantity <= coalesce(s.actual, s.planned)
+        RETURNING s.id, s.actual
+    )
+    SELECT count(*), coalesce(array_agg(taken.id) FILTER (WHERE taken.actual IS NOT NULL), '{{}}')
+    INTO v_taken, v_made FROM taken;
+"""
+
+
 TAKE_FUNCTION = (
     """
 CREATE OR REPLACE FUNCTION gaogan_take(p_rows jsonb, p_supply_ids integer[], p_quantities integer[])
@@ -81,16 +96,9 @@ BEGIN
         END CASE;
         v_written := v_written || jsonb_build_array(jsonb_build_array(v_table, to_jsonb(v_ids)));
     END LOOP;
-    WITH taken AS (
-        UPDATE supply AS s SET promised = s.promised + d.quantity
-        FROM unnest(p_supply_ids, p_quantities) AS d(id, quantity)
-        WHERE s.id = d.id AND NOT s.closed
-          AND s.promised + d.quantity <= coalesce(s.actual, s.planned)
-        RETURNING s.id, s.actual
-    )
-    SELECT count(*), coalesce(array_agg(taken.id) FILTER (WHERE taken.actual IS NOT NULL), '{}')
-    INTO v_taken, v_made FROM taken;
-    IF v_taken = coalesce(array_length(p_supply_ids, 1), 0) THEN
+"""
+    + _take_stock("p_supply_ids", "p_quantities")
+    + """    IF v_taken = coalesce(array_length(p_supply_ids, 1), 0) THEN
         -- The claims last: their foreign key check on a supply row this transaction now holds
         -- needs no further lock, where before the UPDATE every concurrent checkout's check
         -- took a share lock on the same hot row (a MultiXact the UPDATE then had to wait on).
@@ -130,7 +138,8 @@ $fn$
 # then reclaims expired holds and says what is short), or the race for the last units lost
 # between its read and its UPDATE (then it has deleted what it wrote). A ref taken by a
 # concurrent call raises the unique violation, as an INSERT would.
-RESERVE_FUNCTION = """
+RESERVE_FUNCTION = (
+    """
 CREATE OR REPLACE FUNCTION gaogan_reserve(
     p_ref text, p_skus text[], p_days date[], p_quantities integer[], p_window integer,
     p_hold_until timestamptz, p_now timestamptz, p_event jsonb)
@@ -207,16 +216,9 @@ BEGIN
     IF array_length(v_rows, 1) > 1 THEN
         PERFORM 1 FROM supply WHERE id = ANY (v_rows) ORDER BY id FOR NO KEY UPDATE;
     END IF;
-    WITH taken AS (
-        UPDATE supply AS s SET promised = s.promised + d.quantity
-        FROM unnest(v_rows, v_row_quantities) AS d(id, quantity)
-        WHERE s.id = d.id AND NOT s.closed
-          AND s.promised + d.quantity <= coalesce(s.actual, s.planned)
-        RETURNING s.id, s.actual
-    )
-    SELECT count(*), coalesce(array_agg(taken.id) FILTER (WHERE taken.actual IS NOT NULL), '{}')
-    INTO v_taken, v_made FROM taken;
-    IF v_taken <> coalesce(array_length(v_rows, 1), 0) THEN
+"""
+    + _take_stock("v_rows", "v_row_quantities")
+    + """    IF v_taken <> coalesce(array_length(v_rows, 1), 0) THEN
         -- Lost the race for the last units (or a row closed meanwhile): undo.
         DELETE FROM outbox WHERE id = v_event;
         DELETE FROM reservations WHERE id = v_reservation;
@@ -233,3 +235,4 @@ BEGIN
 END
 $fn$
 """
+)

@@ -150,19 +150,7 @@ def place_order_in_one_trip(
     )
     if planned is None:
         return None
-    line_rows = [
-        {
-            "order_id": order.id,
-            "line_no": i,
-            "sku": ln.sku,
-            "name_zh": products[ln.sku].name_zh,
-            "name_en": products[ln.sku].name_en,
-            "quantity": ln.quantity,
-            "unit_price_fen": products[ln.sku].price_fen,
-            "line_total_fen": products[ln.sku].price_fen * ln.quantity,
-        }
-        for i, ln in enumerate(lines, start=1)
-    ]
+    line_rows = placing.order_line_rows(order.id, lines, products)
     summary = [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]
     key = f"order:{order.id}"
     payload = placing.event_payload(order, with_lines=False)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from inventory.errors import DomainError
 from shop.orders.models import (
@@ -82,3 +82,37 @@ def event_payload(order: Order, *, with_lines: bool = True) -> dict[str, Any]:
     if with_lines:
         payload["lines"] = [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines]
     return payload
+
+
+class PricedProduct(Protocol):
+    """What an order line copies from its product (an `Item`, or the one-trip snapshot's facts)."""
+
+    @property
+    def name_zh(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def price_fen(self) -> int | None: ...
+
+
+def order_line_rows(
+    order_id: int, lines: Sequence[LineRequest], products: Mapping[str, PricedProduct]
+) -> list[dict[str, Any]]:
+    """The order's lines as rows to insert, numbered from 1, at the products' prices now."""
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        product = products[line.sku]
+        price = product.price_fen or 0
+        rows.append(
+            {
+                "order_id": order_id,
+                "line_no": number,
+                "sku": line.sku,
+                "name_zh": product.name_zh,
+                "name_en": product.name_en,
+                "quantity": line.quantity,
+                "unit_price_fen": price,
+                "line_total_fen": price * line.quantity,
+            }
+        )
+    return rows

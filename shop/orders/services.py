@@ -39,7 +39,7 @@ from shop.orders.models import (
     PickupPoint,
 )
 from shop.orders.one_trip import place_order_in_one_trip
-from shop.orders.placing import PlaceOrder, check_contact
+from shop.orders.placing import PlaceOrder, check_contact, order_line_rows
 from shop.orders.rules import (
     OrderNotFound,
     OrderStateError,
@@ -336,19 +336,7 @@ def place_order(
     session.flush()  # the id names the reservation
     # One executemany for all lines (the ORM would insert them one by one on SQLite to read
     # back their ids), so a checkout costs the same number of statements for 1 or 20 lines.
-    line_rows = [
-        {
-            "order_id": order.id,
-            "line_no": i,
-            "sku": ln.sku,
-            "name_zh": products[ln.sku].name_zh,
-            "name_en": products[ln.sku].name_en,
-            "quantity": ln.quantity,
-            "unit_price_fen": products[ln.sku].price_fen or 0,
-            "line_total_fen": (products[ln.sku].price_fen or 0) * ln.quantity,
-        }
-        for i, ln in enumerate(lines, start=1)
-    ]
+    line_rows = order_line_rows(order.id, lines, products)
     session.execute(insert(OrderLine), line_rows)
     reserve(
         session,
